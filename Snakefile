@@ -1,0 +1,21 @@
+# mrsr: regenerate the tables and figures of five MRI super-resolution / ASL papers.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: f"{workflow.basedir}/config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/cohort.smk"
+include: "workflow/rules/field7to9.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

@@ -1,0 +1,83 @@
+"""Command line: `mrsr apply` runs a trained model on a new NIfTI volume."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mrsr", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    apply = sub.add_parser("apply", help="apply a trained model (model.pt) to a NIfTI volume")
+    apply.add_argument("--model", required=True, type=Path, help="a model.pt written by the workflow")
+    apply.add_argument("--input", required=True, type=Path, help="input NIfTI (e.g. a 7T volume)")
+    apply.add_argument("--output", required=True, type=Path, help="output NIfTI to write")
+    apply.add_argument("--upsample", type=int, default=None,
+                       help="upsample the input by this factor first (default: the model's, e.g. 2 for 7T->9.4T; "
+                            "use 1 for an input already on the high-resolution grid)")
+    apply.add_argument("--axis", type=int, default=None, help="slice axis (default: the model's first)")
+    apply.add_argument("--scale", choices=["input", "zscore"], default="input",
+                       help="output intensities: back on the input's [0, scale_max] scale, or z-scored as the model")
+    apply.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1)")
+    apply.add_argument("--batch-size", type=int, default=64)
+    return parser
+
+
+def apply_model(model_path: Path, input_path: Path, output_path: Path, *, upsample_factor: int | None = None,
+                axis: int | None = None, scale: str = "input", device: str = "cpu", batch_size: int = 64) -> Path:
+    """Normalise as in training, predict every slice with dense patches + stitching, write a NIfTI."""
+    import torch
+    from tqdm import tqdm
+
+    from mrsr.io import read_nifti, write_nifti
+    from mrsr.patches import predict_image
+    from mrsr.preprocess import clip_scale, normalise_zscore, upsample
+    from mrsr.train import load_model, predict_fn
+
+    generator, _method, meta = load_model(model_path, device=device)
+    settings = meta.get("inference")
+    if not settings:
+        raise ValueError(f"{model_path}: no 'inference' settings in the model's metadata (was it written by mrsr?)")
+    volume = read_nifti(input_path)
+    factor = settings["upsample_factor"] if upsample_factor is None else upsample_factor
+    data, affine = (volume.data, volume.affine) if factor == 1 else upsample(volume.data, volume.affine, factor)
+    lo, hi = settings["clip_percentiles"]
+    normalised, stats = normalise_zscore(clip_scale(data, lo, hi, settings["scale_max"]))
+    axis = settings["axes"][0] if axis is None else axis
+    predict_batch = predict_fn(generator, torch.device(device), batch_size)
+    slices = np.moveaxis(normalised, axis, 0)
+    out = np.empty_like(slices)
+    for i in tqdm(range(slices.shape[0]), desc=f"apply {model_path.parent.parent.name}", unit="slice"):
+        out[i] = predict_image(predict_batch, slices[i], size=settings["patch_size"], stride=settings["stride"],
+                               crop=settings["crop"], batch_size=batch_size)
+    out = np.moveaxis(out, 0, axis)
+    if scale == "input":
+        out = denormalise(out, stats)
+    write_nifti(output_path, out.astype(np.float32), affine)
+    return output_path
+
+
+def denormalise(z: np.ndarray, stats: dict) -> np.ndarray:
+    """Invert normalise_zscore: z-score -> [0, 1] -> the clipped intensity range."""
+    unit = z * stats["std"] + stats["mean"]
+    return unit * (stats["max"] - stats["min"]) + stats["min"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        path = apply_model(args.model, args.input, args.output, upsample_factor=args.upsample, axis=args.axis,
+                           scale=args.scale, device=args.device, batch_size=args.batch_size)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"mrsr: error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""7T -> 9.4T data handling: per-subject patch containers, training sets, test slices, evaluation."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mrsr.io import load_npz
+from mrsr.metrics import image_metrics
+from mrsr.patches import predict_image, random_patch_pairs
+from mrsr.preprocess import clip_scale, normalise_zscore
+from mrsr.train import TrainData
+
+
+def slices_along(volume: np.ndarray, axis: int) -> np.ndarray:
+    """The 2-D slices of a volume along one axis, stacked first."""
+    return np.moveaxis(volume, axis, 0)
+
+
+def foreground_from(hr: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """The brain mask, or (no mask given) voxels above 10% of the HR's 99th percentile."""
+    if mask is not None:
+        return mask > 0.5
+    # assumption: without a mask, foreground is a simple intensity threshold on the HR
+    return hr > 0.1 * np.percentile(hr, 99)
+
+
+def build_container(
+    lr: np.ndarray, hr: np.ndarray, mask: np.ndarray | None, cfg: dict, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Normalise a registered LR/HR pair and sample its random training patches (paper 5.1-5.2)."""
+    if lr.shape != hr.shape:
+        raise ValueError(f"registered LR {lr.shape} and HR {hr.shape} differ in shape")
+    pre = cfg["preprocess"]
+    lo, hi = pre["clip_percentiles"]
+    fg = foreground_from(hr, mask)
+    lr_n, lr_stats = normalise_zscore(clip_scale(lr, lo, hi, pre["scale_max"]))
+    hr_n, hr_stats = normalise_zscore(clip_scale(hr, lo, hi, pre["scale_max"]))
+    per_axis = _split_count(cfg["patches_per_subject"], len(cfg["slice_axes"]))
+    lr_p, hr_p = [], []
+    for axis, n in zip(cfg["slice_axes"], per_axis):
+        a, b = random_patch_pairs(
+            slices_along(lr_n, axis), slices_along(hr_n, axis), n, cfg["patch_size"], rng,
+            foreground=slices_along(fg, axis), min_foreground=cfg.get("min_foreground", 0.0),
+        )
+        lr_p.append(a)
+        hr_p.append(b)
+    return {
+        "lr": lr_n.astype(np.float32), "hr": hr_n.astype(np.float32), "mask": fg.astype(np.uint8),
+        "lr_patches": np.concatenate(lr_p), "hr_patches": np.concatenate(hr_p),
+        "lr_stats": _stats_array(lr_stats), "hr_stats": _stats_array(hr_stats),
+    }
+
+
+def _split_count(total: int, parts: int) -> list[int]:
+    base, extra = divmod(total, parts)
+    return [base + (i < extra) for i in range(parts)]
+
+
+_STAT_KEYS = ("min", "max", "mean", "std")
+
+
+def _stats_array(stats: dict) -> np.ndarray:
+    return np.array([stats[k] for k in _STAT_KEYS], dtype=np.float64)
+
+
+def stats_dict(array: np.ndarray) -> dict[str, float]:
+    """Normalisation statistics stored in a container, as the dict preprocess.apply_norm takes."""
+    return {k: float(v) for k, v in zip(_STAT_KEYS, array)}
+
+
+def load_training_data(paths: list[str | Path]) -> TrainData:
+    """Concatenate the random patches of several subjects' containers."""
+    if not paths:
+        raise ValueError("no patch containers given (is the split empty?)")
+    parts = [load_npz(p) for p in paths]
+    return TrainData(
+        lr=np.concatenate([p["lr_patches"] for p in parts]).astype(np.float32),
+        hr=np.concatenate([p["hr_patches"] for p in parts]).astype(np.float32),
+    )
+
+
+@dataclass(frozen=True)
+class EvalSlice:
+    subject: str
+    axis: int
+    index: int
+    lr: np.ndarray
+    hr: np.ndarray
+    mask: np.ndarray
+
+
+def iter_test_slices(container: dict, subject: str, cfg: dict) -> Iterator[EvalSlice]:
+    """Evenly spaced full slices with enough brain, along each configured axis."""
+    for axis in cfg["slice_axes"]:
+        fg = slices_along(container["mask"], axis)
+        frac = fg.reshape(fg.shape[0], -1).mean(axis=1)
+        keep = np.flatnonzero(frac >= cfg.get("min_slice_foreground", 0.0))
+        limit = cfg.get("max_test_slices")
+        if limit and len(keep) > limit:
+            keep = keep[np.round(np.linspace(0, len(keep) - 1, limit)).astype(int)]
+        lr, hr = slices_along(container["lr"], axis), slices_along(container["hr"], axis)
+        for i in keep:
+            yield EvalSlice(subject, axis, int(i), lr[i], hr[i], fg[i].astype(bool))
+
+
+def evaluate(
+    predict: Callable[[np.ndarray], np.ndarray], containers: dict[str, str | Path], cfg: dict, method: str
+) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict[str, float]]:
+    """Predict every test slice, score it against the HR (paper eq. 6-8), keep the middle slice as example."""
+    rows, examples, seconds = [], {}, 0.0
+    for subject, path in containers.items():
+        slices = list(iter_test_slices(load_npz(path), subject, cfg))
+        if not slices:
+            raise ValueError(f"{path}: no test slice has >= {cfg.get('min_slice_foreground')} foreground")
+        for n, s in enumerate(slices):
+            start = time.perf_counter()
+            pred = predict(s.lr)
+            seconds += time.perf_counter() - start
+            scores = image_metrics(pred, s.hr, peak=cfg["psnr_peak"], ssim_range=cfg["ssim_data_range"])
+            rows.append({"method": method, "subject": subject, "axis": s.axis, "slice": s.index, **scores})
+            if not examples and n == len(slices) // 2:
+                examples = {"lr": s.lr, "gen": pred.astype(np.float32), "hr": s.hr,
+                            "subject": np.array(subject), "slice": np.array(s.index), "axis": np.array(s.axis)}
+    return pd.DataFrame(rows), examples, {"predict_seconds": seconds, "n_slices": len(rows)}
+
+
+def net_predictor(predict_batch: Callable[[np.ndarray], np.ndarray], cfg: dict) -> Callable[[np.ndarray], np.ndarray]:
+    """Dense stride-`stride` patches, the network, and overlap-averaged stitching after a `crop` border."""
+    def predict(img: np.ndarray) -> np.ndarray:
+        return predict_image(
+            predict_batch, img, size=cfg["patch_size"], stride=cfg["stride"], crop=cfg["crop"],
+            batch_size=cfg.get("infer_batch", 64),
+        )
+    return predict
+

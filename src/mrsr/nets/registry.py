@@ -1,0 +1,62 @@
+"""Network registry for the 7T -> 9.4T paper: build by name, count parameters, pix2pix-style init."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Callable
+
+from torch import nn
+
+from mrsr.nets.cnn import DCGAN1G, DCGAN2G, DCGAN3G, DCSRN, FCN1, FCN2
+from mrsr.nets.discriminators import DiscB, DiscD, DiscF, PatchGAN
+from mrsr.nets.unet import UnetG
+
+GENERATORS: dict[str, Callable[..., nn.Module]] = {
+    "fcn1": FCN1,
+    "fcn2": FCN2,
+    "dcsrn": DCSRN,
+    "dcgan1_g": DCGAN1G,  # paper: Figure 13 (a)
+    "dcgan2_g": DCGAN2G,  # paper: Figure 13 (c)
+    "dcgan3_g": DCGAN3G,  # paper: Figure 13 (e)
+    "unet_g": UnetG,  # paper: Figure 13 (g)
+}
+DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {
+    "disc_b": DiscB,
+    "disc_d": DiscD,
+    "disc_f": DiscF,
+    "patchgan": PatchGAN,  # paper: Figure 13 (h)
+}
+REGISTRY: dict[str, Callable[..., nn.Module]] = {**GENERATORS, **DISCRIMINATORS}
+NAMES: tuple[str, ...] = tuple(REGISTRY)
+
+
+def build(name: str, **kwargs: object) -> nn.Module:
+    """Instantiate the network registered under `name` with keyword options (not initialised: see init_normal)."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown network {name!r}; expected one of: {', '.join(NAMES)}")
+    factory = REGISTRY[name]
+    accepted = tuple(inspect.signature(factory).parameters)
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise ValueError(f"network {name!r} got unknown option(s) {', '.join(unknown)}; "
+                         f"accepted: {', '.join(accepted)}")
+    return factory(**kwargs)
+
+
+def count_params(module: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def init_normal(module: nn.Module, std: float = 0.02) -> nn.Module:
+    """pix2pix 'normal' init: conv/convT/linear weights N(0, std), BN weights N(1, std), biases 0."""
+    # assumption: Linear layers are included, as in pix2pix's init_weights (classname contains 'Linear').
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d) and m.affine:
+            nn.init.normal_(m.weight, 1.0, std)
+            nn.init.zeros_(m.bias)
+    return module

@@ -1,0 +1,72 @@
+"""Save / load trained generators with their method config, and batch inference for stitching."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from mrsr.train.loop import atomic_torch_save
+from mrsr.train.supervised import build_generator
+
+
+def plain(value: Any) -> Any:
+    """Convert NumPy scalars/arrays and tuples to plain Python so the file loads with weights_only=True."""
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    return value
+
+
+def save_model(path: str | Path, generator: nn.Module, method: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
+    """Atomically write {'state_dict', 'method', 'meta'} (CPU tensors) to path."""
+    state = {k: v.detach().cpu() for k, v in generator.state_dict().items()}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_torch_save({"state_dict": state, "method": plain(method), "meta": plain(meta)}, Path(path))
+
+
+def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict, dict]:
+    """Rebuild the generator named in the file's method and load its weights; returns (eval model, method, meta)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"model file {path} does not exist (expected a file written by mrsr.train.save_model)")
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(f"model file {path} is unreadable or corrupt: {err}") from err
+    if not isinstance(blob, dict) or not {"state_dict", "method", "meta"} <= set(blob):
+        raise ValueError(f"model file {path} lacks the keys 'state_dict', 'method', 'meta'")
+    try:
+        generator = build_generator(blob["method"])
+        generator.load_state_dict(blob["state_dict"])
+    except (ValueError, RuntimeError, TypeError) as err:
+        raise ValueError(f"model file {path}: cannot rebuild the generator from its method: {err}") from err
+    return generator.to(device).eval(), blob["method"], blob["meta"]
+
+
+def predict_fn(generator: nn.Module, device: torch.device | str,
+               batch_size: int) -> Callable[[np.ndarray], np.ndarray]:
+    """f(patches (B, 1, s, s)) -> generator output as float32 NumPy, in chunks of batch_size, eval, no grad."""
+    device = torch.device(device)
+    generator = generator.to(device).eval()
+
+    def predict(patches: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(np.ascontiguousarray(patches, dtype=np.float32))
+        outputs = []
+        with torch.inference_mode():
+            for start in range(0, len(x), batch_size):
+                outputs.append(generator(x[start:start + batch_size].to(device)).float().cpu())
+        if not outputs:
+            return np.zeros_like(patches, dtype=np.float32)
+        return torch.cat(outputs).numpy()
+
+    return predict

@@ -1,0 +1,146 @@
+"""A tiny real run of the whole workflow (config/test.yaml): every rule, every method, then the CLI,
+the report, a user subject sheet, and a corrupt input file."""
+
+from __future__ import annotations
+
+import gzip
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mrsr.io import read_nifti
+from mrsr.tables import load_paper_values
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+FIELD = "results/field7to9"
+
+
+def snakemake(workdir: Path, *args: str, extra_config: Path | None = None) -> subprocess.CompletedProcess:
+    configs = [str(REPO / "config/test.yaml")] + ([str(extra_config)] if extra_config else [])
+    cmd = [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "--cores", "2", "--resources", "gpu=1",
+           *args, "--configfile", *configs]
+    return subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    workdir = tmp_path_factory.mktemp("e2e")
+    result = snakemake(workdir)
+    assert result.returncode == 0, result.stderr[-6000:]
+    return workdir
+
+
+def test_every_rule_ran(run_dir: Path) -> None:
+    log = run_dir / "logs"
+    for rule in ["cohort", "field7to9/simulate", "field7to9/n4", "field7to9/register", "field7to9/patches",
+                 "field7to9/train", "field7to9/infer", "field7to9/rfsr_train", "field7to9/rfsr_apply"]:
+        assert any((log / rule).iterdir()), rule
+    assert (run_dir / "results/cohort/subjects.tsv").is_file()
+
+
+@pytest.mark.parametrize("table", ["table2", "table3"])
+def test_tables_have_every_method_beside_the_paper(run_dir: Path, table: str) -> None:
+    paper = load_paper_values("field7to9", table)
+    frame = pd.read_csv(run_dir / FIELD / f"tables/{table}.csv")
+    assert len(frame) == len(paper)
+    assert np.isfinite(frame["PSNR"]).all() and np.isfinite(frame["SSIM"]).all()
+    np.testing.assert_allclose(frame["PSNR (paper)"], [v["psnr"] for v in paper.values()])
+    np.testing.assert_allclose(frame["ΔPSNR"], frame["PSNR"] - frame["PSNR (paper)"])
+    markdown = (run_dir / FIELD / f"tables/{table}.md").read_text()
+    assert "Preset: test" in markdown and "Seed" in markdown and "orderings" in markdown.lower()
+    assert (run_dir / FIELD / f"tables/{table}.tex").read_text().count("\\\\") >= len(paper)
+
+
+def test_exact_parameter_counts_in_tables(run_dir: Path) -> None:
+    frame = pd.concat([pd.read_csv(run_dir / FIELD / f"tables/{t}.csv") for t in ("table2", "table3")])
+    exact = frame[frame["Method"].str.match(r"^(FCN 1|DCSRN|DCGAN [234]|U-net)")]
+    assert (exact["#params"] == exact["#params (paper)"]).all()
+
+
+def test_figures_are_written(run_dir: Path) -> None:
+    figures = sorted((run_dir / FIELD / "figures").glob("*.png"))
+    names = {f.stem for f in figures}
+    assert {"fig4_rfsr", "fig5_dcsrn_curves", "fig7_cnn_examples", "fig8_gan_examples", "fig12_gan_curves"} <= names
+    for png in figures:
+        assert png.stat().st_size > 10_000 and png.with_suffix(".pdf").is_file()
+
+
+def test_metrics_recompute_from_examples(run_dir: Path) -> None:
+    from mrsr.io import load_npz
+    from mrsr.metrics import psnr
+
+    metrics = pd.read_csv(run_dir / FIELD / "eval/unet7/seed-0/metrics.tsv", sep="\t")
+    ex = load_npz(run_dir / FIELD / "eval/unet7/seed-0/examples.npz")
+    row = metrics[(metrics["slice"] == int(ex["slice"])) & (metrics["subject"] == str(ex["subject"]))]
+    assert row.psnr.iloc[0] == pytest.approx(psnr(ex["gen"], ex["hr"], peak=255.0))
+
+
+def test_cli_applies_a_trained_model(run_dir: Path, tmp_path: Path) -> None:
+    subject = sorted((run_dir / FIELD / "patches").glob("*.npz"))[0].stem
+    lr = run_dir / FIELD / f"n4/{subject}/lr.nii.gz"
+    out = tmp_path / "pred.nii.gz"
+    result = subprocess.run([str(BIN / "mrsr"), "apply", "--model", str(run_dir / FIELD / "models/dcsrn_l1/seed-0/model.pt"),
+                             "--input", str(lr), "--output", str(out)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    pred, src = read_nifti(out), read_nifti(lr)
+    assert pred.data.shape == tuple(2 * s for s in src.data.shape)
+    np.testing.assert_allclose(pred.voxel_size, np.array(src.voxel_size) / 2, rtol=1e-4)
+    assert np.isfinite(pred.data).all() and pred.data.std() > 0
+
+
+def test_cli_names_a_corrupt_input(run_dir: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.nii.gz"
+    bad.write_bytes(b"not a nifti")
+    result = subprocess.run([str(BIN / "mrsr"), "apply", "--model", str(run_dir / FIELD / "models/fcn1/seed-0/model.pt"),
+                             "--input", str(bad), "--output", str(tmp_path / "o.nii.gz")], capture_output=True, text=True)
+    assert result.returncode == 2 and str(bad) in result.stderr
+    assert not (tmp_path / "o.nii.gz").exists()
+
+
+def test_report_contains_tables_and_figures(run_dir: Path) -> None:
+    result = snakemake(run_dir, "--report", "report.html")
+    assert result.returncode == 0, result.stderr[-4000:]
+    html = (run_dir / "report.html").read_text(errors="ignore")
+    assert "table2" in html and "fig8_gan_examples" in html
+
+
+def _sheet_dir(run_dir: Path, tmp_path: Path, corrupt: bool) -> Path:
+    data = tmp_path / "mydata"
+    rows = ["subject\tlr\thr\tmask"]
+    for raw in sorted((run_dir / FIELD / "raw").iterdir()):
+        (data / raw.name).mkdir(parents=True)
+        for name in ("lr", "hr", "mask"):
+            shutil.copy(raw / f"{name}.nii.gz", data / raw.name / f"{name}.nii.gz")
+        rows.append(f"{raw.name}\t{raw.name}/lr.nii.gz\t{raw.name}/hr.nii.gz\t{raw.name}/mask.nii.gz")
+    if corrupt:
+        target = data / rows[1].split("\t")[0] / "hr.nii.gz"
+        target.write_bytes(gzip.compress(b"\x00" * 100))
+    (data / "subjects.tsv").write_text("\n".join(rows) + "\n")
+    return data
+
+
+@pytest.mark.parametrize("corrupt", [False, True])
+def test_user_subject_sheet_runs_preprocessing(run_dir: Path, tmp_path: Path, corrupt: bool) -> None:
+    data = _sheet_dir(run_dir, tmp_path, corrupt)
+    override = tmp_path / "mine.yaml"
+    override.write_text(f"field7to9:\n  subject_sheet: {data / 'subjects.tsv'}\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    result = snakemake(work, "--until", "field_patches", "--show-failed-logs", extra_config=override)
+    patches = sorted((work / FIELD / "patches").glob("*.npz")) if (work / FIELD / "patches").exists() else []
+    if corrupt:
+        bad = sorted(data.iterdir())[0] / "hr.nii.gz"
+        assert result.returncode != 0
+        assert str(bad) in result.stdout + result.stderr
+        first = sorted(p.name for p in data.iterdir() if p.is_dir())[0]
+        assert not (work / FIELD / f"n4/{first}/hr.nii.gz").exists()
+    else:
+        assert result.returncode == 0, result.stderr[-4000:]
+        assert len(patches) == 3
+        assert not (work / "results/cohort").exists()

@@ -1,0 +1,199 @@
+"""The training loop: checkpoint/resume (incl. SIGKILL), seeding, learning, CSV log, model save/load."""
+
+from __future__ import annotations
+
+import csv
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import mrsr
+from mrsr.device import seed_everything
+from mrsr.nets import build
+from mrsr.train import TrainData, build_trainer, fit, load_model, predict_fn, save_model
+
+torch.set_num_threads(2)
+SRC = str(Path(mrsr.__file__).resolve().parents[1])
+
+SUPERVISED = {"trainer": "supervised", "generator": "dcsrn", "generator_kwargs": {}, "losses": {"l1": 1.0},
+              "lr_g": 1e-3, "betas": [0.9, 0.999]}
+GAN = {"trainer": "gan", "generator": "dcgan1_g", "generator_kwargs": {}, "discriminator": "disc_d",
+       "discriminator_kwargs": {}, "conditional": False, "losses": {"bce": 1, "l1": 1.5, "gdl": 1.5},
+       "lr_g": 2e-4, "lr_d": 2e-5, "betas": [0.5, 0.999], "init": "normal"}
+
+
+def make_data(n: int, size: int = 16, seed: int = 0) -> TrainData:
+    """Easy task: hr = 0.5 * lr on smooth-ish random images."""
+    rng = np.random.default_rng(seed)
+    lr = rng.normal(size=(n, 1, size, size)).astype(np.float32)
+    lr = (lr + np.roll(lr, 1, axis=-1) + np.roll(lr, 1, axis=-2)) / 3
+    return TrainData(lr=lr, hr=0.5 * lr)
+
+
+TRAIN, VAL = make_data(6), make_data(4, seed=1)
+
+
+def run(method: dict, tmp: Path, epochs: int = 3, seed: int = 0, **kw) -> torch.nn.Module:
+    return fit(method, TRAIN, VAL, epochs=epochs, batch_size=4, seed=seed, device="cpu",
+               ckpt_dir=tmp / "ckpt", log_csv=tmp / "log.csv", progress=False, **kw)
+
+
+def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> dict[str, tuple[torch.nn.Module, list[dict[str, str]]]]:
+    """Uninterrupted 3-epoch runs of each method."""
+    out = {}
+    for name, method in (("supervised", SUPERVISED), ("gan", GAN)):
+        tmp = tmp_path_factory.mktemp(name)
+        out[name] = run(method, tmp), read_csv(tmp / "log.csv")
+    return out
+
+
+def without_seconds(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in rows]
+
+
+@pytest.mark.parametrize("name,method", [("supervised", SUPERVISED), ("gan", GAN)])
+def test_resume_after_stop_matches_uninterrupted(tmp_path, reference, name, method):
+    ref_model, ref_rows = reference[name]
+    run(method, tmp_path, stop_after_epochs=1)  # the "kill"
+    assert sorted(p.name for p in (tmp_path / "ckpt").glob("*.pt")) == ["epoch-0001.pt"]
+    assert len(read_csv(tmp_path / "log.csv")) == 1
+    resumed = run(method, tmp_path)
+    assert same_weights(resumed, ref_model)
+    rows = read_csv(tmp_path / "log.csv")
+    assert [r["epoch"] for r in rows] == ["1", "2", "3"]
+    assert without_seconds(rows) == without_seconds(ref_rows)
+    assert sorted(p.name for p in (tmp_path / "ckpt").glob("*.pt")) == ["epoch-0002.pt", "epoch-0003.pt"]
+    assert not resumed.training and next(resumed.parameters()).device.type == "cpu"
+
+
+def test_csv_columns(reference):
+    assert list(reference["supervised"][1][0]) == ["epoch", "train_total", "train_l1", "val_total", "val_l1",
+                                                   "seconds"]
+    assert list(reference["gan"][1][0]) == ["epoch", "train_total", "train_bce", "train_l1", "train_gdl",
+                                            "train_d", "val_total", "val_l1", "val_gdl", "seconds"]
+
+
+def test_corrupt_newest_checkpoint_falls_back(tmp_path, reference):
+    run(SUPERVISED, tmp_path, stop_after_epochs=2)
+    (tmp_path / "ckpt" / "epoch-0002.pt").write_bytes(b"truncated")
+    with pytest.warns(UserWarning, match="epoch-0002.pt"):
+        resumed = run(SUPERVISED, tmp_path)
+    assert same_weights(resumed, reference["supervised"][0])
+    assert len(read_csv(tmp_path / "log.csv")) == 3
+
+
+def test_checkpoint_of_another_method_is_ignored(tmp_path, reference):
+    run({**SUPERVISED, "lr_g": 5e-3}, tmp_path, stop_after_epochs=1)
+    with pytest.warns(UserWarning, match="another method"):
+        fresh = run(SUPERVISED, tmp_path)
+    assert same_weights(fresh, reference["supervised"][0])
+
+
+KILL_SCRIPT = """
+import sys
+sys.path.insert(0, {src!r}); sys.path.insert(0, {tests!r})
+import torch
+torch.set_num_threads(2)
+from test_train import SUPERVISED, make_data
+from mrsr.train import fit
+fit(SUPERVISED, make_data(24), None, epochs=4, batch_size=4, seed=0, device="cpu",
+    ckpt_dir={ckpt!r}, log_csv={log!r}, progress=False)
+"""
+
+
+def test_sigkill_mid_training_resumes_to_the_same_weights(tmp_path):
+    ckpt, log = tmp_path / "ckpt", tmp_path / "log.csv"
+    script = KILL_SCRIPT.format(src=SRC, tests=str(Path(__file__).parent), ckpt=str(ckpt), log=str(log))
+    proc = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 60
+    while not (ckpt / "epoch-0001.pt").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(timeout=10) == -signal.SIGKILL  # killed, not finished
+    assert not (ckpt / "epoch-0004.pt").exists()
+    data = make_data(24)
+    resumed = fit(SUPERVISED, data, None, epochs=4, batch_size=4, seed=0, device="cpu", ckpt_dir=ckpt,
+                  log_csv=log, progress=False)
+    ref = fit(SUPERVISED, data, None, epochs=4, batch_size=4, seed=0, device="cpu", ckpt_dir=tmp_path / "ref",
+              log_csv=tmp_path / "ref.csv", progress=False)
+    assert same_weights(resumed, ref)
+    assert [r["epoch"] for r in read_csv(log)] == ["1", "2", "3", "4"]
+
+
+def test_seeds(tmp_path, reference):
+    same = run(SUPERVISED, tmp_path / "a", epochs=3, seed=0)
+    other = run(SUPERVISED, tmp_path / "b", epochs=3, seed=1)
+    assert same_weights(same, reference["supervised"][0])
+    assert not same_weights(other, reference["supervised"][0])
+
+
+def test_training_reduces_validation_loss(tmp_path):
+    seed_everything(0)
+    untrained = build("dcsrn").eval()
+    with torch.no_grad():
+        initial = torch.nn.functional.l1_loss(untrained(torch.from_numpy(VAL.lr)), torch.from_numpy(VAL.hr))
+    run(SUPERVISED, tmp_path, epochs=8)
+    final = float(read_csv(tmp_path / "log.csv")[-1]["val_l1"])
+    assert final < 0.5 * float(initial)
+
+
+def test_unknown_trainer_names_the_key(tmp_path):
+    with pytest.raises(ValueError, match="'trainer'"):
+        run({**SUPERVISED, "trainer": "cycle-ish"}, tmp_path)
+
+
+def test_conditional_gan_feeds_lr_and_x_to_patchgan():
+    method = {**GAN, "generator": "dcgan1_g", "discriminator": "patchgan", "conditional": True,
+              "losses": {"bce": 1, "l1": 1.5}}
+    trainer = build_trainer(method, torch.device("cpu"), patch_size=32)
+    assert trainer.discriminator.model[0].in_channels == 2
+    data = make_data(4, size=32)
+    values = trainer.train_step(torch.from_numpy(data.lr), torch.from_numpy(data.hr))
+    assert set(values) == {"total", "bce", "l1", "d"}
+    assert values["total"] == pytest.approx(values["bce"] + 1.5 * values["l1"], rel=1e-5)
+
+
+def test_save_load_round_trip_and_predict(tmp_path, reference):
+    model = reference["supervised"][0]
+    path = tmp_path / "model.pt"
+    save_model(path, model, SUPERVISED, {"seed": np.int64(0), "epochs": 3})
+    loaded, method, meta = load_model(path)
+    assert method == SUPERVISED and meta == {"seed": 0, "epochs": 3}
+    x = make_data(5, seed=3).lr
+    with torch.no_grad():
+        expected = model.eval()(torch.from_numpy(x)).numpy()
+    out = predict_fn(loaded, "cpu", batch_size=2)(x)  # batches of 2, 2, 1
+    assert out.shape == x.shape and out.dtype == np.float32
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_load_model_errors_name_the_path(tmp_path):
+    with pytest.raises(ValueError, match="nope.pt"):
+        load_model(tmp_path / "nope.pt")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="bad.pt"):
+        load_model(bad)
+
+
+@pytest.fixture(autouse=True)
+def _restore_determinism():
+    yield
+    torch.use_deterministic_algorithms(False)

@@ -1,0 +1,102 @@
+"""The Snakemake workflow through its Python API: config validation, DAG shape, GPU tags, a tiny real run."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from snakemake.api import DAGSettings, OutputSettings, ResourceSettings, SnakemakeApi
+from snakemake.settings.types import ConfigSettings
+
+REPO = Path(__file__).resolve().parents[1]
+GPU_RULES = {"field_train", "field_infer"}
+
+
+def dag_jobs(workdir: Path, configfiles: list[Path] = (), config: dict | None = None) -> list:
+    """Dry-run the workflow (all jobs forced) and return its jobs."""
+    with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
+        workflow = api.workflow(
+            resource_settings=ResourceSettings(cores=2, resources={"gpu": 1}),
+            config_settings=ConfigSettings(config=config or {}, configfiles=list(configfiles)),
+            snakefile=REPO / "Snakefile",
+            workdir=workdir,
+        )
+        dag = workflow.dag(DAGSettings(forceall=True))
+        dag.execute_workflow(executor="dryrun")
+        return list(workflow._workflow.dag.jobs)
+
+
+def rule_counts(jobs: list) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for job in jobs:
+        counts[job.rule.name] = counts.get(job.rule.name, 0) + 1
+    return counts
+
+
+def methods_of(configfile: Path) -> list[str]:
+    return list(yaml.safe_load((REPO / "config/config.yaml").read_text())["field7to9"]["methods"])
+
+
+@pytest.mark.parametrize("preset", [None, "config/paper.yaml", "config/test.yaml"])
+def test_dry_run_plans_every_method_with_gpu_tags(tmp_path: Path, preset: str | None) -> None:
+    jobs = dag_jobs(tmp_path, [REPO / preset] if preset else [])
+    counts = rule_counts(jobs)
+    n_methods = len(methods_of(REPO / "config/config.yaml"))
+    assert counts["field_train"] == n_methods == 16
+    assert counts["field_infer"] == n_methods
+    assert counts["field_rfsr_train"] == counts["field_rfsr_apply"] == 1
+    assert counts["field_table"] == 2
+    for job in jobs:
+        gpu = job.resources.get("gpu", 0)
+        assert gpu == (1 if job.rule.name in GPU_RULES else 0), job.rule.name
+
+
+def test_paper_preset_uses_paper_scale(tmp_path: Path) -> None:
+    jobs = dag_jobs(tmp_path, [REPO / "config/paper.yaml"])
+    counts = rule_counts(jobs)
+    assert counts["cohort_subject"] == 44
+    train = {job.wildcards["method"]: job for job in jobs if job.rule.name == "field_train"}
+    assert train["dcsrn_l1"].params.epochs == 10 and train["unet7"].params.epochs == 30
+    assert train["unet7"].params.batch_size == 32
+    assert train["unet7"].params.method["lr_g"] == 2e-3 and train["unet7"].params.method["lr_d"] == 2e-4
+    assert train["pix2pix9"].params.method["lr_g"] == 5e-5
+
+
+def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    snakemake = Path(sys.executable).with_name("snakemake")
+    return subprocess.run([str(snakemake), "-s", str(REPO / "Snakefile"), *args], cwd=cwd,
+                          capture_output=True, text=True)
+
+
+def test_invalid_config_fails_before_any_job_naming_the_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("field7to9:\n  patch_size: big\n")
+    result = run_cli(["-n", "--configfile", str(bad)], tmp_path)
+    assert result.returncode != 0
+    assert "patch_size" in result.stderr + result.stdout
+    assert not (tmp_path / "results").exists()
+
+
+def test_unknown_config_key_is_rejected(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("field7to9:\n  patchsize: 64\n")
+    result = run_cli(["-n", "--configfile", str(bad)], tmp_path)
+    assert result.returncode != 0
+    assert "patchsize" in result.stderr + result.stdout
+
+
+def test_bad_subject_sheet_fails_naming_the_file(tmp_path: Path) -> None:
+    sheet = tmp_path / "subjects.tsv"
+    sheet.write_text("subject\tlr\thr\ns1\tmissing_lr.nii.gz\tmissing_hr.nii.gz\n")
+    override = tmp_path / "mine.yaml"
+    override.write_text(f"field7to9:\n  subject_sheet: {sheet}\n")
+    result = run_cli(["-n", "--configfile", str(override)], tmp_path)
+    assert result.returncode != 0
+    out = result.stderr + result.stdout
+    assert str(sheet) in out and "missing_lr.nii.gz" in out

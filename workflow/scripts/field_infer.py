@@ -1,0 +1,22 @@
+"""Apply one trained method to the test subjects: dense patches, stitching, metrics (GPU-tagged)."""
+from pathlib import Path
+
+import torch
+
+from mrsr.device import select_device
+from mrsr.field_data import evaluate, net_predictor
+from mrsr.io import save_npz
+from mrsr.runlog import log_to
+from mrsr.train import load_model, predict_fn
+
+log = log_to(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+cfg = snakemake.params.cfg
+device = select_device(int(snakemake.resources.get("gpu", 0)))
+generator, method, meta = load_model(snakemake.input.model, device=device)
+predict = net_predictor(predict_fn(generator, device, cfg.get("infer_batch", 64)), cfg)
+containers = {Path(p).stem: p for p in snakemake.input.test}
+metrics, examples, timing = evaluate(predict, containers, cfg, snakemake.wildcards.method)
+metrics.to_csv(snakemake.output.metrics, sep="\t", index=False)
+save_npz(snakemake.output.examples, **examples)
+log.info("%d slices in %.2f s; mean PSNR %.2f", timing["n_slices"], timing["predict_seconds"], metrics.psnr.mean())

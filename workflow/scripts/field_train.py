@@ -1,0 +1,36 @@
+"""Train one method (GPU-tagged): resumes from the newest checkpoint in params.ckpt_dir."""
+from pathlib import Path
+
+import torch
+
+from mrsr.device import select_device
+from mrsr.field_data import load_training_data
+from mrsr.nets import count_params
+from mrsr.runlog import log_to
+from mrsr.train import fit, save_model
+
+log = log_to(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+method = dict(snakemake.params.method)
+# assumption: GANs use pix2pix's N(0, 0.02) init unless the method says otherwise
+method.setdefault("init", "normal" if method["trainer"] == "gan" else "default")
+seed = int(snakemake.wildcards.seed)
+device = select_device(int(snakemake.resources.get("gpu", 0)))
+train = load_training_data(snakemake.input.train)
+val = load_training_data(snakemake.input.val)
+log.info("%s on %s: %d train / %d val patches", snakemake.wildcards.method, device, len(train.lr), len(val.lr))
+generator = fit(
+    method, train, val,
+    epochs=snakemake.params.epochs, batch_size=snakemake.params.batch_size, seed=seed, device=device,
+    ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
+    vgg_weights=snakemake.params.vgg_weights,
+)
+meta = {
+    "experiment": "field7to9", "method_key": snakemake.wildcards.method, "seed": seed,
+    "params": count_params(generator), "epochs": snakemake.params.epochs,
+    "batch_size": snakemake.params.batch_size, "n_train_patches": len(train.lr),
+    "inference": dict(snakemake.params.inference),
+    "perceptual_random_vgg": "perceptual" in method["losses"] and not snakemake.params.vgg_weights,
+}
+save_model(snakemake.output.model, generator, method, meta)
+log.info("saved %s (%d generator parameters)", snakemake.output.model, meta["params"])
