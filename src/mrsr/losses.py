@@ -130,8 +130,8 @@ class GeneratorLoss(nn.Module):
         return {"l1": l1, "l2": l2, "gdl": gdl}[key](fake, real)
 
     def forward(self, fake: torch.Tensor, real: torch.Tensor,
-                fake_logits: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
-        """Return (weighted total, unweighted value of each term)."""
+                fake_logits: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Return (weighted total, unweighted value of each term as a detached tensor: no device sync here)."""
         values = {k: self.term(k, fake, real, fake_logits) for k in self.weights}
         total = sum(self.weights[k] * v for k, v in values.items())
-        return total, {k: float(v.detach()) for k, v in values.items()}
+        return total, {k: v.detach() for k, v in values.items()}

@@ -22,7 +22,7 @@ params = {key: count_params(build(m["generator"], **m.get("generator_kwargs", {}
 notes = {}
 for key, m in methods.items():
     if "perceptual" in m["losses"] and not cfg.get("vgg16_weights"):
-        notes[key] = "perceptual (random VGG)"
+        notes[key] = "random VGG"
 assumptions = list(cfg.get("assumptions", []))
 if notes:
     assumptions.append("No ImageNet VGG-16 weights offline: perceptual rows use a fixed-seed random frozen VGG; "
