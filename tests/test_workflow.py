@@ -100,3 +100,16 @@ def test_bad_subject_sheet_fails_naming_the_file(tmp_path: Path) -> None:
     assert result.returncode != 0
     out = result.stderr + result.stdout
     assert str(sheet) in out and "missing_lr.nii.gz" in out
+
+
+def test_lint_passes(tmp_path: Path) -> None:
+    result = run_cli(["--lint"], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Congratulations" in result.stdout + result.stderr
+
+
+def test_snakefmt_check_passes() -> None:
+    snakefmt = Path(sys.executable).with_name("snakefmt")
+    result = subprocess.run([str(snakefmt), "--check", "Snakefile", "workflow/rules"], cwd=REPO,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -1,7 +1,8 @@
-"""7T-like and 9.4T-like acquisitions of a phantom subject (Ravikumar et al., METHODS section 5.2).
+"""9.4T-like (HR) and 7T-like (LR) acquisitions of a phantom subject (Ravikumar et al., METHODS section 5.2).
 
-assumption: the paper's data are post-mortem MTL scans at 0.2/0.4 mm; this phantom stand-in keeps what the
-methods must undo: 2x coarser voxels, weaker GM/WM contrast, more noise, another bias field and another pose.
+assumption: the paper's data are post-mortem MTL scans (7T at 0.4 mm, 9.4T at 0.2 mm); this phantom stand-in
+keeps what the methods must undo: factor x coarser voxels, weaker GM/WM contrast, more noise, another bias
+field and another pose (so the LR must be upsampled and registered, paper 5.2).
 """
 
 from __future__ import annotations
@@ -12,54 +13,127 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial.transform import Rotation
 
-from mrsr.cohort import BIAS_SMOOTH_MM, T1W_TE, T1W_TR, acquire, apply_bias, weighted_image
+from mrsr.cohort import BIAS_SMOOTH_MM, smooth_field, voxel_size
 from mrsr.degrade import add_rician_noise, gaussian_decimate
 
+# assumption: the shared anatomy is a T1w-like saturation-recovery gradient echo, TR 1.0 s, TE 30 ms
+# (GM/WM contrast ~25% at the cohort's 3 T tissue values); the field strengths differ only in the
+# contrast scale, bias field, noise, resolution and pose below.
+ANATOMY_TR, ANATOMY_TE = 1.0, 0.03
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, eq=False)
 class FieldPair:
+    """HR (cohort grid) and LR (factor x coarser, moved) images with their affines; pose = LR's world motion."""
+
     hr: np.ndarray
     hr_affine: np.ndarray
     lr: np.ndarray
     lr_affine: np.ndarray
+    pose: np.ndarray  # 4x4 world-space rigid motion of the anatomy in the LR scan
 
 
-def scale_contrast(image: np.ndarray, mask: np.ndarray, contrast: float) -> np.ndarray:
-    """Scale deviations from the brain mean by `contrast` (1 = unchanged), inside the mask."""
-    mean = float(image[mask > 0].mean())
-    return np.where(mask > 0, mean + contrast * (image - mean), image).clip(0).astype(np.float32)
+def anatomy_signal(maps: dict[str, np.ndarray], tr: float = ANATOMY_TR, te: float = ANATOMY_TE) -> np.ndarray:
+    """PD (1 - exp(-TR/T1)) exp(-TE/T2) from the subject's pd, t1map, t2map (0 where T1 or T2 is 0)."""
+    t1, t2 = maps["t1map"].astype(np.float64), maps["t2map"].astype(np.float64)
+    valid = (t1 > 0) & (t2 > 0)
+    safe_t1, safe_t2 = np.where(valid, t1, 1.0), np.where(valid, t2, 1.0)
+    signal = maps["pd"] * (1.0 - np.exp(-tr / safe_t1)) * np.exp(-te / safe_t2)
+    return np.where(valid, signal, 0.0).astype(np.float32)
 
 
-def rigid_resample(volume: np.ndarray, rotation_deg: np.ndarray, shift_vox: np.ndarray) -> np.ndarray:
-    """Rotate about the volume centre and shift (voxels), linear interpolation."""
-    matrix = Rotation.from_euler("xyz", rotation_deg, degrees=True).as_matrix()
-    centre = (np.array(volume.shape) - 1) / 2
-    offset = centre - matrix @ centre + shift_vox
-    return ndimage.affine_transform(volume, matrix, offset=offset, order=1, mode="constant").astype(np.float32)
+def scale_contrast(signal: np.ndarray, fraction: np.ndarray, mask: np.ndarray, contrast: float) -> np.ndarray:
+    """Scale tissue deviations from the brain mean by `contrast` (1 = unchanged); background stays 0.
+
+    Works on the signal per unit brain fraction u = S / f, so partial-volume edge voxels scale like
+    their tissue: S' = f (m + contrast (u - m)), m = mean of u in the mask.
+    """
+    unit = np.divide(signal, fraction, out=np.zeros_like(signal), where=fraction > 1e-6)
+    mean = float(unit[mask > 0].mean())
+    return np.clip(fraction * (mean + contrast * (unit - mean)), 0.0, None).astype(np.float32)
+
+
+def random_pose(rng: np.random.Generator, max_rotation_deg: float, max_shift_mm: float,
+                centre: np.ndarray) -> np.ndarray:
+    """4x4 rigid world motion: rotation about `centre` (random axis, |angle| <= max) then a shift (|t| <= max)."""
+    axis = rng.standard_normal(3)
+    axis /= max(float(np.linalg.norm(axis)), 1e-12)
+    angle = np.deg2rad(rng.uniform(-max_rotation_deg, max_rotation_deg))
+    direction = rng.standard_normal(3)
+    direction /= max(float(np.linalg.norm(direction)), 1e-12)
+    shift = direction * rng.uniform(0.0, max_shift_mm)
+    pose = np.eye(4)
+    pose[:3, :3] = Rotation.from_rotvec(axis * angle).as_matrix()
+    pose[:3, 3] = centre - pose[:3, :3] @ centre + shift
+    return pose
+
+
+def move(volume: np.ndarray, affine: np.ndarray, pose: np.ndarray, order: int = 1) -> np.ndarray:
+    """Resample a volume whose content moves by the world transform `pose` (same grid, zero outside)."""
+    # out(x) = in(pose^-1 x): voxel -> world -> inverse pose -> voxel
+    vox = np.linalg.inv(affine) @ np.linalg.inv(pose) @ affine
+    return ndimage.affine_transform(volume, vox[:3, :3], offset=vox[:3, 3], order=order,
+                                    mode="constant", cval=0.0).astype(np.float32)
 
 
 def decimated_affine(affine: np.ndarray, factor: int) -> np.ndarray:
-    """Affine of gaussian_decimate's output: voxel j sits at input voxel j*factor + factor//2."""
-    scale = np.diag([factor, factor, factor, 1.0])
+    """Affine of gaussian_decimate's output: LR voxel j is the sample at input voxel j*factor + factor//2."""
+    scale = np.diag([factor, factor, factor, 1.0]).astype(np.float64)
     scale[:3, 3] = factor // 2
-    return affine @ scale
+    return np.asarray(affine, dtype=np.float64) @ scale
 
 
-def simulate_field_pair(maps: dict[str, np.ndarray], affine: np.ndarray, rng: np.random.Generator, *,
-                        hr_contrast: float = 1.0, lr_contrast: float = 0.6, hr_snr: float = 40.0,
-                        lr_snr: float = 15.0, factor: int = 2, bias_strength: float = 0.25,
-                        max_rotation_deg: float = 5.0, max_shift_mm: float = 4.0) -> FieldPair:
-    """9.4T-like HR on the cohort grid and a 7T-like LR with factor x coarser voxels in another pose."""
-    mask = maps["mask"]
-    voxel = float(np.linalg.norm(affine[:3, 0]))
-    anatomy = weighted_image(maps["pd"], maps["t1map"], maps["t2map"], T1W_TR, T1W_TE)
-    hr_clean = scale_contrast(anatomy, mask, hr_contrast)
-    hr = acquire(hr_clean, mask, rng, bias_strength=bias_strength, snr=hr_snr, voxel=voxel)
-    rotation = rng.uniform(-max_rotation_deg, max_rotation_deg, 3)
-    shift = rng.uniform(-max_shift_mm, max_shift_mm, 3) / voxel
-    moved = rigid_resample(scale_contrast(anatomy, mask, lr_contrast), rotation, shift)
-    moved_mask = rigid_resample(mask, rotation, shift)
-    biased = apply_bias(moved, rng, strength=bias_strength, smooth_vox=BIAS_SMOOTH_MM / voxel)
-    coarse = gaussian_decimate(biased, factor)
-    lr = add_rician_noise(coarse, float(moved[moved_mask > 0.5].mean()) / lr_snr, rng)
-    return FieldPair(hr, affine, lr.astype(np.float32), decimated_affine(affine, factor))
+def _acquire(clean: np.ndarray, mask: np.ndarray, bias: np.ndarray, snr: float,
+             rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """clean x bias and the Rician sigma = mean brain signal / snr."""
+    biased = (clean * bias).astype(np.float32)
+    return biased, float(biased[mask > 0.5].mean()) / snr
+
+
+def simulate_field_pair(
+    maps: dict[str, np.ndarray],
+    affine: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    hr_contrast: float = 1.0,
+    lr_contrast: float = 0.6,
+    hr_snr: float = 40.0,
+    lr_snr: float = 15.0,
+    factor: int = 2,
+    bias_strength: float = 0.25,
+    bias_smooth_mm: float = BIAS_SMOOTH_MM,
+    max_rotation_deg: float = 5.0,
+    max_shift_mm: float = 4.0,
+) -> FieldPair:
+    """A 9.4T-like HR on the cohort grid and a 7T-like LR with factor x coarser voxels in another pose.
+
+    maps needs gm, wm, csf, pd, t1map, t2map, mask (make_subject's keys). HR: anatomy with contrast
+    hr_contrast, its own bias field, Rician noise at hr_snr. LR: anatomy with contrast lr_contrast,
+    moved by a random rigid pose (resampling, before degradation), its own bias field (scanner frame),
+    gaussian_decimate by factor, Rician noise at lr_snr. Both non-negative float32.
+    """
+    # assumption: 9.4T has stronger GM/WM contrast (hr_contrast 1.0) and SNR 40; 7T contrast 0.6, SNR 15.
+    missing = [k for k in ("gm", "wm", "csf", "pd", "t1map", "t2map", "mask") if k not in maps]
+    if missing:
+        raise ValueError(f"simulate_field_pair: maps lacks {missing} (expected make_subject's maps)")
+    if int(factor) != factor or factor < 1:
+        raise ValueError(f"factor: expected a positive integer, got {factor}")
+    factor = int(factor)
+    mask = (maps["mask"] > 0.5).astype(np.float32)
+    fraction = (maps["gm"] + maps["wm"] + maps["csf"]).astype(np.float32)
+    anatomy = anatomy_signal(maps)
+    vox = voxel_size(affine)
+
+    hr_bias = np.exp(bias_strength * smooth_field(mask.shape, vox, bias_smooth_mm, rng))
+    hr_clean, hr_sigma = _acquire(scale_contrast(anatomy, fraction, mask, hr_contrast), mask, hr_bias, hr_snr, rng)
+    hr = add_rician_noise(hr_clean, hr_sigma, rng)
+
+    centre = (affine @ np.append(np.argwhere(mask > 0).mean(axis=0), 1.0))[:3]
+    pose = random_pose(rng, max_rotation_deg, max_shift_mm, centre)
+    lr_anatomy = move(scale_contrast(anatomy, fraction, mask, lr_contrast), affine, pose)
+    lr_mask = move(mask, affine, pose)
+    lr_bias = np.exp(bias_strength * smooth_field(mask.shape, vox, bias_smooth_mm, rng))
+    lr_clean, lr_sigma = _acquire(lr_anatomy, lr_mask, lr_bias, lr_snr, rng)
+    lr = add_rician_noise(gaussian_decimate(lr_clean, factor), lr_sigma, rng)
+    return FieldPair(hr.astype(np.float32), np.asarray(affine, dtype=np.float64), lr.astype(np.float32),
+                     decimated_affine(affine, factor), pose)

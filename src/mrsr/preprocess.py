@@ -1,111 +1,268 @@
-"""Preprocessing with antspyx: N4, upsampling, registration; intensity clipping and normalisation; splits."""
+"""Preprocessing (Ravikumar et al., METHODS 5.2): N4, upsampling and registration with antspyx; percentile
+clipping, [0, 1] + z-score normalisation; seeded train/val/test split by subject.
+
+Geometry: arrays are (data, affine) pairs with a nibabel-style RAS voxel-to-world affine; ANTs images carry
+origin/spacing/direction in ITK's LPS world, and to_ants/from_ants convert exactly (no shear allowed).
+
+Threads: ITK reads ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS once, when the process creates its first ITK
+object (even an image), and ignores later changes. `single_thread=True` (n4, register) therefore sets it
+before the first ANTs call of the process; if ANTs already ran multi-threaded, a warning says results may
+differ between runs. Verified with antspyx 0.6.3: one thread + a fixed seed gives bit-identical SyN output,
+while the default (all cores) does not.
+"""
 
 from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
 
 import numpy as np
 
 _NORM_EPS = 1e-8
+_LPS = np.diag([-1.0, -1.0, 1.0])
+_THREADS_ENV = "ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"
+_itk_started_threads: str | None = None  # the env value when this module first touched ITK
+
+
+def _start_itk(single_thread: bool | None = None) -> None:
+    """Set ITK to one thread if asked (effective only before ITK's first use); remember the first setting."""
+    global _itk_started_threads
+    if single_thread:
+        if _itk_started_threads is not None and _itk_started_threads != "1":
+            warnings.warn(
+                "single_thread requested after ANTs/ITK already started multi-threaded in this process; "
+                f"set {_THREADS_ENV}=1 before the first ANTs call for reproducible results",
+                RuntimeWarning, stacklevel=3,
+            )
+        os.environ[_THREADS_ENV] = "1"
+    if _itk_started_threads is None:
+        _itk_started_threads = os.environ.get(_THREADS_ENV, "default")
 
 
 def to_ants(data: np.ndarray, affine: np.ndarray):
-    """A float32 ANTs image with the world geometry of (data, affine)."""
+    """A float32 ANTs image with the world geometry of (data, affine) (3-D, RAS affine without shear)."""
     import ants
-    import nibabel as nib
 
-    image = nib.Nifti1Image(np.asarray(data, dtype=np.float32), np.asarray(affine, dtype=np.float64))
-    image.header.set_xyzt_units("mm", "sec")
-    return ants.from_nibabel_nifti(image)
+    _start_itk()
+    data = np.asarray(data, dtype=np.float32)
+    affine = np.asarray(affine, dtype=np.float64)
+    if data.ndim != 3 or affine.shape != (4, 4):
+        raise ValueError(f"to_ants: expected 3-D data and a 4x4 affine, got {data.shape} and {affine.shape}")
+    spacing = np.linalg.norm(affine[:3, :3], axis=0)
+    direction = affine[:3, :3] / spacing
+    if not np.allclose(direction.T @ direction, np.eye(3), atol=1e-5):
+        raise ValueError(f"to_ants: the affine has shear, which ITK images cannot represent:\n{affine}")
+    return ants.from_numpy(np.ascontiguousarray(data), origin=(_LPS @ affine[:3, 3]).tolist(),
+                           spacing=spacing.tolist(), direction=_LPS @ direction)
 
 
 def from_ants(image) -> tuple[np.ndarray, np.ndarray]:
-    """(data float32, affine) of an ANTs image."""
+    """(float32 data, RAS affine) of a 3-D ANTs image."""
+    direction = np.asarray(image.direction, dtype=np.float64)
+    affine = np.eye(4)
+    affine[:3, :3] = _LPS @ direction * np.asarray(image.spacing, dtype=np.float64)
+    affine[:3, 3] = _LPS @ np.asarray(image.origin, dtype=np.float64)
+    return np.asarray(image.numpy(), dtype=np.float32), affine
+
+
+def n4(
+    data: np.ndarray,
+    affine: np.ndarray,
+    mask: np.ndarray | None = None,
+    *,
+    shrink_factor: int = 2,
+    iterations: Sequence[int] = (50, 50, 30),
+    spline_param: float | Sequence[int] | None = None,
+    tolerance: float = 1e-7,
+    single_thread: bool = True,
+) -> np.ndarray:
+    """N4 bias-field correction (ants.n4_bias_field_correction), fitted inside `mask` if given (paper 5.2).
+
+    Negative input is clipped to 0. One entry of `iterations` per fitting level. spline_param: ants'
+    B-spline spacing (mm, scalar) or mesh size per axis; None = ants' default (mesh size 1).
+    """
     import ants
 
-    nifti = ants.to_nibabel_nifti(image)
-    return np.asarray(nifti.get_fdata(dtype=np.float32)), np.asarray(nifti.affine, dtype=np.float64)
-
-
-def n4(data: np.ndarray, affine: np.ndarray, mask: np.ndarray | None = None, *, shrink_factor: int = 2,
-       iterations: tuple[int, ...] = (50, 50, 30)) -> np.ndarray:
-    """N4 bias-field correction (Tustison 2010), optionally inside a mask."""
-    import ants
-
-    image = to_ants(np.clip(data, 0, None), affine)
-    ants_mask = to_ants((mask > 0).astype(np.float32), affine) if mask is not None else None
+    _start_itk(single_thread)
+    image = to_ants(np.clip(data, 0.0, None), affine)
+    ants_mask = None
+    if mask is not None:
+        if np.shape(mask) != np.shape(data):
+            raise ValueError(f"n4: mask shape {np.shape(mask)} differs from the image's {np.shape(data)}")
+        if not np.any(mask):
+            raise ValueError("n4: the mask is empty (expected some brain voxels)")
+        ants_mask = to_ants((np.asarray(mask) > 0).astype(np.float32), affine)
     corrected = ants.n4_bias_field_correction(
-        image, mask=ants_mask, shrink_factor=shrink_factor,
-        convergence={"iters": list(iterations), "tol": 1e-7},
+        image, mask=ants_mask, shrink_factor=int(shrink_factor), spline_param=spline_param,
+        convergence={"iters": [int(i) for i in iterations], "tol": float(tolerance)},
     )
     return from_ants(corrected)[0]
 
 
-def upsample(data: np.ndarray, affine: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
-    """Resample to `factor` x finer voxels over the same field of view (B-spline)."""
+def upsampled_grid(shape: Sequence[int], affine: np.ndarray, factor: int) -> tuple[tuple[int, ...], np.ndarray]:
+    """Shape and affine of factor x finer voxels covering exactly the same field of view."""
+    fine = np.diag([1.0 / factor] * 3 + [1.0])
+    # fine voxel k has its centre at coarse index -0.5 + (k + 0.5) / factor
+    fine[:3, 3] = -0.5 + 0.5 / factor
+    return tuple(int(n) * factor for n in shape), np.asarray(affine, dtype=np.float64) @ fine
+
+
+def upsample(data: np.ndarray, affine: np.ndarray, factor: int, *,
+             interpolation: str = "bSpline") -> tuple[np.ndarray, np.ndarray]:
+    """Resample to factor x finer voxels over the same field of view (paper 5.2: 7T upsampled x2).
+
+    ants.resample_image would keep the first voxel centre (shifting the field of view by half a coarse
+    voxel), so the target grid is built explicitly and filled with ants.resample_image_to_target.
+    """
     import ants
 
-    image = to_ants(data, affine)
-    spacing = tuple(float(s) / factor for s in image.spacing)
-    # interp_type 4 = B-spline in ants.resample_image
-    fine = ants.resample_image(image, spacing, use_voxels=False, interp_type=4)
-    return from_ants(fine)
+    if int(factor) != factor or factor < 1:
+        raise ValueError(f"upsample: factor must be a positive integer, got {factor}")
+    shape, fine_affine = upsampled_grid(np.shape(data), affine, int(factor))
+    target = to_ants(np.zeros(shape, dtype=np.float32), fine_affine)
+    fine = ants.resample_image_to_target(to_ants(data, affine), target, interp_type=interpolation)
+    return fine.numpy().astype(np.float32), fine_affine
 
 
-def register(moving: np.ndarray, moving_affine: np.ndarray, fixed: np.ndarray, fixed_affine: np.ndarray, *,
-             seed: int, transform: str = "SyN", reg_iterations: tuple[int, ...] = (40, 20, 0),
-             single_thread: bool = True) -> np.ndarray:
-    """Register moving to fixed (ANTs: rigid+affine+deformable for 'SyN') and return it on the fixed grid."""
+def register(
+    moving: np.ndarray,
+    moving_affine: np.ndarray,
+    fixed: np.ndarray,
+    fixed_affine: np.ndarray,
+    *,
+    seed: int,
+    transform: str = "SyN",
+    aff_iterations: Sequence[int] = (2100, 1200, 1200, 10),
+    reg_iterations: Sequence[int] = (40, 20, 0),
+    aff_shrink_factors: Sequence[int] | None = None,
+    aff_smoothing_sigmas: Sequence[int] | None = None,
+    single_thread: bool = True,
+    **options,
+) -> np.ndarray:
+    """Register moving to fixed with ants.registration and return the warped moving image on the fixed grid.
+
+    transform: any ants type_of_transform; "SyN" = affine + deformable (paper 5.2: "affine + deformable"),
+    "Affine", "Rigid", "AffineFast", "SyNRA", ... aff_iterations / reg_iterations: per level for the
+    linear / SyN stages. The metric sampling is seeded (antsRegistration --random-seed, set through
+    ants.config) and, with single_thread, reproducible bit for bit. Extra **options go to ants.registration.
+    """
     import ants
 
-    # seeded with one ITK thread; note: in antspyx 0.6.3 repeated runs still differ slightly (max ~0.1% of range)
-    ants.config.set_ants_deterministic(single_thread, seed_value=seed)
+    _start_itk(single_thread)
+    aff_iterations = tuple(int(i) for i in aff_iterations)
+    levels = len(aff_iterations)
+    # ants' defaults (6,4,2,1)/(3,2,1,0) hold for 4 levels; other lengths get the same pattern's tail.
+    if aff_shrink_factors is None:
+        aff_shrink_factors = tuple(2 ** i for i in range(levels - 1, -1, -1)) if levels != 4 else (6, 4, 2, 1)
+    if aff_smoothing_sigmas is None:
+        aff_smoothing_sigmas = tuple(range(levels - 1, -1, -1)) if levels != 4 else (3, 2, 1, 0)
     fixed_img, moving_img = to_ants(fixed, fixed_affine), to_ants(moving, moving_affine)
-    result = ants.registration(
-        fixed=fixed_img, moving=moving_img, type_of_transform=transform, reg_iterations=tuple(reg_iterations),
-    )
-    return from_ants(result["warpedmovout"])[0]
+    previous_seed = ants.config._random_seed
+    ants.config._random_seed = int(seed)  # antspyx 0.6 passes it on as --random-seed
+    try:
+        result = ants.registration(
+            fixed=fixed_img, moving=moving_img, type_of_transform=transform,
+            aff_iterations=aff_iterations, aff_shrink_factors=tuple(aff_shrink_factors),
+            aff_smoothing_sigmas=tuple(aff_smoothing_sigmas),
+            reg_iterations=tuple(int(i) for i in reg_iterations), **options,
+        )
+    except ValueError as exc:
+        raise ValueError(f"register: transform '{transform}' rejected by ants.registration: {exc}") from exc
+    finally:
+        ants.config._random_seed = previous_seed
+    return result["warpedmovout"].numpy().astype(np.float32)
+
+
+def _values(data: np.ndarray, mask: np.ndarray | None, where: str) -> np.ndarray:
+    """The voxels used for statistics: all, or those inside a non-empty mask of the same shape."""
+    data = np.asarray(data)
+    if mask is None:
+        return data.ravel()
+    if np.shape(mask) != data.shape:
+        raise ValueError(f"{where}: mask shape {np.shape(mask)} differs from the image's {data.shape}")
+    values = data[np.asarray(mask) > 0]
+    if values.size == 0:
+        raise ValueError(f"{where}: the mask is empty (expected some foreground voxels)")
+    return values
 
 
 def clip_scale(data: np.ndarray, lo_pct: float = 0.1, hi_pct: float = 99.9, out_max: float = 1000.0,
                mask: np.ndarray | None = None) -> np.ndarray:
-    """Clip to the [lo, hi] percentiles (over the mask if given) and scale to [0, out_max] (paper 5.1)."""
-    values = data[mask > 0] if mask is not None else data
-    lo, hi = np.percentile(values, [lo_pct, hi_pct])
+    """Clip to the [lo_pct, hi_pct] percentiles (over the mask if given), scale to [0, out_max] (paper 5.2)."""
+    if not 0.0 <= lo_pct < hi_pct <= 100.0:
+        raise ValueError(f"clip_scale: expected 0 <= lo_pct < hi_pct <= 100, got {lo_pct}, {hi_pct}")
+    lo, hi = np.percentile(_values(data, mask, "clip_scale"), [lo_pct, hi_pct])
     if hi <= lo:
-        raise ValueError(f"cannot scale an image whose {lo_pct}/{hi_pct} percentiles are equal ({lo})")
-    return ((np.clip(data, lo, hi) - lo) / (hi - lo) * out_max).astype(np.float32)
+        raise ValueError(f"clip_scale: the {lo_pct}/{hi_pct} percentiles are equal ({lo}); the image is constant")
+    return ((np.clip(data, lo, hi) - lo) * (out_max / (hi - lo))).astype(np.float32)
 
 
 def normalise_zscore(data: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, float]]:
-    """Scale to [0, 1], then z-score (paper 5.2); returns the stats so apply_norm can repeat it."""
-    lo, hi = float(data.min()), float(data.max())
-    unit = (data - lo) / max(hi - lo, _NORM_EPS)
-    values = unit[mask > 0] if mask is not None else unit
-    stats = {"min": lo, "max": hi, "mean": float(values.mean()), "std": float(max(values.std(), _NORM_EPS))}
+    """Scale to [0, 1] by min/max, then z-score (paper 5.2); stats (min, max, mean, std) over the mask if given.
+
+    apply_norm(other, stats) repeats the same transform; invert_norm undoes it.
+    """
+    values = _values(data, mask, "normalise_zscore").astype(np.float64)
+    lo, hi = float(values.min()), float(values.max())
+    unit = (values - lo) / max(hi - lo, _NORM_EPS)
+    stats = {"min": lo, "max": hi, "mean": float(unit.mean()), "std": float(max(unit.std(), _NORM_EPS))}
     return apply_norm(data, stats), stats
 
 
 def apply_norm(data: np.ndarray, stats: dict[str, float]) -> np.ndarray:
-    """The normalisation of normalise_zscore with given stats."""
-    unit = (data - stats["min"]) / max(stats["max"] - stats["min"], _NORM_EPS)
+    """The transform of normalise_zscore with given stats: ((x - min)/(max - min) - mean)/std."""
+    unit = (np.asarray(data, dtype=np.float64) - stats["min"]) / max(stats["max"] - stats["min"], _NORM_EPS)
     return ((unit - stats["mean"]) / stats["std"]).astype(np.float32)
 
 
-def split_subjects(subjects: list[str], fractions: tuple[float, float, float] = (0.7, 0.2, 0.1), *,
-                   seed: int) -> dict[str, list[str]]:
-    """Seeded split by subject; every split gets at least one subject (paper: 70/20/10).
+def invert_norm(z: np.ndarray, stats: dict[str, float]) -> np.ndarray:
+    """Inverse of apply_norm: z-score -> [0, 1] -> the original intensity range."""
+    unit = np.asarray(z, dtype=np.float64) * stats["std"] + stats["mean"]
+    return (unit * max(stats["max"] - stats["min"], _NORM_EPS) + stats["min"]).astype(np.float32)
 
-    Counts: test = max(1, round(n*f_test)), val = max(1, round(n*f_val)), train = the rest
-    (6 subjects -> 4/1/1, 44 -> 31/9/4).
+
+SPLITS = ("train", "val", "test")
+
+
+def split_counts(n: int, fractions: Sequence[float]) -> dict[str, int]:
+    """Subjects per split: val and test = round-half-up(n * fraction), train the rest, with minimums.
+
+    Every split with a positive fraction gets at least one subject when n allows it; if subjects run
+    short, val gives way first, then test (train always keeps one). Examples at 70/20/10: 2 -> 1/0/1,
+    3 -> 1/1/1, 6 -> 4/1/1, 10 -> 7/2/1, 44 -> 31/9/4 (the paper's 31 training specimens).
     """
-    n = len(subjects)
-    if n < 3:
-        raise ValueError(f"need at least 3 subjects for a train/val/test split, got {n}")
-    if len(set(subjects)) != n:
-        raise ValueError("subject ids must be unique")
-    total = sum(fractions)
-    n_test = max(1, round(n * fractions[2] / total))
-    n_val = max(1, round(n * fractions[1] / total))
-    order = np.random.default_rng(seed).permutation(sorted(subjects)).tolist()
+    if len(fractions) != 3 or any(f < 0 for f in fractions) or not fractions[0] > 0:
+        raise ValueError(f"split: expected three fractions (train > 0, val, test >= 0), got {list(fractions)}")
+    total = float(sum(fractions))
+    if abs(total - 1.0) > 1e-6:
+        raise ValueError(f"split: fractions must sum to 1, got {list(fractions)} (sum {total})")
+    minimum = 1 + (fractions[2] > 0)
+    if n < minimum:
+        raise ValueError(f"split: {n} subject(s) cannot fill train and test; need at least {minimum}")
+    count = {s: int(np.floor(n * f + 0.5)) for s, f in zip(SPLITS, fractions)}
+    for s, f in zip(SPLITS[1:], fractions[1:]):
+        count[s] = max(count[s], 1) if f > 0 else 0
+    while n - count["val"] - count["test"] < 1:  # train keeps one: val gives way first, then test
+        count["val" if count["val"] > 0 else "test"] -= 1
+    count["train"] = n - count["val"] - count["test"]
+    return count
+
+
+def split_subjects(subjects: Sequence[str], fractions: Sequence[float] = (0.7, 0.2, 0.1), *,
+                   seed: int) -> dict[str, list[str]]:
+    """Seeded split by subject into train/val/test (paper 5.2: 70/20/10 by specimen); see split_counts.
+
+    Deterministic: the sorted ids are permuted by np.random.default_rng(seed), so the input order does not
+    matter; each list is returned sorted.
+    """
+    subjects = [str(s) for s in subjects]
+    if len(set(subjects)) != len(subjects):
+        duplicates = sorted({s for s in subjects if subjects.count(s) > 1})
+        raise ValueError(f"split: subject ids must be unique, repeated: {duplicates}")
+    count = split_counts(len(subjects), fractions)
+    order = [str(s) for s in np.random.default_rng(seed).permutation(sorted(subjects))]
+    n_test, n_val = count["test"], count["val"]
     return {
         "train": sorted(order[n_test + n_val:]),
         "val": sorted(order[n_test:n_test + n_val]),
