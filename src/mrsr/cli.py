@@ -35,7 +35,7 @@ def apply_model(model_path: Path, input_path: Path, output_path: Path, *, upsamp
 
     from mrsr.io import read_nifti, write_nifti
     from mrsr.patches import predict_image
-    from mrsr.preprocess import clip_scale, normalise_zscore, upsample
+    from mrsr.preprocess import clip_scale, invert_norm, normalise_zscore, upsample
     from mrsr.train import load_model, predict_fn
 
     generator, _method, meta = load_model(model_path, device=device)
@@ -56,15 +56,9 @@ def apply_model(model_path: Path, input_path: Path, output_path: Path, *, upsamp
                                crop=settings["crop"], batch_size=batch_size)
     out = np.moveaxis(out, 0, axis)
     if scale == "input":
-        out = denormalise(out, stats)
+        out = invert_norm(out, stats)
     write_nifti(output_path, out.astype(np.float32), affine)
     return output_path
-
-
-def denormalise(z: np.ndarray, stats: dict) -> np.ndarray:
-    """Invert normalise_zscore: z-score -> [0, 1] -> the clipped intensity range."""
-    unit = z * stats["std"] + stats["mean"]
-    return unit * (stats["max"] - stats["min"]) + stats["min"]
 
 
 def main(argv: list[str] | None = None) -> int:

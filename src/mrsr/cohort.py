@@ -35,6 +35,8 @@ MAP_KEYS = ("t1w", "t2w", "pd", "gm", "wm", "csf", "t1map", "t2map", "cbf", "att
 
 # assumption: smoothness (Gaussian sigma) of the random bias and CBF-heterogeneity fields.
 BIAS_SMOOTH_MM = 50.0
+# assumption: T1w sequence timings (s), MPRAGE-like inversion recovery.
+T1W_TR, T1W_TI, T1W_TE = 2.0, 0.9, 0.003
 CBF_SMOOTH_MM = 15.0
 
 
@@ -207,26 +209,34 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.zeros_like(num, dtype=np.float32), where=den > 1e-6).astype(np.float32)
 
 
-def tissue_signal(values: dict, tr: float, te: float, ti: float | None = None) -> dict[str, float]:
-    """Per-tissue magnitude signal.
+def signal_equation(pd, t1, t2, tr: float, te: float, ti: float | None = None):
+    """Magnitude signal of arrays or scalars (T1, T2 > 0).
 
     ti None: saturation recovery / spin echo PD (1 - exp(-TR/T1)) exp(-TE/T2).
     ti given: inversion recovery PD |1 - 2 exp(-TI/T1) + exp(-TR/T1)| exp(-TE/T2) (MPRAGE-like T1w).
     """
-    out = {}
-    for t in TISSUES:
-        t1, t2, pd = values[t]["t1"], values[t]["t2"], values[t]["pd"]
-        recovery = 1.0 - math.exp(-tr / t1) if ti is None else abs(1 - 2 * math.exp(-ti / t1) + math.exp(-tr / t1))
-        out[t] = pd * recovery * math.exp(-te / t2)
-    return out
+    recovery = 1.0 - np.exp(-tr / t1) if ti is None else np.abs(1.0 - 2.0 * np.exp(-ti / t1) + np.exp(-tr / t1))
+    return pd * recovery * np.exp(-te / t2)
+
+
+def tissue_signal(values: dict, tr: float, te: float, ti: float | None = None) -> dict[str, float]:
+    """Per-tissue magnitude signal (signal_equation) of tissue values gm/wm/csf -> t1/t2/pd."""
+    return {t: float(signal_equation(values[t]["pd"], values[t]["t1"], values[t]["t2"], tr, te, ti))
+            for t in TISSUES}
+
+
+def noise_sigma(image: np.ndarray, mask: np.ndarray, snr: float) -> float:
+    """Noise s.d. for a given SNR: mean signal inside the mask / snr."""
+    if not snr > 0:
+        raise ValueError(f"snr: expected a positive signal-to-noise ratio, got {snr}")
+    return float(image[mask > 0.5].mean()) / snr
 
 
 def acquire(clean: np.ndarray, mask: np.ndarray, bias: np.ndarray, snr: float,
             rng: np.random.Generator) -> np.ndarray:
     """Magnitude image: clean x bias, plus Rician noise with sigma = mean brain signal / snr."""
-    biased = clean * bias
-    sigma = float(biased[mask > 0].mean()) / snr
-    return add_rician_noise(biased.astype(np.float32), sigma, rng).astype(np.float32)
+    biased = (clean * bias).astype(np.float32)
+    return add_rician_noise(biased, noise_sigma(biased, mask, snr), rng).astype(np.float32)
 
 
 def make_subject(
@@ -242,9 +252,9 @@ def make_subject(
     bias_strength: float = 0.2,
     bias_smooth_mm: float = BIAS_SMOOTH_MM,
     snr: float = 40.0,
-    tr: float = 2.0,
-    ti: float | None = 0.9,
-    te: float = 0.003,
+    tr: float = T1W_TR,
+    ti: float | None = T1W_TI,
+    te: float = T1W_TE,
     t2w_tr: float = 6.0,
     t2w_te: float = 0.1,
 ) -> dict[str, np.ndarray]:
@@ -258,7 +268,7 @@ def make_subject(
     magnetisation, also clean) = sum_t f_t PD_t; t1w and t2w = PV mix of per-tissue signals x one
     bias field exp(bias_strength * z) (z smooth, unit s.d.) + Rician noise at `snr`.
     """
-    # assumption: T1w is MPRAGE-like inversion recovery (TR 2.0 s, TI 0.9 s, TE 3 ms): WM > GM > CSF;
+    # assumption: T1w is MPRAGE-like inversion recovery (T1W_TR/TI/TE = 2.0/0.9/0.003 s): WM > GM > CSF;
     # T2w is a long-TR spin echo (TR 6 s, TE 100 ms): CSF brightest. With ASLDRO's T2 (GM 80 ms < WM 110 ms)
     # WM is slightly brighter than GM in T2w, unlike in vivo.
     values = jitter_tissue(TISSUE_DEFAULTS if tissue is None else tissue, rng, jitter)

@@ -13,13 +13,13 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial.transform import Rotation
 
-from mrsr.cohort import BIAS_SMOOTH_MM, smooth_field, voxel_size
+from mrsr.cohort import (BIAS_SMOOTH_MM, T1W_TE, T1W_TI, T1W_TR, acquire, noise_sigma, signal_equation,
+                         smooth_field, voxel_size)
 from mrsr.degrade import add_rician_noise, gaussian_decimate
 
-# assumption: the shared anatomy is a T1w-like saturation-recovery gradient echo, TR 1.0 s, TE 30 ms
-# (GM/WM contrast ~25% at the cohort's 3 T tissue values); the field strengths differ only in the
-# contrast scale, bias field, noise, resolution and pose below.
-ANATOMY_TR, ANATOMY_TE = 1.0, 0.03
+# assumption: the shared anatomy is the cohort's MPRAGE-like T1w contrast (WM/GM signal ratio ~1.7 at the
+# cohort's 3 T tissue values); the two field strengths differ in the contrast scale, bias field, noise,
+# resolution and pose below.
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,12 +33,12 @@ class FieldPair:
     pose: np.ndarray  # 4x4 world-space rigid motion of the anatomy in the LR scan
 
 
-def anatomy_signal(maps: dict[str, np.ndarray], tr: float = ANATOMY_TR, te: float = ANATOMY_TE) -> np.ndarray:
-    """PD (1 - exp(-TR/T1)) exp(-TE/T2) from the subject's pd, t1map, t2map (0 where T1 or T2 is 0)."""
+def anatomy_signal(maps: dict[str, np.ndarray], tr: float = T1W_TR, te: float = T1W_TE,
+                   ti: float | None = T1W_TI) -> np.ndarray:
+    """signal_equation of the subject's pd, t1map, t2map voxel by voxel (0 where T1 or T2 is 0)."""
     t1, t2 = maps["t1map"].astype(np.float64), maps["t2map"].astype(np.float64)
     valid = (t1 > 0) & (t2 > 0)
-    safe_t1, safe_t2 = np.where(valid, t1, 1.0), np.where(valid, t2, 1.0)
-    signal = maps["pd"] * (1.0 - np.exp(-tr / safe_t1)) * np.exp(-te / safe_t2)
+    signal = signal_equation(maps["pd"], np.where(valid, t1, 1.0), np.where(valid, t2, 1.0), tr, te, ti)
     return np.where(valid, signal, 0.0).astype(np.float32)
 
 
@@ -83,13 +83,6 @@ def decimated_affine(affine: np.ndarray, factor: int) -> np.ndarray:
     return np.asarray(affine, dtype=np.float64) @ scale
 
 
-def _acquire(clean: np.ndarray, mask: np.ndarray, bias: np.ndarray, snr: float,
-             rng: np.random.Generator) -> tuple[np.ndarray, float]:
-    """clean x bias and the Rician sigma = mean brain signal / snr."""
-    biased = (clean * bias).astype(np.float32)
-    return biased, float(biased[mask > 0.5].mean()) / snr
-
-
 def simulate_field_pair(
     maps: dict[str, np.ndarray],
     affine: np.ndarray,
@@ -125,15 +118,15 @@ def simulate_field_pair(
     vox = voxel_size(affine)
 
     hr_bias = np.exp(bias_strength * smooth_field(mask.shape, vox, bias_smooth_mm, rng))
-    hr_clean, hr_sigma = _acquire(scale_contrast(anatomy, fraction, mask, hr_contrast), mask, hr_bias, hr_snr, rng)
-    hr = add_rician_noise(hr_clean, hr_sigma, rng)
+    hr = acquire(scale_contrast(anatomy, fraction, mask, hr_contrast), mask, hr_bias, hr_snr, rng)
 
     centre = (affine @ np.append(np.argwhere(mask > 0).mean(axis=0), 1.0))[:3]
     pose = random_pose(rng, max_rotation_deg, max_shift_mm, centre)
     lr_anatomy = move(scale_contrast(anatomy, fraction, mask, lr_contrast), affine, pose)
     lr_mask = move(mask, affine, pose)
     lr_bias = np.exp(bias_strength * smooth_field(mask.shape, vox, bias_smooth_mm, rng))
-    lr_clean, lr_sigma = _acquire(lr_anatomy, lr_mask, lr_bias, lr_snr, rng)
-    lr = add_rician_noise(gaussian_decimate(lr_clean, factor), lr_sigma, rng)
+    lr_biased = lr_anatomy * lr_bias
+    # noise is added after decimation, at the LR voxel size
+    lr = add_rician_noise(gaussian_decimate(lr_biased, factor), noise_sigma(lr_biased, lr_mask, lr_snr), rng)
     return FieldPair(hr.astype(np.float32), np.asarray(affine, dtype=np.float64), lr.astype(np.float32),
                      decimated_affine(affine, factor), pose)

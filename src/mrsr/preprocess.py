@@ -5,10 +5,11 @@ Geometry: arrays are (data, affine) pairs with a nibabel-style RAS voxel-to-worl
 origin/spacing/direction in ITK's LPS world, and to_ants/from_ants convert exactly (no shear allowed).
 
 Threads: ITK reads ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS once, when the process creates its first ITK
-object (even an image), and ignores later changes. `single_thread=True` (n4, register) therefore sets it
-before the first ANTs call of the process; if ANTs already ran multi-threaded, a warning says results may
-differ between runs. Verified with antspyx 0.6.3: one thread + a fixed seed gives bit-identical SyN output,
-while the default (all cores) does not.
+object (even an image), and ignores later changes. So the first ANTs call made through this module sets
+it to 1 (unless that call is n4/register with single_thread=False); a later single_thread=True request
+after a multi-threaded start only warns. ANTs work done outside this module before it is not detected.
+Verified with antspyx 0.6.3: one thread + a fixed seed gives bit-identical SyN output; the default (all
+cores) does not. On 2 cores ITK's threading gave no measurable speed-up at the cohort's sizes.
 """
 
 from __future__ import annotations
@@ -25,26 +26,27 @@ _THREADS_ENV = "ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"
 _itk_started_threads: str | None = None  # the env value when this module first touched ITK
 
 
-def _start_itk(single_thread: bool | None = None) -> None:
-    """Set ITK to one thread if asked (effective only before ITK's first use); remember the first setting."""
+def _start_itk(single_thread: bool = True) -> None:
+    """Before this module's first ITK use, set one ITK thread if asked; warn if asked too late."""
     global _itk_started_threads
-    if single_thread:
-        if _itk_started_threads is not None and _itk_started_threads != "1":
-            warnings.warn(
-                "single_thread requested after ANTs/ITK already started multi-threaded in this process; "
-                f"set {_THREADS_ENV}=1 before the first ANTs call for reproducible results",
-                RuntimeWarning, stacklevel=3,
-            )
-        os.environ[_THREADS_ENV] = "1"
     if _itk_started_threads is None:
+        if single_thread:
+            os.environ[_THREADS_ENV] = "1"
         _itk_started_threads = os.environ.get(_THREADS_ENV, "default")
+    elif single_thread and _itk_started_threads != "1":
+        warnings.warn(
+            "single_thread requested after ANTs/ITK already started multi-threaded in this process; "
+            f"set {_THREADS_ENV}=1 before the first ANTs call for reproducible results",
+            RuntimeWarning, stacklevel=3,
+        )
 
 
 def to_ants(data: np.ndarray, affine: np.ndarray):
     """A float32 ANTs image with the world geometry of (data, affine) (3-D, RAS affine without shear)."""
     import ants
 
-    _start_itk()
+    if _itk_started_threads is None:
+        _start_itk(True)
     data = np.asarray(data, dtype=np.float32)
     affine = np.asarray(affine, dtype=np.float64)
     if data.ndim != 3 or affine.shape != (4, 4):

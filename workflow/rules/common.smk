@@ -39,7 +39,7 @@ wildcard_constraints:
 
 def all_targets() -> list[str]:
     """Final outputs of every configured experiment."""
-    targets = []
+    targets = ["results/cohort/subjects.tsv"]
     if "field7to9" in config["experiments"]:
         targets += field_final_outputs()
     return targets
