@@ -26,6 +26,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from test_workflow import dag_jobs
 
@@ -144,6 +145,26 @@ def test_local_rules_are_the_declared_ones() -> None:
     assert LOCAL_RULES == declared_local_rules() | {"all"}
 
 
+def test_profile_asks_gpus_for_the_gpu_rules_only() -> None:
+    profile = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
+    assert profile["executor"] == "slurm"
+    assert {"slurm_partition", "slurm_account", "mem_mb", "runtime"} <= set(profile["default-resources"])
+    for rule, resources in profile["set-resources"].items():
+        if rule in GPU_RULES:
+            assert resources["gpu"] == 1 and resources["cpus_per_gpu"] >= 1, rule
+            assert "attempt" in str(resources["mem_mb"]) and "attempt" in str(resources["runtime"]), rule
+        else:
+            assert not {"gpu", "gpu_model", "cpus_per_gpu"} & set(resources), rule
+    assert GPU_RULES <= set(profile["set-resources"])
+
+
+def test_no_workflow_profile_overrides_the_slurm_profile() -> None:
+    # Snakemake applies profiles/default next to the Snakefile on top of --profile, key by key
+    for default in (REPO / "profiles/default", REPO / "workflow/profiles/default"):
+        for path in default.glob("*.yaml"):
+            assert not {"set-resources", "default-resources", "executor"} & set(yaml.safe_load(path.read_text()) or {}), path
+
+
 def test_every_non_local_job_went_through_sbatch(slurm_run: SimpleNamespace) -> None:
     plan_local, plan_remote = split_plan(slurm_run.plan)
     assert {job.rule.name for job in plan_local} == LOCAL_RULES
@@ -183,6 +204,15 @@ def test_gpu_rules_requested_one_gpu_and_ran_with_it(slurm_run: SimpleNamespace)
             assert record["NumCPUs"] == "1" and record["TimeLimit"] == "01:00:00", record
             assert env["SLURM_GPUS_ON_NODE"] == "-", job.log[0]
     assert n_gpu == 32
+
+
+def test_rerun_submits_nothing_more(slurm_run: SimpleNamespace, cluster: dict) -> None:
+    """Resuming is rerunning the same command: with everything done it plans no job."""
+    rerun = run_snakemake(slurm_run.workdir, ["--profile", str(REPO / "profiles/slurm"), "--dry-run",
+                                              "--slurm-status-command", "squeue", "--slurm-no-account"],
+                          env=cluster)
+    assert "Nothing to be done" in rerun.proc.stdout + rerun.proc.stderr
+    assert len(scheduler_jobs(cluster)) == len(slurm_run.jobs)
 
 
 # Not byte-stable: ANTs SyN registration differs slightly between fresh processes even with one
