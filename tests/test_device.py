@@ -31,6 +31,27 @@ def start_holder(lock_dir: Path) -> tuple[subprocess.Popen, str]:
     return proc, proc.stdout.readline().strip()
 
 
+SELECTOR = """
+import os, sys
+sys.path.insert(0, {src!r})
+import torch
+torch.cuda.is_available = lambda: True  # a workstation with two GPUs, faked
+torch.cuda.device_count = lambda: 2
+os.environ.pop("CUDA_VISIBLE_DEVICES", None)
+os.environ.pop("SLURM_JOB_ID", None)
+from mrsr.device import select_device
+print(select_device(1, lock_dir={lock_dir!r}), flush=True)
+sys.stdin.read()  # keep the device until the parent closes stdin, like a running training job
+"""
+
+
+def start_selector(lock_dir: Path) -> tuple[subprocess.Popen, str]:
+    """Subprocess that picks a device as a GPU job does (select_device) and holds it."""
+    proc = subprocess.Popen([sys.executable, "-c", SELECTOR.format(src=SRC, lock_dir=str(lock_dir))],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    return proc, proc.stdout.readline().strip()
+
+
 def release(proc: subprocess.Popen) -> None:
     proc.stdin.close()
     proc.wait(timeout=10)
@@ -50,6 +71,26 @@ def test_two_processes_get_different_gpus_and_a_third_gets_none(tmp_path):
     p4, fourth = start_holder(tmp_path)
     release(p4)
     assert fourth == "0"
+
+
+def test_two_concurrent_gpu_jobs_on_a_two_gpu_workstation_get_different_devices(tmp_path):
+    # what `snakemake --resources gpu=2` on a two-GPU workstation runs: two GPU jobs at once
+    (p1, first), (p2, second) = start_selector(tmp_path), start_selector(tmp_path)
+    try:
+        assert {first, second} == {"cuda:0", "cuda:1"}
+    finally:
+        release(p1)
+        release(p2)
+
+
+def test_slurm_assigned_gpu_is_used_without_locks(monkeypatch, tmp_path):
+    # SLURM gave this job the node's second GPU: CUDA_VISIBLE_DEVICES=1 makes it cuda:0 in the job
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setenv("SLURM_JOB_ID", "42")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
+    assert dev.select_device(1, lock_dir=tmp_path / "locks") == torch.device("cuda:0")
+    assert not (tmp_path / "locks").exists()  # the scheduler owns the device: no workstation lock
 
 
 def test_lock_is_idempotent_within_a_process(tmp_path):

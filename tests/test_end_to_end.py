@@ -29,11 +29,8 @@ def snakemake(workdir: Path, *args: str, extra_config: Path | None = None) -> su
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    workdir = tmp_path_factory.mktemp("e2e")
-    result = snakemake(workdir)
-    assert result.returncode == 0, result.stderr[-6000:]
-    return workdir
+def run_dir(tiny_run_dir: Path) -> Path:
+    return tiny_run_dir  # tests/conftest.py: one local tiny run per session, shared with test_slurm.py
 
 
 def test_every_rule_ran(run_dir: Path) -> None:

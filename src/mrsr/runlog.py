@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import sys
 from pathlib import Path
+
+# Where a job ran and what the scheduler gave it: the first line of every rule's log.
+SCHEDULER_VARS = ("SLURM_JOB_ID", "SLURM_GPUS_ON_NODE", "CUDA_VISIBLE_DEVICES")
 
 
 def log_to(path: str | Path) -> logging.Logger:
@@ -17,4 +22,12 @@ def log_to(path: str | Path) -> logging.Logger:
         stream=handle, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", force=True
     )
     logging.captureWarnings(True)
-    return logging.getLogger("mrsr")
+    logger = logging.getLogger("mrsr")
+    logger.info("%s", job_environment())
+    return logger
+
+
+def job_environment() -> str:
+    """One line naming the host and the scheduler variables (SLURM job, GPUs, visible devices)."""
+    values = " ".join(f"{name}={os.environ.get(name, '-')}" for name in SCHEDULER_VARS)
+    return f"host={socket.gethostname()} {values}"
