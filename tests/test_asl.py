@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -205,3 +206,35 @@ def test_bids_pairs_subtract_label_from_control() -> None:
     np.testing.assert_allclose(pairs[:, 0, 0, 0], [1.0, 1.5])
     with pytest.raises(ValueError, match="equal numbers"):
         bids_pairs(asl, ["control", "label", "control", "control"], "x")
+
+
+def test_bids_subject_builds_real_and_synthetic_sets(tmp_path) -> None:
+    import nibabel as nib
+    import yaml
+
+    from mrsr.asl_data import load_bids_subject
+
+    rng = np.random.default_rng(2)
+    shape, affine = (24, 24, 5), np.diag([3.0, 3.0, 5.0, 1.0])
+    brain = np.zeros(shape, bool)
+    brain[4:20, 4:20] = True
+    gm = np.where(brain, 0.6, 0.0).astype(np.float32)
+    wm = np.where(brain, 0.4, 0.0).astype(np.float32)
+    m0 = np.where(brain, 500.0, 0.0).astype(np.float32)
+    dm = np.where(brain, 5.0, 0.0)
+    vols = [v for _ in range(4) for v in (m0 + rng.normal(0, 2, shape), m0 - dm + rng.normal(0, 2, shape))]
+    paths = {}
+    for name, arr in (("asl", np.stack(vols, -1)), ("m0", m0), ("gm", gm), ("wm", wm)):
+        paths[name] = str(tmp_path / f"{name}.nii.gz")
+        nib.save(nib.Nifti1Image(np.asarray(arr, np.float32), affine), paths[name])
+    paths["aslcontext"] = str(tmp_path / "ctx.tsv")
+    (tmp_path / "ctx.tsv").write_text("volume_type\n" + "control\nlabel\n" * 4)
+    cfg = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/config.yaml").read_text())["deepasl"]
+    real = load_bids_subject(paths, cfg, "real", np.random.default_rng(0))
+    assert real["noisy"].shape == (4, 3, 24, 24) and int(real["n_pairs"]) == 4
+    # dM 5 on M0 500 -> normalised to M0 100: dM 1, CBF = factor(1.8 s, 1.6 s) / 100, before smoothing blurs edges
+    inner = real["mask"][1] > 0
+    assert np.median(real["ref_cbf"][1][inner]) == pytest.approx(Kinetics(1.8, 1.6).factor / 100, rel=0.05)
+    syn = load_bids_subject(paths, cfg, "synthetic", np.random.default_rng(0))
+    assert int(syn["n_pairs"]) == 100
+    np.testing.assert_allclose(syn["ref_cbf"][syn["mask"] > 0], 65 * 0.6 + 20 * 0.4, rtol=1e-5)

@@ -114,3 +114,16 @@ def test_tiny_run_on_a_bids_dataset(tmp_path: Path) -> None:
     # the reference CBF is f(mean of all pairs): in brain ~ 8 / 1000 * M0-normalised factor
     assert float(np.median(data["ref_cbf"][(data["mask"] > 0)])) > 0
     assert (out / "models/real/pr_02/fold-sub-01/seed-0/model.pt").is_file()
+
+
+def test_invalid_deepasl_config_fails_naming_the_key(tmp_path: Path) -> None:
+    from test_workflow import run_cli
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("deepasl:\n  methods:\n    pr_02: {label: x, trainer: kinetic, generator: deepasl, lambda: 2.0, "
+                   "lr_g: 1.0e-4}\n")
+    result = run_cli(["-n", "--configfile", str(bad)], tmp_path)
+    assert result.returncode != 0 and "lambda" in result.stdout + result.stderr
+    bad.write_text("deepasl:\n  pair_snr: 2.0\n")
+    result = run_cli(["-n", "--configfile", str(bad)], tmp_path)
+    assert result.returncode != 0 and "pair_snr" in result.stdout + result.stderr

@@ -57,7 +57,7 @@ def denoising_figure(examples: Mapping[str, Mapping[str, np.ndarray]], labels: M
         ax.set_yticks([])
     axes[0, 0].set_ylabel("ΔM")
     axes[1, 0].set_ylabel("CBF")
-    fig.colorbar(im, ax=axes[1, :].tolist(), shrink=0.8, label="ml/100g/min")
+    fig.colorbar(im, ax=axes.ravel().tolist(), shrink=0.45, anchor=(0.0, 0.1), label="CBF (ml/100g/min)")
     fig.suptitle(title, fontsize=10)
     return save_figure(fig, stem)
 
