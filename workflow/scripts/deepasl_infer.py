@@ -22,6 +22,8 @@ for i, (subject, path) in enumerate(zip(snakemake.params.subjects, snakemake.inp
         generator, _, meta = load_model(models[i], device)
         if meta["heldout"] != subject:
             raise ValueError(f"{models[i]}: trained with {meta['heldout']} held out, not {subject}")
+        # channels-last weights: about 1.5x faster CPU convolutions (benchmarks/deepasl_inference.py)
+        generator = generator.to(memory_format=torch.channels_last)
         predict = predict_fn(generator, device, int(snakemake.params.batch))
     denoised = denoise(data["noisy"], predict)
     for row in subject_metrics(denoised, data):
