@@ -11,8 +11,10 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/deepasl_common.smk"
 include: "workflow/rules/cohort.smk"
 include: "workflow/rules/field7to9.smk"
+include: "workflow/rules/deepasl.smk"
 
 
 rule all:

@@ -141,3 +141,37 @@ def test_user_subject_sheet_runs_preprocessing(run_dir: Path, tmp_path: Path, co
         assert result.returncode == 0, result.stderr[-4000:]
         assert len(patches) == 3
         assert not (work / "results/cohort").exists()
+
+
+ASL = "results/deepasl"
+
+
+def test_deepasl_table_and_figures(run_dir: Path) -> None:
+    table = pd.read_csv(run_dir / ASL / "tables/table1.csv")
+    assert list(table["method_key"]) == ["averaging", "dilated", "pr_02", "pr_05", "pr_07", "pr_10"]
+    for col in ("Syn PSNR", "Syn RMSE", "Syn CCC", "Real PSNR", "Real RMSE", "Real CCC"):
+        assert np.isfinite(table[col]).all(), col
+        np.testing.assert_allclose(table[f"Δ{col}"], table[col] - table[f"{col} (paper)"])
+    np.testing.assert_allclose(table["Syn PSNR (paper)"], [20.3, 25.2, 28.0, 26.9, 25.6, 25.3])
+    md = (run_dir / ASL / "tables/table1.md").read_text()
+    assert "Preset: test" in md and "Orderings: synthetic: CCC" in md and "Paired tests" in md
+    tests = pd.read_csv(run_dir / ASL / "tables/table1_tests.tsv", sep="\t")
+    assert set(tests["dataset"]) == {"synthetic", "real"} and len(tests) == 6
+    for fig in ("fig2_synthetic", "fig3_real", "fig4_bland_altman"):
+        assert (run_dir / ASL / f"figures/{fig}.png").stat().st_size > 10_000, fig
+
+
+def test_deepasl_synthetic_reference_is_the_ground_truth(run_dir: Path) -> None:
+    from mrsr.io import load_npz
+
+    data = load_npz(run_dir / ASL / "data/synthetic/sub-01.npz")
+    assert data["noisy"].shape[0] == 4 and int(data["n_pairs"]) == 10
+    brain = data["mask"] > 0
+    gm, ref = data["gm"][brain], data["ref_cbf"][brain]
+    # paper: CBF_GT = 65 PV_GM + 20 PV_WM with PV_WM in [0, 1 - PV_GM]: 65 gm <= ref <= 65 gm + 20 (1 - gm)
+    assert (ref >= 65 * gm - 1e-3).all() and (ref <= 65 * gm + 20 * (1 - gm) + 1e-3).all()
+    assert ref.max() > 55.0
+    # averaging more pairs gives a better PSNR: 80 % vs 20 % of the pairs
+    metrics = pd.read_csv(run_dir / ASL / "eval/synthetic/averaging/seed-0/metrics.tsv", sep="\t")
+    by_level = metrics.set_index("level")["psnr"]
+    assert by_level[0.8] > by_level[0.2] + 3.0

@@ -33,7 +33,8 @@ VGG_CONV_INDICES = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21)
 
 
 def test_names_cover_all_networks() -> None:
-    assert nets.NAMES == GENERATORS + DISCRIMINATORS
+    asl = ("deepasl", "dilated_conv")  # DeepASL paper; counted in tests/test_asl.py
+    assert nets.NAMES == GENERATORS + asl + DISCRIMINATORS
 
 
 def test_unknown_name_lists_valid_names() -> None:

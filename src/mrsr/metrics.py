@@ -80,3 +80,36 @@ def image_metrics(
     else:
         err = mse(pred, ref)
     return {"psnr": psnr_from_mse(err, peak), "mse": err, "ssim": ssim(pred, ref, ssim_range)}
+
+
+# ---------------------------------------------------------------- ASL (DeepASL, METHODS.md 3.6)
+
+
+def rmse(pred: np.ndarray, ref: np.ndarray) -> float:
+    """Root mean squared difference."""
+    return math.sqrt(mse(pred, ref))
+
+
+def lins_ccc(x: np.ndarray, y: np.ndarray) -> float:
+    """Lin's concordance correlation coefficient 2 s_xy / (s_x^2 + s_y^2 + (mean_x - mean_y)^2), 1/n moments."""
+    x, y = _pair(x, y)
+    x, y = x.ravel(), y.ravel()
+    if x.size < 2:
+        raise ValueError(f"lins_ccc needs at least 2 values, got {x.size}")
+    mx, my = x.mean(), y.mean()
+    sxy = np.mean((x - mx) * (y - my))
+    den = x.var() + y.var() + (mx - my) ** 2
+    return float(2.0 * sxy / den) if den > 0 else math.nan
+
+
+def asl_metrics(dm: np.ndarray, dm_ref: np.ndarray, cbf: np.ndarray, cbf_ref: np.ndarray,
+                mask: np.ndarray) -> dict[str, float]:
+    """{'psnr', 'rmse', 'ccc'} inside the brain mask: PSNR of the perfusion-weighted image with peak
+    max_mask(dm_ref) (assumption, METHODS 3.6 [I]), RMSE and Lin's CCC of CBF."""
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != np.shape(dm_ref) or not mask.any():
+        raise ValueError(f"mask: expected a non-empty mask of shape {np.shape(dm_ref)}, got {mask.shape}")
+    peak = float(np.max(np.asarray(dm_ref)[mask]))
+    return {"psnr": psnr(np.asarray(dm)[mask], np.asarray(dm_ref)[mask], peak),
+            "rmse": rmse(np.asarray(cbf)[mask], np.asarray(cbf_ref)[mask]),
+            "ccc": lins_ccc(np.asarray(cbf)[mask], np.asarray(cbf_ref)[mask])}

@@ -42,6 +42,8 @@ def all_targets() -> list[str]:
     targets = ["results/cohort/subjects.tsv"]
     if "field7to9" in config["experiments"]:
         targets += field_final_outputs()
+    if "deepasl" in config["experiments"]:
+        targets += deepasl_final_outputs()
     return targets
 
 

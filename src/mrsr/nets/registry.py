@@ -1,4 +1,4 @@
-"""Network registry for the 7T -> 9.4T paper: build by name, count parameters, pix2pix-style init."""
+"""Network registry (7T -> 9.4T and DeepASL papers): build by name, count parameters, pix2pix-style init."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Callable
 
 from torch import nn
 
+from mrsr.nets.asl import DeepASL, DilatedConv
 from mrsr.nets.cnn import DCGAN1G, DCGAN2G, DCGAN3G, DCSRN, FCN1, FCN2
 from mrsr.nets.discriminators import DiscB, DiscD, DiscF, PatchGAN
 from mrsr.nets.unet import UnetG
@@ -19,6 +20,8 @@ GENERATORS: dict[str, Callable[..., nn.Module]] = {
     "dcgan2_g": DCGAN2G,  # paper: Figure 13 (c)
     "dcgan3_g": DCGAN3G,  # paper: Figure 13 (e)
     "unet_g": UnetG,  # paper: Figure 13 (g)
+    "deepasl": DeepASL,  # Ulas et al. 2018, Fig. 1
+    "dilated_conv": DilatedConv,  # Kim et al. 2018 (Ulas et al.'s baseline)
 }
 DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {
     "disc_b": DiscB,

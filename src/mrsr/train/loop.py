@@ -21,22 +21,30 @@ from tqdm import tqdm
 
 from mrsr.device import seed_everything
 from mrsr.train.gan import GANTrainer
+from mrsr.train.kinetic import KineticTrainer
 from mrsr.train.supervised import SupervisedTrainer
 
-TRAINERS = {"supervised": SupervisedTrainer, "gan": GANTrainer}
+TRAINERS = {"supervised": SupervisedTrainer, "gan": GANTrainer, "kinetic": KineticTrainer}
 KEEP_CHECKPOINTS = 2
 CKPT_FORMAT = "epoch-{:04d}.pt"
 
 
 @dataclass
 class TrainData:
-    """Paired patches: lr (input) and hr (target), each (N, 1, P, P) float32."""
+    """Paired patches: lr (input) and hr (target), each (N, C, P, P) float32.
+
+    aux: optional per-sample extra arrays (N, A, P, P) handed to the trainer as `aux=` (e.g. the kinetic
+    loss's reference CBF, CBF scale and mask); trainers that take none never see it.
+    """
 
     lr: np.ndarray
     hr: np.ndarray
+    aux: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        for name in ("lr", "hr"):
+        for name in ("lr", "hr", "aux"):
+            if getattr(self, name) is None:
+                continue
             arr = np.asarray(getattr(self, name))
             if arr.ndim != 4:
                 raise ValueError(f"TrainData.{name} must be (N, C, H, W), got shape {arr.shape}")
@@ -45,6 +53,8 @@ class TrainData:
             setattr(self, name, arr)
         if len(self.lr) != len(self.hr):
             raise ValueError(f"TrainData: lr has {len(self.lr)} samples but hr has {len(self.hr)}")
+        if self.aux is not None and len(self.aux) != len(self.lr):
+            raise ValueError(f"TrainData: lr has {len(self.lr)} samples but aux has {len(self.aux)}")
 
     def __len__(self) -> int:
         return len(self.lr)
@@ -90,13 +100,21 @@ def batches(lr: torch.Tensor, hr: torch.Tensor, batch_size: int,
             yield lr[idx], hr[idx]
 
 
+def aux_batches(aux: torch.Tensor | None, batch_size: int, order: torch.Tensor | None = None) -> Iterator[dict]:
+    """Keyword arguments of each mini-batch's step: {'aux': batch} in the same order as batches(), else {}."""
+    for start in range(0, len(aux) if aux is not None else 0, batch_size):
+        yield {"aux": aux[start:start + batch_size] if order is None else aux[order[start:start + batch_size]]}
+    while aux is None:
+        yield {}
+
+
 def run_epoch(trainer: Trainer, lr: torch.Tensor, hr: torch.Tensor, batch_size: int, order: torch.Tensor,
-              bar: tqdm) -> dict[str, float]:
+              bar: tqdm, aux: torch.Tensor | None = None) -> dict[str, float]:
     """One pass of train_step over the shuffled batches; sample-weighted means of the returned terms."""
     trainer.generator.train()
     sums: dict[str, float] = {}
-    for x, y in batches(lr, hr, batch_size, order):
-        values = trainer.train_step(x, y)
+    for (x, y), extra in zip(batches(lr, hr, batch_size, order), aux_batches(aux, batch_size, order)):
+        values = trainer.train_step(x, y, **extra)
         for k, v in values.items():
             sums[k] = sums.get(k, 0.0) + v * len(x)
         bar.update(1)
@@ -104,13 +122,14 @@ def run_epoch(trainer: Trainer, lr: torch.Tensor, hr: torch.Tensor, batch_size: 
     return {k: v / len(lr) for k, v in sums.items()}
 
 
-def validate(trainer: Trainer, lr: torch.Tensor, hr: torch.Tensor, batch_size: int) -> dict[str, float]:
+def validate(trainer: Trainer, lr: torch.Tensor, hr: torch.Tensor, batch_size: int,
+             aux: torch.Tensor | None = None) -> dict[str, float]:
     """Sample-weighted means of val_step over batches, generator in eval mode without gradients."""
     trainer.generator.eval()
     sums: dict[str, float] = {}
     with torch.no_grad():
-        for x, y in batches(lr, hr, batch_size):
-            for k, v in trainer.val_step(x, y).items():
+        for (x, y), extra in zip(batches(lr, hr, batch_size), aux_batches(aux, batch_size)):
+            for k, v in trainer.val_step(x, y, **extra).items():
                 sums[k] = sums.get(k, 0.0) + v * len(x)
     trainer.generator.train()
     return {k: v / len(lr) for k, v in sums.items()}
@@ -240,6 +259,11 @@ def as_tensors(data: TrainData, device: torch.device) -> tuple[torch.Tensor, tor
     return torch.from_numpy(data.lr).to(device), torch.from_numpy(data.hr).to(device)
 
 
+def aux_tensor(data: TrainData | None, device: torch.device) -> torch.Tensor | None:
+    """data.aux as a tensor on device, or None."""
+    return None if data is None or data.aux is None else torch.from_numpy(data.aux).to(device)
+
+
 def fit(method: Mapping[str, Any], train: TrainData, val: TrainData | None, *, epochs: int, batch_size: int,
         seed: int, device: torch.device | str, ckpt_dir: Path | str, log_csv: Path | str,
         vgg_weights: str | None = None, stop_after_epochs: int | None = None, progress: bool = True) -> nn.Module:
@@ -267,6 +291,7 @@ def fit(method: Mapping[str, Any], train: TrainData, val: TrainData | None, *, e
 
     lr, hr = as_tensors(train, device)
     val_tensors = as_tensors(val, device) if val is not None and len(val) else None
+    aux, val_aux = aux_tensor(train, device), aux_tensor(val, device)
     stop = epochs if stop_after_epochs is None else min(epochs, start + stop_after_epochs)
     n_batches = -(-len(train) // batch_size)
     bar = tqdm(total=(epochs - start) * n_batches, desc=f"{method.get('trainer')}:{method.get('generator')}",
@@ -275,8 +300,8 @@ def fit(method: Mapping[str, Any], train: TrainData, val: TrainData | None, *, e
         for epoch in range(start + 1, stop + 1):
             began = time.perf_counter()
             order = epoch_permutation(len(train), seed, epoch).to(device)
-            train_means = run_epoch(trainer, lr, hr, batch_size, order, bar)
-            val_means = validate(trainer, *val_tensors, batch_size) if val_tensors else {}
+            train_means = run_epoch(trainer, lr, hr, batch_size, order, bar, aux)
+            val_means = validate(trainer, *val_tensors, batch_size, val_aux) if val_tensors else {}
             history.append(epoch_row(epoch, train_means, val_means, time.perf_counter() - began))
             write_csv(log_csv, history)
             save_checkpoint(ckpt_dir, {"epoch": epoch, "trainer": trainer.state_dict(), "rng": rng_state(),

@@ -1,0 +1,240 @@
+"""DeepASL library: Buxton model, simulation, noise levels, patches, networks, kinetic loss, metrics."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from mrsr.asl import (
+    Kinetics, control_label, drop_end_slices, grid_patches, noise_level_means, noise_sigma, perfusion_signal,
+    quantify_cbf, rigid_variants, training_patches,
+)
+from mrsr.asl_data import bids_pairs
+from mrsr.asl_eval import bland_altman, denoise, paired_tests
+from mrsr.metrics import asl_metrics, lins_ccc
+from mrsr.nets import build, count_params
+from mrsr.train import TrainData, fit
+from mrsr.train.kinetic import kinetic_loss
+
+
+def test_buxton_factor_matches_hand_computation() -> None:
+    # tau 1.8 s, PLD 1.6 s: 6000 * 0.9 * e^(1.6/1.65) = 5400 * 2.637143 = 14240.57;
+    # 2 * 0.85 * 1.65 * (1 - e^(-1.8/1.65)) = 2.805 * 0.664076 = 1.862733; ratio 7644.9
+    assert Kinetics(tau=1.8, pld=1.6).factor == pytest.approx(7644.9, rel=2e-5)
+    # so CBF 60 in a voxel with M0 100 gives dM = 60 * 100 / 7644.9 = 0.78484
+    assert float(perfusion_signal(np.array([60.0]), np.array([100.0]), Kinetics(1.8, 1.6))[0]) == pytest.approx(
+        0.78484, rel=1e-4)
+
+
+@pytest.mark.parametrize("tau, pld", [(1.8, 1.6), (1.6, 2.2)])
+def test_buxton_round_trip_returns_the_cbf_map(tau: float, pld: float) -> None:
+    rng = np.random.default_rng(1)
+    cbf = rng.uniform(0, 90, (4, 6, 7)).astype(np.float32)
+    m0 = rng.uniform(50, 150, (4, 6, 7)).astype(np.float32)
+    kin = Kinetics(tau, pld)
+    np.testing.assert_allclose(quantify_cbf(perfusion_signal(cbf, m0, kin), m0, kin), cbf, rtol=1e-5, atol=1e-4)
+
+
+def test_quantify_is_zero_outside_mask_and_where_m0_vanishes() -> None:
+    kin = Kinetics(1.8, 1.6)
+    dm, m0 = np.ones(3, np.float32), np.array([100.0, 0.0, 100.0], np.float32)
+    out = quantify_cbf(dm, m0, kin, mask=np.array([True, True, False]))
+    assert out[0] == pytest.approx(kin.factor / 100.0, rel=1e-6) and out[1] == 0 and out[2] == 0
+
+
+def test_lins_ccc_against_hand_computation() -> None:
+    # x = 1,2,3,4 (mean 2.5, var 1.25), y = 2,2,3,5 (mean 3, var 1.5), cov 1.25 (1/n moments):
+    # CCC = 2 * 1.25 / (1.25 + 1.5 + 0.5^2) = 2.5 / 3.0
+    assert lins_ccc(np.array([1, 2, 3, 4]), np.array([2, 2, 3, 5])) == pytest.approx(2.5 / 3.0)
+    assert lins_ccc(np.arange(5.0), np.arange(5.0)) == pytest.approx(1.0)
+    assert lins_ccc(np.arange(5.0), np.arange(5.0) + 1) < 1.0  # Pearson 1, but a bias lowers concordance
+
+
+def test_asl_metrics_inside_mask() -> None:
+    ref = np.array([[2.0, 1.0], [0.0, 9.0]])
+    pred = ref + np.array([[0.1, -0.1], [0.0, 5.0]])
+    mask = np.array([[True, True], [True, False]])
+    m = asl_metrics(pred, ref, pred * 10, ref * 10, mask)
+    # peak = max in mask = 2; MSE in mask = (0.01 + 0.01 + 0) / 3
+    assert m["psnr"] == pytest.approx(10 * math.log10(4 / (0.02 / 3)))
+    assert m["rmse"] == pytest.approx(math.sqrt((1 + 1) / 3))
+
+
+def test_network_parameter_counts() -> None:
+    # DeepASL, input 1 channel (the noisy dM, as the paper's Fig. 1):
+    #   layer 1: 1*9*48 + 48 bias + 48 PReLU = 528; layers 2-8: 7 * (48*9*48 + 48 + 48) = 7 * 20832 = 145824;
+    #   output: 48*9*1 + 1 = 433; total 146785 (the paper's count).
+    assert count_params(build("deepasl")) == 528 + 145824 + 433 == 146785
+    # Dilated Conv: 640 + 8 * 36928 + (128*9*128 + 128) + (128*9 + 1) = 444801
+    assert count_params(build("dilated_conv")) == 640 + 8 * 36928 + 147584 + 1153 == 444801
+    x = torch.zeros(2, 1, 40, 40)
+    assert build("deepasl")(x).shape == build("dilated_conv")(x).shape == (2, 1, 40, 40)
+
+
+def test_noise_sigma_gives_the_requested_single_pair_snr() -> None:
+    rng = np.random.default_rng(0)
+    m0 = np.full((2000,), 100.0, np.float32)
+    dm = np.full_like(m0, 0.8)
+    pairs = control_label(m0, dm, 50, noise_sigma(0.8, 1.5), rng)
+    assert pairs.mean() == pytest.approx(0.8, abs=0.01)
+    assert 0.8 / pairs.std() == pytest.approx(1.5, rel=0.02)
+
+
+def test_noise_levels_average_a_seeded_random_subset() -> None:
+    pairs = np.arange(10, dtype=np.float32)[:, None, None, None] * np.ones((10, 1, 2, 2), np.float32)
+    a = noise_level_means(pairs, [0.2, 0.5, 1.0], np.random.default_rng(3))
+    b = noise_level_means(pairs, [0.2, 0.5, 1.0], np.random.default_rng(3))
+    np.testing.assert_array_equal(a, b)
+    assert a[2, 0, 0, 0] == pytest.approx(4.5)  # all pairs
+    # 2 of 10 distinct pairs: the mean is a half-integer or integer between 0.5 and 8.5, not the overall mean
+    assert (2 * a[0, 0, 0, 0]) % 1 == 0 and 0.5 <= a[0, 0, 0, 0] <= 8.5
+
+
+def test_drop_end_slices() -> None:
+    vol = np.arange(17)[:, None] * np.ones((17, 3))
+    out = drop_end_slices(vol, 1, axis=0)
+    assert out.shape == (15, 3) and out[0, 0] == 1 and out[-1, 0] == 15
+
+
+def test_patches_of_a_128_matrix_and_training_samples() -> None:
+    assert grid_patches(np.zeros((128, 128)), 40).shape == (16, 40, 40)  # padded to 160: 4 x 4
+    assert len(rigid_variants(8)) == len(set(rigid_variants(8))) == 8
+    rng = np.random.default_rng(0)
+    noisy = rng.normal(size=(2, 3, 50, 50)).astype(np.float32)
+    clean = rng.normal(size=(3, 50, 50)).astype(np.float32)
+    mask = np.zeros((3, 50, 50), np.float32)
+    mask[:, :40, :40] = 1  # only the top-left patch of the 2 x 2 grid has brain
+    x, y, aux = training_patches(noisy, clean, clean * 3, np.full_like(clean, 2.0), mask, size=40,
+                                 augmentations=1, min_brain=0.5)
+    assert x.shape == y.shape == (2 * 3, 1, 40, 40) and aux.shape == (6, 3, 40, 40)
+    np.testing.assert_allclose(x[:3, 0], noisy[0, :, :40, :40])
+    np.testing.assert_allclose(y[:3, 0], noisy[0, :, :40, :40] - clean[:, :40, :40], atol=1e-6)
+    np.testing.assert_allclose(aux[:3, 0], 3 * clean[:, :40, :40], rtol=1e-6)
+    assert (aux[:, 1] == 2.0).all() and (aux[:, 2] == 1.0).all()
+
+
+def test_kinetic_loss_terms() -> None:
+    rng = np.random.default_rng(0)
+    clean = torch.from_numpy(rng.uniform(0.2, 1.0, (2, 1, 8, 8)).astype(np.float32))
+    noise = torch.from_numpy(rng.normal(0, 0.3, (2, 1, 8, 8)).astype(np.float32))
+    noisy, scale = clean + noise, torch.full_like(clean, 80.0)
+    mask = torch.ones_like(clean)
+    mask[:, :, :4] = 0
+    aux = torch.cat([scale * clean, scale, mask], dim=1)
+    perfect = kinetic_loss(noise, noise, noisy, aux, lam=0.2, cbf_unit=100.0)
+    assert float(perfect["total"]) == pytest.approx(0.0, abs=1e-10)
+    zero = kinetic_loss(torch.zeros_like(noise), noise, noisy, aux, lam=0.2, cbf_unit=100.0)
+    image = float((mask * noise**2).mean())
+    cbf = float((mask * (80.0 * noise / 100.0) ** 2).mean())
+    assert float(zero["image"]) == pytest.approx(image, rel=1e-5)
+    assert float(zero["cbf"]) == pytest.approx(cbf, rel=1e-5)
+    assert float(zero["total"]) == pytest.approx(0.2 * image + 0.8 * cbf, rel=1e-5)
+
+
+def _kinetic_data(n: int = 12) -> TrainData:
+    rng = np.random.default_rng(5)
+    clean = rng.uniform(0.2, 1.0, (n, 1, 16, 16)).astype(np.float32)
+    noise = rng.normal(0, 0.3, (n, 1, 16, 16)).astype(np.float32)
+    aux = np.concatenate([clean * 80, np.full_like(clean, 80.0), np.ones_like(clean)], axis=1)
+    return TrainData(clean + noise, noise, aux)
+
+
+def test_kinetic_training_resumes_to_the_same_weights(tmp_path) -> None:
+    method = {"trainer": "kinetic", "generator": "deepasl", "generator_kwargs": {"width": 8, "depth": 2},
+              "lambda": 0.5, "lr_g": 1e-3}
+    data = _kinetic_data()
+    straight = fit(method, data, data, epochs=2, batch_size=5, seed=3, device="cpu", ckpt_dir=tmp_path / "a",
+                   log_csv=tmp_path / "a.csv", progress=False)
+    fit(method, data, None, epochs=2, batch_size=5, seed=3, device="cpu", ckpt_dir=tmp_path / "b",
+        log_csv=tmp_path / "b.csv", stop_after_epochs=1, progress=False)
+    resumed = fit(method, data, None, epochs=2, batch_size=5, seed=3, device="cpu", ckpt_dir=tmp_path / "b",
+                  log_csv=tmp_path / "b.csv", progress=False)
+    for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
+        torch.testing.assert_close(a, b)
+    log = pd.read_csv(tmp_path / "a.csv")
+    assert {"train_total", "train_image", "train_cbf", "val_cbf"} <= set(log.columns)
+    assert log["train_total"].iloc[-1] < log["train_total"].iloc[0]
+
+
+def test_kinetic_trainer_needs_aux_and_a_lambda(tmp_path) -> None:
+    data = _kinetic_data()
+    with pytest.raises(ValueError, match="aux"):
+        fit({"trainer": "kinetic", "generator": "deepasl", "lambda": 0.5, "lr_g": 1e-3},
+            TrainData(data.lr, data.hr), None, epochs=1, batch_size=4, seed=0, device="cpu",
+            ckpt_dir=tmp_path / "c", log_csv=tmp_path / "c.csv", progress=False)
+    with pytest.raises(ValueError, match="lambda"):
+        fit({"trainer": "kinetic", "generator": "deepasl", "lambda": 1.5, "lr_g": 1e-3}, data, None, epochs=1,
+            batch_size=4, seed=0, device="cpu", ckpt_dir=tmp_path / "d", log_csv=tmp_path / "d.csv", progress=False)
+    with pytest.raises(ValueError, match="aux has 3"):
+        TrainData(data.lr, data.hr, data.aux[:3])
+
+
+def test_denoise_subtracts_the_predicted_residual() -> None:
+    noisy = np.ones((2, 3, 4, 4), np.float32)
+    np.testing.assert_array_equal(denoise(noisy, None), noisy)
+    np.testing.assert_allclose(denoise(noisy, lambda x: 0.25 * x), 0.75 * noisy)
+
+
+def test_bland_altman_statistics() -> None:
+    ref = np.array([10.0, 20.0, 30.0, 40.0])
+    s = bland_altman(ref + np.array([1.0, 3.0, 1.0, 3.0]), ref)
+    sd = np.std([1, 3, 1, 3], ddof=1)
+    assert s["bias"] == pytest.approx(2.0)
+    assert s["loa_high"] == pytest.approx(2.0 + 1.96 * sd) and s["loa_low"] == pytest.approx(2.0 - 1.96 * sd)
+    assert 0.9 < s["ccc"] < 1.0
+
+
+def test_paired_tests_match_rows_by_subject_and_level() -> None:
+    rows = [{"method": m, "subject": s, "level": lev, "psnr": base + d, "rmse": 1.0, "ccc": 0.9}
+            for m, d in (("a", 1.0), ("b", 0.0)) for s in ("s1", "s2") for lev, base in ((0.2, 20.0), (0.4, 25.0))]
+    rows[0]["psnr"] += 0.5  # differences 1.5, 1, 1, 1
+    out = {r["metric"]: r for r in paired_tests(pd.DataFrame(rows), "a", "b")}
+    assert out["psnr"]["n_pairs"] == 4 and out["psnr"]["mean_diff"] == pytest.approx(1.125)
+    assert out["psnr"]["p_ttest"] < 0.01
+    assert math.isnan(out["rmse"]["p_ttest"])  # identical values: no test
+
+
+def test_bids_pairs_subtract_label_from_control() -> None:
+    asl = np.zeros((2, 2, 1, 4), np.float32)
+    asl[..., 0], asl[..., 1], asl[..., 2], asl[..., 3] = 100, 99, 101, 99.5
+    pairs = bids_pairs(asl, ["control", "label", "control", "label"], "x")
+    np.testing.assert_allclose(pairs[:, 0, 0, 0], [1.0, 1.5])
+    with pytest.raises(ValueError, match="equal numbers"):
+        bids_pairs(asl, ["control", "label", "control", "control"], "x")
+
+
+def test_bids_subject_builds_real_and_synthetic_sets(tmp_path) -> None:
+    import nibabel as nib
+    import yaml
+
+    from mrsr.asl_data import load_bids_subject
+
+    rng = np.random.default_rng(2)
+    shape, affine = (24, 24, 5), np.diag([3.0, 3.0, 5.0, 1.0])
+    brain = np.zeros(shape, bool)
+    brain[4:20, 4:20] = True
+    gm = np.where(brain, 0.6, 0.0).astype(np.float32)
+    wm = np.where(brain, 0.4, 0.0).astype(np.float32)
+    m0 = np.where(brain, 500.0, 0.0).astype(np.float32)
+    dm = np.where(brain, 5.0, 0.0)
+    vols = [v for _ in range(4) for v in (m0 + rng.normal(0, 2, shape), m0 - dm + rng.normal(0, 2, shape))]
+    paths = {}
+    for name, arr in (("asl", np.stack(vols, -1)), ("m0", m0), ("gm", gm), ("wm", wm)):
+        paths[name] = str(tmp_path / f"{name}.nii.gz")
+        nib.save(nib.Nifti1Image(np.asarray(arr, np.float32), affine), paths[name])
+    paths["aslcontext"] = str(tmp_path / "ctx.tsv")
+    (tmp_path / "ctx.tsv").write_text("volume_type\n" + "control\nlabel\n" * 4)
+    cfg = yaml.safe_load((Path(__file__).resolve().parents[1] / "config/config.yaml").read_text())["deepasl"]
+    real = load_bids_subject(paths, cfg, "real", np.random.default_rng(0))
+    assert real["noisy"].shape == (4, 3, 24, 24) and int(real["n_pairs"]) == 4
+    # dM 5 on M0 500 -> normalised to M0 100: dM 1, CBF = factor(1.8 s, 1.6 s) / 100, before smoothing blurs edges
+    inner = real["mask"][1] > 0
+    assert np.median(real["ref_cbf"][1][inner]) == pytest.approx(Kinetics(1.8, 1.6).factor / 100, rel=0.05)
+    syn = load_bids_subject(paths, cfg, "synthetic", np.random.default_rng(0))
+    assert int(syn["n_pairs"]) == 100
+    np.testing.assert_allclose(syn["ref_cbf"][syn["mask"] > 0], 65 * 0.6 + 20 * 0.4, rtol=1e-5)

@@ -1,0 +1,144 @@
+# Ulas et al. 2018, DeepASL: pCASL simulation (synthetic and real-like sets), leave-one-subject-out
+# training of Dilated Conv and DeepASL (PR-lambda), evaluation, Table 1 and Figures 2-4.
+# Helpers: workflow/rules/deepasl_common.smk.
+
+
+rule deepasl_data:
+    input:
+        unpack(deepasl_maps),
+        sheet=deepasl_sheet_files,
+    output:
+        f"{ASL_DIR}/data/{{dataset}}/{{asl_subject}}.npz",
+    log:
+        f"logs/deepasl/data/{{dataset}}_{{asl_subject}}.log",
+    benchmark:
+        f"benchmarks/results/deepasl/data/{{dataset}}_{{asl_subject}}.tsv"
+    conda:
+        "../../envs/mrsr.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+    params:
+        cfg=DEEPASL,
+        seed=SEED,
+        index=deepasl_subject_index,
+        sheet_row=deepasl_sheet_row,
+    script:
+        "../scripts/deepasl_data.py"
+
+
+rule deepasl_train:
+    input:
+        train=deepasl_train_data,
+    output:
+        model=ensure(
+            f"{ASL_DIR}/models/{{dataset}}/{{asl_method}}/fold-{{fold}}/seed-{{seed}}/model.pt",
+            non_empty=True,
+        ),
+        log_csv=f"{ASL_DIR}/models/{{dataset}}/{{asl_method}}/fold-{{fold}}/seed-{{seed}}/loss.csv",
+    log:
+        f"logs/deepasl/train/{{dataset}}_{{asl_method}}_fold-{{fold}}_seed-{{seed}}.log",
+    benchmark:
+        f"benchmarks/results/deepasl/train/{{dataset}}_{{asl_method}}_fold-{{fold}}_seed-{{seed}}.tsv"
+    retries: 1
+    conda:
+        "../../envs/mrsr.yaml"
+    threads: 1
+    resources:
+        gpu=1,
+        mem_mb=mem_for_attempt,
+        runtime=gpu_runtime,
+    params:
+        method=deepasl_method,
+        cfg=DEEPASL,
+        ckpt_dir=f"{ASL_DIR}/checkpoints/{{dataset}}/{{asl_method}}/fold-{{fold}}/seed-{{seed}}",
+    script:
+        "../scripts/deepasl_train.py"
+
+
+rule deepasl_infer:
+    input:
+        models=deepasl_fold_models,
+        data=deepasl_heldout_data,
+    output:
+        metrics=f"{ASL_DIR}/eval/{{dataset}}/{{asl_method}}/seed-{{seed}}/metrics.tsv",
+        examples=f"{ASL_DIR}/eval/{{dataset}}/{{asl_method}}/seed-{{seed}}/examples.npz",
+    log:
+        f"logs/deepasl/infer/{{dataset}}_{{asl_method}}_seed-{{seed}}.log",
+    benchmark:
+        f"benchmarks/results/deepasl/infer/{{dataset}}_{{asl_method}}_seed-{{seed}}.tsv"
+    conda:
+        "../../envs/mrsr.yaml"
+    threads: 1
+    resources:
+        gpu=deepasl_gpu,
+        mem_mb=mem_for_attempt,
+        runtime=gpu_runtime,
+    params:
+        subjects=ASL_HELDOUT,
+        batch=DEEPASL["infer_batch"],
+    script:
+        "../scripts/deepasl_infer.py"
+
+
+rule deepasl_table:
+    input:
+        deepasl_metric_files,
+    output:
+        csv=report(
+            f"{ASL_DIR}/tables/table1.csv",
+            caption="../report/deepasl_table.rst",
+            category="DeepASL (Ulas et al.)",
+            labels={"table": "table1", "type": "table"},
+        ),
+        md=f"{ASL_DIR}/tables/table1.md",
+        tex=f"{ASL_DIR}/tables/table1.tex",
+        tests=report(
+            f"{ASL_DIR}/tables/table1_tests.tsv",
+            caption="../report/deepasl_tests.rst",
+            category="DeepASL (Ulas et al.)",
+            labels={"table": "paired tests", "type": "table"},
+        ),
+    log:
+        "logs/deepasl/table1.log",
+    localrule: True
+    conda:
+        "../../envs/mrsr.yaml"
+    params:
+        cfg=DEEPASL,
+        datasets=ASL_DATASETS,
+        heldout=ASL_HELDOUT,
+        preset=config["preset"],
+        seed=SEED,
+        data=(
+            "phantom cohort (simulated pCASL)"
+            if ASL_SHEET is None
+            else f"subject sheet {DEEPASL['subject_sheet']}"
+        ),
+    script:
+        "../scripts/deepasl_table.py"
+
+
+rule deepasl_figure:
+    input:
+        deepasl_figure_inputs,
+    output:
+        png=report(
+            f"{ASL_DIR}/figures/{{figure}}.png",
+            caption="../report/deepasl_figure.rst",
+            category="DeepASL (Ulas et al.)",
+            labels={"figure": "{figure}", "type": "figure"},
+        ),
+        pdf=f"{ASL_DIR}/figures/{{figure}}.pdf",
+    log:
+        f"logs/deepasl/figure_{{figure}}.log",
+    localrule: True
+    conda:
+        "../../envs/mrsr.yaml"
+    params:
+        spec=deepasl_figure_spec,
+        labels=ASL_LABELS,
+        preset=config["preset"],
+        seed=SEED,
+    script:
+        "../scripts/deepasl_figure.py"

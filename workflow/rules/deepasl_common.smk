@@ -1,0 +1,153 @@
+# DeepASL (Ulas et al. 2018): config, subjects, folds, figures and input functions of workflow/rules/deepasl.smk.
+
+from mrsr.sheets import read_sheet
+
+DEEPASL = config["deepasl"]
+ASL_DIR = "results/deepasl"
+ASL_SHEET = (
+    read_sheet(
+        DEEPASL["subject_sheet"],
+        schema=SCHEMAS / "deepasl_sheet.schema.yaml",
+        file_columns=("asl", "aslcontext", "m0", "t1w", "mask", "gm", "wm"),
+    )
+    if DEEPASL["subject_sheet"]
+    else None
+)
+ASL_SUBJECTS = (
+    list(ASL_SHEET) if ASL_SHEET else phantom_subjects()[: int(DEEPASL["n_subjects"])]
+)
+# Synthetic data need GM/WM maps: always for the phantom, only if every sheet row gives them.
+ASL_DATASETS = (
+    ["synthetic", "real"]
+    if ASL_SHEET is None or all(r.get("gm") and r.get("wm") for r in ASL_SHEET.values())
+    else ["real"]
+)
+ASL_HELDOUT = (
+    ASL_SUBJECTS[: int(DEEPASL["folds"])] if DEEPASL["folds"] else list(ASL_SUBJECTS)
+)
+ASL_METHODS = list(DEEPASL["methods"])
+ASL_LABELS = {k: m["label"] for k, m in DEEPASL["methods"].items()}
+# Paper figures: kind, dataset, fraction of pairs, methods shown (unconfigured ones are skipped).
+ASL_FIGURES = {
+    "fig2_synthetic": {
+        "kind": "images",
+        "dataset": "synthetic",
+        "fraction": 0.2,
+        "title": "Fig. 2",
+    },
+    "fig3_real": {
+        "kind": "images",
+        "dataset": "real",
+        "fraction": 0.4,
+        "title": "Fig. 3",
+    },
+    # assumption: Fig. 4 uses the real set at 40% of pairs (the paper names neither)
+    "fig4_bland_altman": {
+        "kind": "bland_altman",
+        "dataset": "real",
+        "fraction": 0.4,
+        "title": "Fig. 4 (GM CBF)",
+    },
+}
+ASL_FIGURE_METHODS = [m for m in ("averaging", "dilated", "pr_02") if m in ASL_METHODS]
+
+
+wildcard_constraints:
+    asl_subject="|".join(ASL_SUBJECTS),
+    fold="|".join(ASL_SUBJECTS),
+    dataset="synthetic|real",
+    asl_method="|".join(ASL_METHODS),
+
+
+def deepasl_final_outputs() -> list[str]:
+    """Table 1 (csv/md/tex + paired tests) and the figures whose dataset is built."""
+    outs = expand(f"{ASL_DIR}/tables/table1.{{ext}}", ext=["csv", "md", "tex"])
+    outs.append(f"{ASL_DIR}/tables/table1_tests.tsv")
+    figures = [f for f, s in ASL_FIGURES.items() if s["dataset"] in ASL_DATASETS]
+    outs += expand(
+        f"{ASL_DIR}/figures/{{figure}}.{{ext}}", figure=figures, ext=["png", "pdf"]
+    )
+    return outs
+
+
+def deepasl_maps(wildcards) -> dict[str, str]:
+    """Cohort maps of a phantom subject; nothing for a subject-sheet subject (read via params)."""
+    if ASL_SHEET:
+        return {}
+    return {
+        k: f"results/cohort/{wildcards.asl_subject}/{k}.nii.gz"
+        for k in ("pd", "gm", "wm", "cbf", "mask")
+    }
+
+
+def deepasl_sheet_files(wildcards) -> list[str]:
+    """The subject sheet's files of one subject (so edits retrigger the rule)."""
+    if not ASL_SHEET:
+        return []
+    return [v for k, v in ASL_SHEET[wildcards.asl_subject].items() if k != "t1w"]
+
+
+def deepasl_sheet_row(wildcards) -> dict:
+    """The subject-sheet row, or an empty dict for phantom subjects."""
+    return dict(ASL_SHEET[wildcards.asl_subject]) if ASL_SHEET else {}
+
+
+def deepasl_subject_index(wildcards) -> int:
+    """Position of the subject (seeds its random stream)."""
+    return ASL_SUBJECTS.index(wildcards.asl_subject)
+
+
+def deepasl_train_data(wildcards) -> list[str]:
+    """Data of every subject but the held-out one."""
+    return expand(
+        f"{ASL_DIR}/data/{wildcards.dataset}/{{s}}.npz",
+        s=[s for s in ASL_SUBJECTS if s != wildcards.fold],
+    )
+
+
+def deepasl_method(wildcards) -> dict:
+    """The config entry of a method."""
+    return DEEPASL["methods"][wildcards.asl_method]
+
+
+def deepasl_fold_models(wildcards) -> list[str]:
+    """One model per held-out subject; none for Averaging (no network)."""
+    if not DEEPASL["methods"][wildcards.asl_method].get("generator"):
+        return []
+    return expand(
+        f"{ASL_DIR}/models/{wildcards.dataset}/{wildcards.asl_method}/fold-{{f}}/seed-{wildcards.seed}/model.pt",
+        f=ASL_HELDOUT,
+    )
+
+
+def deepasl_heldout_data(wildcards) -> list[str]:
+    """Data of the held-out subjects, in fold order."""
+    return expand(f"{ASL_DIR}/data/{wildcards.dataset}/{{s}}.npz", s=ASL_HELDOUT)
+
+
+def deepasl_gpu(wildcards) -> int:
+    """1 for network methods, 0 for Averaging."""
+    return 1 if DEEPASL["methods"][wildcards.asl_method].get("generator") else 0
+
+
+def deepasl_metric_files(wildcards) -> list[str]:
+    """Metrics of every method on every built dataset."""
+    return expand(
+        f"{ASL_DIR}/eval/{{dataset}}/{{m}}/seed-{SEED}/metrics.tsv",
+        dataset=ASL_DATASETS,
+        m=ASL_METHODS,
+    )
+
+
+def deepasl_figure_inputs(wildcards) -> list[str]:
+    """Example arrays of the methods a figure shows."""
+    dataset = ASL_FIGURES[wildcards.figure]["dataset"]
+    return expand(
+        f"{ASL_DIR}/eval/{dataset}/{{m}}/seed-{SEED}/examples.npz",
+        m=ASL_FIGURE_METHODS,
+    )
+
+
+def deepasl_figure_spec(wildcards) -> dict:
+    """Kind, dataset, fraction and methods of a figure."""
+    return {**ASL_FIGURES[wildcards.figure], "methods": ASL_FIGURE_METHODS}
