@@ -34,6 +34,8 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CLUSTER = REPO / "tests/slurm/cluster.sh"
 GPU_RULES = {"field_train", "field_infer"}
+# Rules the profile itself gives a GPU (deepasl_infer asks for one per method in its rule).
+PROFILE_GPU_RULES = GPU_RULES | {"deepasl_train"}
 # The small sheet, table and figure rules are `localrule: True`: they run on the submit host.
 LOCAL_RULES = {"all", "cohort_sheet", "field_table", "field_figure"}
 # The experiment of the foundation issue only: other experiments have their own tests.
@@ -150,12 +152,12 @@ def test_profile_asks_gpus_for_the_gpu_rules_only() -> None:
     assert profile["executor"] == "slurm"
     assert {"slurm_partition", "slurm_account", "mem_mb", "runtime"} <= set(profile["default-resources"])
     for rule, resources in profile["set-resources"].items():
-        if rule in GPU_RULES:
+        if rule in PROFILE_GPU_RULES:
             assert resources["gpu"] == 1 and resources["cpus_per_gpu"] >= 1, rule
             assert "attempt" in str(resources["mem_mb"]) and "attempt" in str(resources["runtime"]), rule
         else:
             assert not {"gpu", "gpu_model", "cpus_per_gpu"} & set(resources), rule
-    assert GPU_RULES <= set(profile["set-resources"])
+    assert PROFILE_GPU_RULES <= set(profile["set-resources"])
 
 
 def test_no_workflow_profile_overrides_the_slurm_profile() -> None:
