@@ -22,3 +22,10 @@ def test_conda_env_matches_pyproject() -> None:
 def test_torch_is_pinned_to_the_cpu_wheel_on_disk() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     assert "torch==2.13.0" in project["dependencies"]
+
+
+def test_report_dependency_is_declared() -> None:
+    """`snakemake --report` imports pygments; the test extra brings it through pytest, so only the
+    core dependencies guarantee it for a user who ran `pip install -e .`."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert any(d.split(">")[0].split("=")[0].strip() == "pygments" for d in project["dependencies"])
