@@ -210,3 +210,28 @@ def test_write_table_writes_csv_md_tex(tmp_path):
 
 def test_latex_escape_specials():
     assert T.latex_escape("a_b % c & d # e $ {f}") == r"a\_b \% c \& d \# e \$ \{f\}"
+
+
+def test_mean_std_view_merges_each_mean_with_its_std():
+    table = pd.DataFrame({"Method": ["A", "B"], "Syn PSNR": [24.114, 23.5], "Syn PSNR std": [4.7412, None],
+                          "Syn PSNR (paper)": [20.3, 25.2], "Syn PSNR std (paper)": [4.81, 5.09],
+                          "ΔSyn PSNR": [3.814, -1.7]})
+    view = T.mean_std_view(table)
+    assert list(view.columns) == ["Method", "Syn PSNR", "Syn PSNR (paper)", "ΔSyn PSNR"]
+    assert list(view["Syn PSNR"]) == ["24.11 (4.74)", "23.50"]  # a missing std leaves the mean alone
+    assert list(view["Syn PSNR (paper)"]) == ["20.30 (4.81)", "25.20 (5.09)"]
+    assert view["ΔSyn PSNR"].tolist() == [3.814, -1.7]
+
+
+def test_write_table_mean_std_keeps_the_csv_whole(tmp_path):
+    table = pd.DataFrame({"Method": ["A"], "CCC": [0.9], "CCC std": [0.05]})
+    paths = T.write_table(table, tmp_path / "t", title="T", footer=[], mean_std=True)
+    assert list(pd.read_csv(paths["csv"]).columns) == ["Method", "CCC", "CCC std"]
+    assert "| A | 0.900 (0.050) |" in paths["md"].read_text(encoding="utf-8")
+    assert "0.900 (0.050)" in paths["tex"].read_text(encoding="utf-8")
+
+
+def test_markdown_aligns_numbers_right_and_labels_left():
+    table = pd.DataFrame({"Method": ["A", "B"], "CCC": ["0.900 (0.050)", "–"], "Note": ["x", "0.1"]})
+    md = T.to_markdown(table, title="T", footer=[])
+    assert "| :--- | ---: | :--- |" in md

@@ -8,6 +8,7 @@ go only to the human-readable stem.md and stem.tex.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -23,7 +24,8 @@ PAPER_VALUES = "data/paper_values.yaml"
 DISPLAY = {"psnr": "PSNR", "mse": "MSE", "ssim": "SSIM", "nrmse": "NRMSE", "brisque": "BRISQUE"}
 DEFAULT_METRICS: tuple[tuple[str, bool], ...] = (("psnr", True), ("mse", False), ("ssim", True))
 # Markdown/LaTeX number formats by display name; anything else gets 4 significant digits.
-FORMATS = {"PSNR": "{:.2f}", "MSE": "{:.4g}", "SSIM": "{:.3f}", "#params": "{:,.0f}"}
+NUMERIC_TEXT = re.compile(r"^[+-]?[\d.,]+( \([\d.,eE+-]+\))?$|^–$")
+FORMATS = {"PSNR": "{:.2f}", "MSE": "{:.4g}", "SSIM": "{:.3f}", "RMSE": "{:.2f}", "CCC": "{:.3f}", "#params": "{:,.0f}"}
 TABLE_KEY = "source"  # per-table metadata key in paper_values.yaml; every other key is a method
 
 
@@ -221,7 +223,7 @@ def _format_cell(column: str, value: object) -> str:
         return "–"
     delta = column.startswith("Δ")
     base = column.removeprefix("Δ").removesuffix(" (paper)")
-    text = FORMATS.get(base, "{:.4g}").format(value)
+    text = FORMATS.get(base.split(" ")[-1], "{:.4g}").format(value)  # 'Syn PSNR' is formatted as 'PSNR'
     return f"+{text}" if delta and float(value) > 0 else text
 
 
@@ -230,10 +232,38 @@ def _formatted_rows(df: pd.DataFrame) -> list[list[str]]:
     return [[_format_cell(c, v) for c, v in zip(df.columns, row)] for row in df.itertuples(index=False)]
 
 
+def std_column(column: str) -> str:
+    """Name of the std column that goes with `column` ('X' -> 'X std', 'X (paper)' -> 'X std (paper)')."""
+    if column.endswith(" (paper)"):
+        return f"{column.removesuffix(' (paper)')} std (paper)"
+    return f"{column} std"
+
+
+def mean_std_view(df: pd.DataFrame) -> pd.DataFrame:
+    """People's view of a table with std columns: each 'X' and its 'X std' become one text cell 'mean (std)'."""
+    out = df.copy()
+    for column in df.columns:
+        std = std_column(column)
+        if std not in df.columns:
+            continue
+        out[column] = [_format_cell(column, m) if _float_or_nan(v) != _float_or_nan(v)
+                       else f"{_format_cell(column, m)} ({_format_cell(column, v)})"
+                       for m, v in zip(df[column], df[std])]
+        out = out.drop(columns=std)
+    return out
+
+
+def _is_text_column(values: pd.Series) -> bool:
+    """True for labels; False for numbers, also numbers already formatted as 'mean (std)' text."""
+    if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
+        return False
+    return not all(isinstance(v, str) and NUMERIC_TEXT.match(v) for v in values)
+
+
 def to_markdown(df: pd.DataFrame, *, title: str, footer: Sequence[str]) -> str:
     """Markdown: '## title', a pipe table (text left, numbers right), footer lines as bullets."""
     esc = lambda s: str(s).replace("|", "\\|")  # noqa: E731
-    align = [":---" if df[c].dtype == object or pd.api.types.is_string_dtype(df[c]) else "---:" for c in df.columns]
+    align = [":---" if _is_text_column(df[c]) else "---:" for c in df.columns]
     lines = [f"## {title}", "", "| " + " | ".join(esc(c) for c in df.columns) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(esc(v) for v in row) + " |" for row in _formatted_rows(df)]
     if footer:
@@ -309,12 +339,16 @@ def _write_text(path: Path, text: str) -> None:
     _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def write_table(df: pd.DataFrame, stem: Path, *, title: str, footer: Sequence[str]) -> dict[str, Path]:
-    """Write stem.csv (pure data, full precision), stem.md and stem.tex (title + footer); return {ext: path}."""
+def write_table(df: pd.DataFrame, stem: Path, *, title: str, footer: Sequence[str],
+                mean_std: bool = False) -> dict[str, Path]:
+    """Write stem.csv (pure data, full precision), stem.md and stem.tex (title + footer); return {ext: path}.
+
+    With mean_std, Markdown and LaTeX show each 'X' with its 'X std' column as 'mean (std)'."""
     stem = Path(stem)
     paths = {ext: stem.with_name(f"{stem.name}.{ext}") for ext in ("csv", "md", "tex")}
     index = df.index.name is not None  # keep a named index (the method key) as the first CSV column
     _write_text(paths["csv"], df.to_csv(index=index, lineterminator="\n"))
-    _write_text(paths["md"], to_markdown(df, title=title, footer=footer))
-    _write_text(paths["tex"], to_latex(df, title=title, footer=footer))
+    shown = mean_std_view(df) if mean_std else df
+    _write_text(paths["md"], to_markdown(shown, title=title, footer=footer))
+    _write_text(paths["tex"], to_latex(shown, title=title, footer=footer))
     return paths

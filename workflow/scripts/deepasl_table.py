@@ -53,6 +53,6 @@ footer.append("Paired tests PR-λ=0.2 vs Dilated Conv (paper: synthetic p << 0.0
                           f"Wilcoxon p={t['p_wilcoxon']:.3g} (n={t['n_pairs']})" for t in tests))
 stem = Path(snakemake.output.csv).with_suffix("")
 write_table(table, stem, title="Table 1: DeepASL denoising (PSNR of dM, RMSE and Lin's CCC of CBF, inside the brain)",
-            footer=footer)
+            footer=footer, mean_std=True)
 pd.DataFrame(tests).to_csv(snakemake.output.tests, sep="\t", index=False)
 log.info("table 1 written with %d rows; %d paired tests", len(table), len(tests))
