@@ -89,23 +89,13 @@ def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
     return torch.randperm(n, generator=torch.Generator().manual_seed(mixed))
 
 
-def batches(lr: torch.Tensor, hr: torch.Tensor, batch_size: int,
-            order: torch.Tensor | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Mini-batches in `order` (else sequential), last one possibly smaller."""
+def batches(lr: torch.Tensor, hr: torch.Tensor, batch_size: int, order: torch.Tensor | None = None,
+            aux: torch.Tensor | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor, dict]]:
+    """Mini-batches (lr, hr, step keyword arguments) in `order` (else sequential), last one possibly smaller;
+    the keyword arguments hold {'aux': batch} when aux is given, else nothing."""
     for start in range(0, len(lr), batch_size):
-        if order is None:
-            yield lr[start:start + batch_size], hr[start:start + batch_size]
-        else:
-            idx = order[start:start + batch_size]
-            yield lr[idx], hr[idx]
-
-
-def aux_batches(aux: torch.Tensor | None, batch_size: int, order: torch.Tensor | None = None) -> Iterator[dict]:
-    """Keyword arguments of each mini-batch's step: {'aux': batch} in the same order as batches(), else {}."""
-    for start in range(0, len(aux) if aux is not None else 0, batch_size):
-        yield {"aux": aux[start:start + batch_size] if order is None else aux[order[start:start + batch_size]]}
-    while aux is None:
-        yield {}
+        idx = slice(start, start + batch_size) if order is None else order[start:start + batch_size]
+        yield lr[idx], hr[idx], ({} if aux is None else {"aux": aux[idx]})
 
 
 def run_epoch(trainer: Trainer, lr: torch.Tensor, hr: torch.Tensor, batch_size: int, order: torch.Tensor,
@@ -113,7 +103,7 @@ def run_epoch(trainer: Trainer, lr: torch.Tensor, hr: torch.Tensor, batch_size: 
     """One pass of train_step over the shuffled batches; sample-weighted means of the returned terms."""
     trainer.generator.train()
     sums: dict[str, float] = {}
-    for (x, y), extra in zip(batches(lr, hr, batch_size, order), aux_batches(aux, batch_size, order)):
+    for x, y, extra in batches(lr, hr, batch_size, order, aux):
         values = trainer.train_step(x, y, **extra)
         for k, v in values.items():
             sums[k] = sums.get(k, 0.0) + v * len(x)
@@ -128,7 +118,7 @@ def validate(trainer: Trainer, lr: torch.Tensor, hr: torch.Tensor, batch_size: i
     trainer.generator.eval()
     sums: dict[str, float] = {}
     with torch.no_grad():
-        for (x, y), extra in zip(batches(lr, hr, batch_size), aux_batches(aux, batch_size)):
+        for x, y, extra in batches(lr, hr, batch_size, aux=aux):
             for k, v in trainer.val_step(x, y, **extra).items():
                 sums[k] = sums.get(k, 0.0) + v * len(x)
     trainer.generator.train()
