@@ -11,8 +11,8 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
-include: "workflow/rules/deepasl_common.smk"
 include: "workflow/rules/cohort.smk"
+# One file per experiment (adding a paper adds one line here).
 include: "workflow/rules/field7to9.smk"
 include: "workflow/rules/deepasl.smk"
 

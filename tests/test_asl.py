@@ -14,8 +14,8 @@ from mrsr.asl import (
     Kinetics, control_label, drop_end_slices, grid_patches, noise_level_means, noise_sigma, perfusion_signal,
     quantify_cbf, rigid_variants, training_patches,
 )
-from mrsr.asl_data import bids_pairs
-from mrsr.asl_eval import bland_altman, denoise, paired_tests
+from mrsr.experiments.deepasl.data import bids_pairs
+from mrsr.experiments.deepasl.evaluate import bland_altman, denoise, paired_tests
 from mrsr.metrics import asl_metrics, lins_ccc
 from mrsr.nets import build, count_params
 from mrsr.train import TrainData, fit
@@ -212,7 +212,7 @@ def test_bids_subject_builds_real_and_synthetic_sets(tmp_path) -> None:
     import nibabel as nib
     import yaml
 
-    from mrsr.asl_data import load_bids_subject
+    from mrsr.experiments.deepasl.data import load_bids_subject
 
     rng = np.random.default_rng(2)
     shape, affine = (24, 24, 5), np.diag([3.0, 3.0, 5.0, 1.0])

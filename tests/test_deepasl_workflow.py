@@ -24,11 +24,11 @@ def test_default_plans_loso_folds_per_dataset_and_method(tmp_path: Path) -> None
     assert counts["deepasl_infer"] == 2 * 6
     assert counts["deepasl_data"] == 2 * 5
     assert counts["deepasl_table"] == 1 and counts["deepasl_figure"] == 3
-    folds = {job.wildcards["fold"] for job in jobs if job.rule.name == "deepasl_train"}
+    folds = {job.wildcards["deepasl_fold"] for job in jobs if job.rule.name == "deepasl_train"}
     assert folds == {"sub-01", "sub-02"}
     train = [job for job in jobs if job.rule.name == "deepasl_train"]
     for job in train:  # the held-out subject's data never reach its model
-        assert not any(f"/{job.wildcards['fold']}.npz" in str(f) for f in job.input)
+        assert not any(f"/{job.wildcards['deepasl_fold']}.npz" in str(f) for f in job.input)
         assert len(job.input) == 4
 
 
@@ -36,7 +36,7 @@ def test_paper_preset_uses_paper_scale(tmp_path: Path) -> None:
     jobs = dag_jobs(tmp_path, [REPO / "config/paper.yaml"])
     train = [job for job in jobs if job.rule.name == "deepasl_train"]
     assert len(train) == 2 * 5 * 5  # leave-one-subject-out over all 5 subjects
-    pr = next(job for job in train if job.wildcards["asl_method"] == "pr_02")
+    pr = next(job for job in train if job.wildcards["deepasl_method"] == "pr_02")
     cfg = pr.params.cfg
     assert (cfg["epochs"], cfg["batch_size"], cfg["patches_per_fold"], cfg["patch_size"]) == (200, 500, 18000, 40)
     assert pr.params.method["lr_g"] == 1e-4 and pr.params.method["lambda"] == 0.2
@@ -104,7 +104,7 @@ def test_tiny_run_on_a_bids_dataset(tmp_path: Path) -> None:
     assert "subject sheet" in md and "Preset: test" in md and "Orderings: real: PSNR" in md and "Assumption:" in md
     # Averaging is the input itself: its metrics recompute from the held-out subject's data
     metrics = pd.read_csv(out / "eval/real/averaging/seed-0/metrics.tsv", sep="\t")
-    from mrsr.asl_eval import subject_metrics
+    from mrsr.experiments.deepasl.evaluate import subject_metrics
     from mrsr.io import load_npz
 
     data = load_npz(out / "data/real/sub-01.npz")

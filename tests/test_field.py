@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mrsr import cohort, field
+from mrsr import cohort
+from mrsr.experiments.field7to9 import simulate as field
 from mrsr.degrade import gaussian_decimate
 
 QUIET = dict(bias_strength=0.0, hr_snr=1e6, lr_snr=1e6)  # noise- and bias-free for geometry checks

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from mrsr.rfsr import (block_mean, fit_rfsr, load_rfsr, predict_rfsr, rfsr_features, rfsr_training_lr,
+from mrsr.experiments.field7to9.rfsr import (block_mean, fit_rfsr, load_rfsr, predict_rfsr, rfsr_features, rfsr_training_lr,
                        save_rfsr)
 
 

@@ -54,7 +54,7 @@ def test_dry_run_plans_every_method_with_gpu_tags(tmp_path: Path, preset: str | 
     assert counts["field_table"] == 2
     for job in jobs:
         gpu = job.resources.get("gpu", 0)
-        no_network = job.rule.name == "deepasl_infer" and job.wildcards["asl_method"] == "averaging"
+        no_network = job.rule.name == "deepasl_infer" and job.wildcards["deepasl_method"] == "averaging"
         assert gpu == (1 if job.rule.name in GPU_RULES and not no_network else 0), job.rule.name
 
 
@@ -62,7 +62,7 @@ def test_paper_preset_uses_paper_scale(tmp_path: Path) -> None:
     jobs = dag_jobs(tmp_path, [REPO / "config/paper.yaml"])
     counts = rule_counts(jobs)
     assert counts["cohort_subject"] == 44
-    train = {job.wildcards["method"]: job for job in jobs if job.rule.name == "field_train"}
+    train = {job.wildcards["field_method"]: job for job in jobs if job.rule.name == "field_train"}
     assert train["dcsrn_l1"].params.epochs == 10 and train["unet7"].params.epochs == 30
     assert train["unet7"].params.batch_size == 32
     assert train["unet7"].params.method["lr_g"] == 2e-3 and train["unet7"].params.method["lr_d"] == 2e-4

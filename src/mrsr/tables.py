@@ -19,7 +19,7 @@ import yaml
 
 from mrsr.io import _atomic_write
 
-PAPER_VALUES = "data/paper_values.yaml"
+PAPER_VALUES = "paper_values.yaml"  # in each experiment package: mrsr/experiments/<key>/
 # Metric keys of the five papers, with their display names and direction (True: higher is better).
 DISPLAY = {"psnr": "PSNR", "mse": "MSE", "ssim": "SSIM", "nrmse": "NRMSE", "brisque": "BRISQUE"}
 DEFAULT_METRICS: tuple[tuple[str, bool], ...] = (("psnr", True), ("mse", False), ("ssim", True))
@@ -34,23 +34,25 @@ def display_name(metric: str) -> str:
     return DISPLAY.get(metric, metric.upper())
 
 
-def _paper_tables() -> dict:
-    """Parse the packaged paper_values.yaml."""
-    text = resources.files("mrsr").joinpath(PAPER_VALUES).read_text(encoding="utf-8")
+def _paper_tables(experiment: str) -> dict:
+    """Parse the paper_values.yaml of one experiment package; KeyError naming the experiment if it has none."""
+    try:
+        path = resources.files(f"mrsr.experiments.{experiment}").joinpath(PAPER_VALUES)
+        text = path.read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        known = sorted(p.name for p in resources.files("mrsr.experiments").iterdir() if p.joinpath(PAPER_VALUES).is_file())
+        raise KeyError(f"{PAPER_VALUES}: no experiment {experiment!r}; expected one of {known}") from None
     return yaml.safe_load(text) or {}
 
 
 def _paper_table(experiment: str, table: str) -> dict:
-    """One table block of paper_values.yaml; KeyError naming the file and the missing key."""
-    tables = _paper_tables()
-    if experiment not in tables:
-        raise KeyError(f"{PAPER_VALUES}: no experiment {experiment!r}; expected one of {sorted(tables)}")
-    if table not in tables[experiment]:
+    """One table block of an experiment's paper_values.yaml; KeyError naming the file and the missing key."""
+    tables = _paper_tables(experiment)
+    if table not in tables:
         raise KeyError(
-            f"{PAPER_VALUES}: experiment {experiment!r} has no table {table!r}; "
-            f"expected one of {sorted(tables[experiment])}"
+            f"mrsr/experiments/{experiment}/{PAPER_VALUES}: no table {table!r}; expected one of {sorted(tables)}"
         )
-    return tables[experiment][table]
+    return tables[table]
 
 
 def load_paper_values(experiment: str, table: str) -> dict[str, dict]:

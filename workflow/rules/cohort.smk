@@ -32,7 +32,7 @@ rule cohort_subject:
         seed=SEED,
         index=subject_index,
     script:
-        "../scripts/cohort_subject.py"
+        "../scripts/cohort/subject.py"
 
 
 rule cohort_sheet:
@@ -49,4 +49,4 @@ rule cohort_sheet:
         subjects=phantom_subjects(),
         maps=COHORT_MAPS,
     script:
-        "../scripts/cohort_sheet.py"
+        "../scripts/cohort/sheet.py"

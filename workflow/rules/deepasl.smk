@@ -1,6 +1,9 @@
 # Ulas et al. 2018, DeepASL: pCASL simulation (synthetic and real-like sets), leave-one-subject-out
 # training of Dilated Conv and DeepASL (PR-lambda), evaluation, Table 1 and Figures 2-4.
-# Helpers: workflow/rules/deepasl_common.smk.
+# Wildcards: deepasl_subject, deepasl_dataset, deepasl_method, deepasl_fold, deepasl_figure (and the shared seed).
+
+
+include: "deepasl_common.smk"
 
 
 rule deepasl_data:
@@ -8,11 +11,11 @@ rule deepasl_data:
         unpack(deepasl_maps),
         sheet=deepasl_sheet_files,
     output:
-        f"{ASL_DIR}/data/{{dataset}}/{{asl_subject}}.npz",
+        f"{ASL_DIR}/data/{{deepasl_dataset}}/{{deepasl_subject}}.npz",
     log:
-        f"logs/deepasl/data/{{dataset}}_{{asl_subject}}.log",
+        f"logs/deepasl/data/{{deepasl_dataset}}_{{deepasl_subject}}.log",
     benchmark:
-        f"benchmarks/results/deepasl/data/{{dataset}}_{{asl_subject}}.tsv"
+        f"benchmarks/results/deepasl/data/{{deepasl_dataset}}_{{deepasl_subject}}.tsv"
     conda:
         "../../envs/mrsr.yaml"
     threads: 1
@@ -24,7 +27,7 @@ rule deepasl_data:
         index=deepasl_subject_index,
         sheet_row=deepasl_sheet_row,
     script:
-        "../scripts/deepasl_data.py"
+        "../scripts/deepasl/data.py"
 
 
 rule deepasl_train:
@@ -32,14 +35,14 @@ rule deepasl_train:
         train=deepasl_train_data,
     output:
         model=ensure(
-            f"{ASL_DIR}/models/{{dataset}}/{{asl_method}}/fold-{{fold}}/seed-{{seed}}/model.pt",
+            f"{ASL_DIR}/models/{{deepasl_dataset}}/{{deepasl_method}}/fold-{{deepasl_fold}}/seed-{{seed}}/model.pt",
             non_empty=True,
         ),
-        log_csv=f"{ASL_DIR}/models/{{dataset}}/{{asl_method}}/fold-{{fold}}/seed-{{seed}}/loss.csv",
+        log_csv=f"{ASL_DIR}/models/{{deepasl_dataset}}/{{deepasl_method}}/fold-{{deepasl_fold}}/seed-{{seed}}/loss.csv",
     log:
-        f"logs/deepasl/train/{{dataset}}_{{asl_method}}_fold-{{fold}}_seed-{{seed}}.log",
+        f"logs/deepasl/train/{{deepasl_dataset}}_{{deepasl_method}}_fold-{{deepasl_fold}}_seed-{{seed}}.log",
     benchmark:
-        f"benchmarks/results/deepasl/train/{{dataset}}_{{asl_method}}_fold-{{fold}}_seed-{{seed}}.tsv"
+        f"benchmarks/results/deepasl/train/{{deepasl_dataset}}_{{deepasl_method}}_fold-{{deepasl_fold}}_seed-{{seed}}.tsv"
     retries: 1
     conda:
         "../../envs/mrsr.yaml"
@@ -49,11 +52,11 @@ rule deepasl_train:
         mem_mb=mem_for_attempt,
         runtime=gpu_runtime,
     params:
-        method=deepasl_method,
+        method=deepasl_method_entry,
         cfg=DEEPASL,
-        ckpt_dir=f"{ASL_DIR}/checkpoints/{{dataset}}/{{asl_method}}/fold-{{fold}}/seed-{{seed}}",
+        ckpt_dir=f"{ASL_DIR}/checkpoints/{{deepasl_dataset}}/{{deepasl_method}}/fold-{{deepasl_fold}}/seed-{{seed}}",
     script:
-        "../scripts/deepasl_train.py"
+        "../scripts/deepasl/train.py"
 
 
 rule deepasl_infer:
@@ -61,12 +64,12 @@ rule deepasl_infer:
         models=deepasl_fold_models,
         data=deepasl_heldout_data,
     output:
-        metrics=f"{ASL_DIR}/eval/{{dataset}}/{{asl_method}}/seed-{{seed}}/metrics.tsv",
-        examples=f"{ASL_DIR}/eval/{{dataset}}/{{asl_method}}/seed-{{seed}}/examples.npz",
+        metrics=f"{ASL_DIR}/eval/{{deepasl_dataset}}/{{deepasl_method}}/seed-{{seed}}/metrics.tsv",
+        examples=f"{ASL_DIR}/eval/{{deepasl_dataset}}/{{deepasl_method}}/seed-{{seed}}/examples.npz",
     log:
-        f"logs/deepasl/infer/{{dataset}}_{{asl_method}}_seed-{{seed}}.log",
+        f"logs/deepasl/infer/{{deepasl_dataset}}_{{deepasl_method}}_seed-{{seed}}.log",
     benchmark:
-        f"benchmarks/results/deepasl/infer/{{dataset}}_{{asl_method}}_seed-{{seed}}.tsv"
+        f"benchmarks/results/deepasl/infer/{{deepasl_dataset}}_{{deepasl_method}}_seed-{{seed}}.tsv"
     conda:
         "../../envs/mrsr.yaml"
     threads: 1
@@ -78,7 +81,7 @@ rule deepasl_infer:
         subjects=ASL_HELDOUT,
         batch=DEEPASL["infer_batch"],
     script:
-        "../scripts/deepasl_infer.py"
+        "../scripts/deepasl/infer.py"
 
 
 rule deepasl_table:
@@ -87,7 +90,7 @@ rule deepasl_table:
     output:
         csv=report(
             f"{ASL_DIR}/tables/table1.csv",
-            caption="../report/deepasl_table.rst",
+            caption="../report/deepasl/table.rst",
             category="DeepASL (Ulas et al.)",
             labels={"table": "table1", "type": "table"},
         ),
@@ -95,7 +98,7 @@ rule deepasl_table:
         tex=f"{ASL_DIR}/tables/table1.tex",
         tests=report(
             f"{ASL_DIR}/tables/table1_tests.tsv",
-            caption="../report/deepasl_tests.rst",
+            caption="../report/deepasl/tests.rst",
             category="DeepASL (Ulas et al.)",
             labels={"table": "paired tests", "type": "table"},
         ),
@@ -116,7 +119,7 @@ rule deepasl_table:
             else f"subject sheet {DEEPASL['subject_sheet']}"
         ),
     script:
-        "../scripts/deepasl_table.py"
+        "../scripts/deepasl/table.py"
 
 
 rule deepasl_figure:
@@ -124,14 +127,14 @@ rule deepasl_figure:
         deepasl_figure_inputs,
     output:
         png=report(
-            f"{ASL_DIR}/figures/{{figure}}.png",
-            caption="../report/deepasl_figure.rst",
+            f"{ASL_DIR}/figures/{{deepasl_figure}}.png",
+            caption="../report/deepasl/figure.rst",
             category="DeepASL (Ulas et al.)",
-            labels={"figure": "{figure}", "type": "figure"},
+            labels={"figure": "{deepasl_figure}", "type": "figure"},
         ),
-        pdf=f"{ASL_DIR}/figures/{{figure}}.pdf",
+        pdf=f"{ASL_DIR}/figures/{{deepasl_figure}}.pdf",
     log:
-        f"logs/deepasl/figure_{{figure}}.log",
+        f"logs/deepasl/figure_{{deepasl_figure}}.log",
     localrule: True
     conda:
         "../../envs/mrsr.yaml"
@@ -141,4 +144,4 @@ rule deepasl_figure:
         preset=config["preset"],
         seed=SEED,
     script:
-        "../scripts/deepasl_figure.py"
+        "../scripts/deepasl/figure.py"

@@ -1,8 +1,24 @@
-# DeepASL (Ulas et al. 2018): config, subjects, folds, figures and input functions of workflow/rules/deepasl.smk.
-
+# Ulas et al. 2018, DeepASL: pCASL simulation (synthetic and real-like sets), leave-one-subject-out
+# training of Dilated Conv and DeepASL (PR-lambda), evaluation, Table 1 and Figures 2-4.
+# Wildcards: deepasl_subject, deepasl_dataset, deepasl_method, deepasl_fold, deepasl_figure (and the shared seed).
+# Globals, wildcard constraints and input functions of workflow/rules/deepasl.smk.
 from mrsr.sheets import read_sheet
 
-DEEPASL = config["deepasl"]
+
+def deepasl_final_outputs() -> list[str]:
+    """Table 1 (csv/md/tex + paired tests) and the figures whose dataset is built."""
+    outs = expand(f"{ASL_DIR}/tables/table1.{{ext}}", ext=["csv", "md", "tex"])
+    outs.append(f"{ASL_DIR}/tables/table1_tests.tsv")
+    figures = [f for f, s in ASL_FIGURES.items() if s["dataset"] in ASL_DATASETS]
+    outs += expand(
+        f"{ASL_DIR}/figures/{{deepasl_figure}}.{{ext}}",
+        deepasl_figure=figures,
+        ext=["png", "pdf"],
+    )
+    return outs
+
+
+DEEPASL = register_experiment("deepasl", deepasl_final_outputs)
 ASL_DIR = "results/deepasl"
 ASL_SHEET = (
     read_sheet(
@@ -53,21 +69,10 @@ ASL_FIGURE_METHODS = [m for m in ("averaging", "dilated", "pr_02") if m in ASL_M
 
 
 wildcard_constraints:
-    asl_subject="|".join(ASL_SUBJECTS),
-    fold="|".join(ASL_SUBJECTS),
-    dataset="synthetic|real",
-    asl_method="|".join(ASL_METHODS),
-
-
-def deepasl_final_outputs() -> list[str]:
-    """Table 1 (csv/md/tex + paired tests) and the figures whose dataset is built."""
-    outs = expand(f"{ASL_DIR}/tables/table1.{{ext}}", ext=["csv", "md", "tex"])
-    outs.append(f"{ASL_DIR}/tables/table1_tests.tsv")
-    figures = [f for f, s in ASL_FIGURES.items() if s["dataset"] in ASL_DATASETS]
-    outs += expand(
-        f"{ASL_DIR}/figures/{{figure}}.{{ext}}", figure=figures, ext=["png", "pdf"]
-    )
-    return outs
+    deepasl_subject="|".join(ASL_SUBJECTS),
+    deepasl_fold="|".join(ASL_SUBJECTS),
+    deepasl_dataset="synthetic|real",
+    deepasl_method="|".join(ASL_METHODS),
 
 
 def deepasl_maps(wildcards) -> dict[str, str]:
@@ -75,7 +80,7 @@ def deepasl_maps(wildcards) -> dict[str, str]:
     if ASL_SHEET:
         return {}
     return {
-        k: f"results/cohort/{wildcards.asl_subject}/{k}.nii.gz"
+        k: f"results/cohort/{wildcards.deepasl_subject}/{k}.nii.gz"
         for k in ("pd", "gm", "wm", "cbf", "mask")
     }
 
@@ -84,64 +89,66 @@ def deepasl_sheet_files(wildcards) -> list[str]:
     """The subject sheet's files of one subject (so edits retrigger the rule)."""
     if not ASL_SHEET:
         return []
-    return [v for k, v in ASL_SHEET[wildcards.asl_subject].items() if k != "t1w"]
+    return [v for k, v in ASL_SHEET[wildcards.deepasl_subject].items() if k != "t1w"]
 
 
 def deepasl_sheet_row(wildcards) -> dict:
     """The subject-sheet row, or an empty dict for phantom subjects."""
-    return dict(ASL_SHEET[wildcards.asl_subject]) if ASL_SHEET else {}
+    return dict(ASL_SHEET[wildcards.deepasl_subject]) if ASL_SHEET else {}
 
 
 def deepasl_subject_index(wildcards) -> int:
     """Position of the subject (seeds its random stream)."""
-    return ASL_SUBJECTS.index(wildcards.asl_subject)
+    return ASL_SUBJECTS.index(wildcards.deepasl_subject)
 
 
 def deepasl_train_data(wildcards) -> list[str]:
     """Data of every subject but the held-out one."""
     return expand(
-        f"{ASL_DIR}/data/{wildcards.dataset}/{{s}}.npz",
-        s=[s for s in ASL_SUBJECTS if s != wildcards.fold],
+        f"{ASL_DIR}/data/{wildcards.deepasl_dataset}/{{s}}.npz",
+        s=[s for s in ASL_SUBJECTS if s != wildcards.deepasl_fold],
     )
 
 
-def deepasl_method(wildcards) -> dict:
+def deepasl_method_entry(wildcards) -> dict:
     """The config entry of a method."""
-    return DEEPASL["methods"][wildcards.asl_method]
+    return DEEPASL["methods"][wildcards.deepasl_method]
 
 
 def deepasl_fold_models(wildcards) -> list[str]:
     """One model per held-out subject; none for Averaging (no network)."""
-    if not DEEPASL["methods"][wildcards.asl_method].get("generator"):
+    if not DEEPASL["methods"][wildcards.deepasl_method].get("generator"):
         return []
     return expand(
-        f"{ASL_DIR}/models/{wildcards.dataset}/{wildcards.asl_method}/fold-{{f}}/seed-{wildcards.seed}/model.pt",
+        f"{ASL_DIR}/models/{wildcards.deepasl_dataset}/{wildcards.deepasl_method}/fold-{{f}}/seed-{wildcards.seed}/model.pt",
         f=ASL_HELDOUT,
     )
 
 
 def deepasl_heldout_data(wildcards) -> list[str]:
     """Data of the held-out subjects, in fold order."""
-    return expand(f"{ASL_DIR}/data/{wildcards.dataset}/{{s}}.npz", s=ASL_HELDOUT)
+    return expand(
+        f"{ASL_DIR}/data/{wildcards.deepasl_dataset}/{{s}}.npz", s=ASL_HELDOUT
+    )
 
 
 def deepasl_gpu(wildcards) -> int:
     """1 for network methods, 0 for Averaging."""
-    return 1 if DEEPASL["methods"][wildcards.asl_method].get("generator") else 0
+    return 1 if DEEPASL["methods"][wildcards.deepasl_method].get("generator") else 0
 
 
 def deepasl_metric_files(wildcards) -> list[str]:
     """Metrics of every method on every built dataset."""
     return expand(
-        f"{ASL_DIR}/eval/{{dataset}}/{{m}}/seed-{SEED}/metrics.tsv",
-        dataset=ASL_DATASETS,
+        f"{ASL_DIR}/eval/{{deepasl_dataset}}/{{m}}/seed-{SEED}/metrics.tsv",
+        deepasl_dataset=ASL_DATASETS,
         m=ASL_METHODS,
     )
 
 
 def deepasl_figure_inputs(wildcards) -> list[str]:
     """Example arrays of the methods a figure shows."""
-    dataset = ASL_FIGURES[wildcards.figure]["dataset"]
+    dataset = ASL_FIGURES[wildcards.deepasl_figure]["dataset"]
     return expand(
         f"{ASL_DIR}/eval/{dataset}/{{m}}/seed-{SEED}/examples.npz",
         m=ASL_FIGURE_METHODS,
@@ -150,4 +157,4 @@ def deepasl_figure_inputs(wildcards) -> list[str]:
 
 def deepasl_figure_spec(wildcards) -> dict:
     """Kind, dataset, fraction and methods of a figure."""
-    return {**ASL_FIGURES[wildcards.figure], "methods": ASL_FIGURE_METHODS}
+    return {**ASL_FIGURES[wildcards.deepasl_figure], "methods": ASL_FIGURE_METHODS}

@@ -1,19 +1,23 @@
 # Ravikumar et al.: 7T -> 9.4T synthesis. Simulation, N4, registration, patches,
 # training and inference of every method, tables 2 and 3 and figures 4-12.
+# Wildcards: field_subject, field_role, field_method, field_table, field_figure (and the shared seed).
+
+
+include: "field7to9_common.smk"
 
 
 rule field_simulate:
     input:
         expand(
-            "results/cohort/{{subject}}/{map}.nii.gz",
+            "results/cohort/{{field_subject}}/{map}.nii.gz",
             map=["gm", "wm", "csf", "pd", "t1map", "t2map", "mask"],
         ),
     output:
-        hr=f"{FIELD_DIR}/raw/{{subject}}/hr.nii.gz",
-        lr=f"{FIELD_DIR}/raw/{{subject}}/lr.nii.gz",
-        mask=f"{FIELD_DIR}/raw/{{subject}}/mask.nii.gz",
+        hr=f"{FIELD_DIR}/raw/{{field_subject}}/hr.nii.gz",
+        lr=f"{FIELD_DIR}/raw/{{field_subject}}/lr.nii.gz",
+        mask=f"{FIELD_DIR}/raw/{{field_subject}}/mask.nii.gz",
     log:
-        f"logs/field7to9/simulate/{{subject}}.log",
+        f"logs/field7to9/simulate/{{field_subject}}.log",
     conda:
         "../../envs/mrsr.yaml"
     threads: 1
@@ -22,9 +26,9 @@ rule field_simulate:
     params:
         sim=FIELD["simulation"],
         seed=SEED,
-        index=subject_index,
+        index=field_subject_index,
     script:
-        "../scripts/field_simulate.py"
+        "../scripts/field7to9/simulate.py"
 
 
 rule field_n4:
@@ -32,11 +36,11 @@ rule field_n4:
         image=field_raw,
         mask=field_mask,
     output:
-        f"{FIELD_DIR}/n4/{{subject}}/{{role}}.nii.gz",
+        f"{FIELD_DIR}/n4/{{field_subject}}/{{field_role}}.nii.gz",
     log:
-        f"logs/field7to9/n4/{{subject}}_{{role}}.log",
+        f"logs/field7to9/n4/{{field_subject}}_{{field_role}}.log",
     benchmark:
-        f"benchmarks/results/field7to9/n4/{{subject}}_{{role}}.tsv"
+        f"benchmarks/results/field7to9/n4/{{field_subject}}_{{field_role}}.tsv"
     conda:
         "../../envs/mrsr.yaml"
     threads: 1
@@ -45,19 +49,19 @@ rule field_n4:
     params:
         shrink=FIELD["preprocess"]["n4_shrink"],
     script:
-        "../scripts/field_n4.py"
+        "../scripts/field7to9/n4.py"
 
 
 rule field_register:
     input:
-        lr=f"{FIELD_DIR}/n4/{{subject}}/lr.nii.gz",
-        hr=f"{FIELD_DIR}/n4/{{subject}}/hr.nii.gz",
+        lr=f"{FIELD_DIR}/n4/{{field_subject}}/lr.nii.gz",
+        hr=f"{FIELD_DIR}/n4/{{field_subject}}/hr.nii.gz",
     output:
-        f"{FIELD_DIR}/registered/{{subject}}/lr.nii.gz",
+        f"{FIELD_DIR}/registered/{{field_subject}}/lr.nii.gz",
     log:
-        f"logs/field7to9/register/{{subject}}.log",
+        f"logs/field7to9/register/{{field_subject}}.log",
     benchmark:
-        f"benchmarks/results/field7to9/register/{{subject}}.tsv"
+        f"benchmarks/results/field7to9/register/{{field_subject}}.tsv"
     conda:
         "../../envs/mrsr.yaml"
     threads: 1
@@ -69,20 +73,20 @@ rule field_register:
         iterations=FIELD["preprocess"]["reg_iterations"],
         seed=SEED,
     script:
-        "../scripts/field_register.py"
+        "../scripts/field7to9/register.py"
 
 
 rule field_patches:
     input:
-        lr=f"{FIELD_DIR}/registered/{{subject}}/lr.nii.gz",
-        hr=f"{FIELD_DIR}/n4/{{subject}}/hr.nii.gz",
+        lr=f"{FIELD_DIR}/registered/{{field_subject}}/lr.nii.gz",
+        hr=f"{FIELD_DIR}/n4/{{field_subject}}/hr.nii.gz",
         mask=field_mask,
     output:
-        f"{FIELD_DIR}/patches/{{subject}}.npz",
+        f"{FIELD_DIR}/patches/{{field_subject}}.npz",
     log:
-        f"logs/field7to9/patches/{{subject}}.log",
+        f"logs/field7to9/patches/{{field_subject}}.log",
     benchmark:
-        f"benchmarks/results/field7to9/patches/{{subject}}.tsv"
+        f"benchmarks/results/field7to9/patches/{{field_subject}}.tsv"
     conda:
         "../../envs/mrsr.yaml"
     threads: 1
@@ -92,7 +96,7 @@ rule field_patches:
         cfg=FIELD,
         seed=SEED,
     script:
-        "../scripts/field_patches.py"
+        "../scripts/field7to9/patches.py"
 
 
 rule field_train:
@@ -101,13 +105,14 @@ rule field_train:
         val=field_patch_files("val"),
     output:
         model=ensure(
-            f"{FIELD_DIR}/models/{{method}}/seed-{{seed}}/model.pt", non_empty=True
+            f"{FIELD_DIR}/models/{{field_method}}/seed-{{seed}}/model.pt",
+            non_empty=True,
         ),
-        log_csv=f"{FIELD_DIR}/models/{{method}}/seed-{{seed}}/loss.csv",
+        log_csv=f"{FIELD_DIR}/models/{{field_method}}/seed-{{seed}}/loss.csv",
     log:
-        f"logs/field7to9/train/{{method}}_seed-{{seed}}.log",
+        f"logs/field7to9/train/{{field_method}}_seed-{{seed}}.log",
     benchmark:
-        f"benchmarks/results/field7to9/train/{{method}}_seed-{{seed}}.tsv"
+        f"benchmarks/results/field7to9/train/{{field_method}}_seed-{{seed}}.tsv"
     conda:
         "../../envs/mrsr.yaml"
     threads: 1
@@ -116,27 +121,27 @@ rule field_train:
         mem_mb=mem_for_attempt,
         runtime=gpu_runtime,
     params:
-        method=field_method,
+        method=field_method_entry,
         epochs=field_epochs,
         batch_size=field_batch_size,
         vgg_weights=FIELD["vgg16_weights"],
         inference=field_inference_settings(),
-        ckpt_dir=f"{FIELD_DIR}/checkpoints/{{method}}/seed-{{seed}}",
+        ckpt_dir=f"{FIELD_DIR}/checkpoints/{{field_method}}/seed-{{seed}}",
     script:
-        "../scripts/field_train.py"
+        "../scripts/field7to9/train.py"
 
 
 rule field_infer:
     input:
-        model=f"{FIELD_DIR}/models/{{method}}/seed-{{seed}}/model.pt",
+        model=f"{FIELD_DIR}/models/{{field_method}}/seed-{{seed}}/model.pt",
         test=field_patch_files("test"),
     output:
-        metrics=f"{FIELD_DIR}/eval/{{method}}/seed-{{seed}}/metrics.tsv",
-        examples=f"{FIELD_DIR}/eval/{{method}}/seed-{{seed}}/examples.npz",
+        metrics=f"{FIELD_DIR}/eval/{{field_method}}/seed-{{seed}}/metrics.tsv",
+        examples=f"{FIELD_DIR}/eval/{{field_method}}/seed-{{seed}}/examples.npz",
     log:
-        f"logs/field7to9/infer/{{method}}_seed-{{seed}}.log",
+        f"logs/field7to9/infer/{{field_method}}_seed-{{seed}}.log",
     benchmark:
-        f"benchmarks/results/field7to9/infer/{{method}}_seed-{{seed}}.tsv"
+        f"benchmarks/results/field7to9/infer/{{field_method}}_seed-{{seed}}.tsv"
     conda:
         "../../envs/mrsr.yaml"
     threads: 1
@@ -147,7 +152,7 @@ rule field_infer:
     params:
         cfg=FIELD,
     script:
-        "../scripts/field_infer.py"
+        "../scripts/field7to9/infer.py"
 
 
 rule field_rfsr_train:
@@ -167,7 +172,7 @@ rule field_rfsr_train:
     params:
         rfsr=FIELD["rfsr"],
     script:
-        "../scripts/field_rfsr_train.py"
+        "../scripts/field7to9/rfsr_train.py"
 
 
 rule field_rfsr_apply:
@@ -189,7 +194,7 @@ rule field_rfsr_apply:
     params:
         cfg=FIELD,
     script:
-        "../scripts/field_rfsr_apply.py"
+        "../scripts/field7to9/rfsr_apply.py"
 
 
 rule field_table:
@@ -197,21 +202,21 @@ rule field_table:
         field_table_metrics,
     output:
         csv=report(
-            f"{FIELD_DIR}/tables/{{table}}.csv",
-            caption="../report/field7to9_table.rst",
+            f"{FIELD_DIR}/tables/{{field_table}}.csv",
+            caption="../report/field7to9/table.rst",
             category="7T to 9.4T (Ravikumar et al.)",
-            labels={"table": "{table}", "type": "table"},
+            labels={"table": "{field_table}", "type": "table"},
         ),
-        md=f"{FIELD_DIR}/tables/{{table}}.md",
-        tex=f"{FIELD_DIR}/tables/{{table}}.tex",
+        md=f"{FIELD_DIR}/tables/{{field_table}}.md",
+        tex=f"{FIELD_DIR}/tables/{{field_table}}.tex",
         overview=report(
-            f"{FIELD_DIR}/tables/{{table}}_overview.png",
-            caption="../report/field7to9_overview.rst",
+            f"{FIELD_DIR}/tables/{{field_table}}_overview.png",
+            caption="../report/field7to9/overview.rst",
             category="7T to 9.4T (Ravikumar et al.)",
-            labels={"table": "{table}", "type": "overview figure"},
+            labels={"table": "{field_table}", "type": "overview figure"},
         ),
     log:
-        f"logs/field7to9/table_{{table}}.log",
+        f"logs/field7to9/table_{{field_table}}.log",
     localrule: True
     conda:
         "../../envs/mrsr.yaml"
@@ -225,7 +230,7 @@ rule field_table:
             else f"subject sheet {FIELD['subject_sheet']}"
         ),
     script:
-        "../scripts/field_table.py"
+        "../scripts/field7to9/table.py"
 
 
 rule field_figure:
@@ -233,14 +238,14 @@ rule field_figure:
         field_figure_inputs,
     output:
         png=report(
-            f"{FIELD_DIR}/figures/{{figure}}.png",
-            caption="../report/field7to9_figure.rst",
+            f"{FIELD_DIR}/figures/{{field_figure}}.png",
+            caption="../report/field7to9/figure.rst",
             category="7T to 9.4T (Ravikumar et al.)",
-            labels={"figure": "{figure}", "type": "figure"},
+            labels={"figure": "{field_figure}", "type": "figure"},
         ),
-        pdf=f"{FIELD_DIR}/figures/{{figure}}.pdf",
+        pdf=f"{FIELD_DIR}/figures/{{field_figure}}.pdf",
     log:
-        f"logs/field7to9/figure_{{figure}}.log",
+        f"logs/field7to9/figure_{{field_figure}}.log",
     localrule: True
     conda:
         "../../envs/mrsr.yaml"
@@ -251,4 +256,4 @@ rule field_figure:
         preset=config["preset"],
         seed=SEED,
     script:
-        "../scripts/field_figure.py"
+        "../scripts/field7to9/figure.py"

@@ -1,7 +1,7 @@
 """Ulas et al. Figs. 2-4: denoised perfusion images / CBF maps, and Bland-Altman plots of GM CBF."""
 from pathlib import Path
 
-from mrsr.asl_figures import bland_altman_figure, denoising_figure
+from mrsr.experiments.deepasl.figures import bland_altman_figure, denoising_figure
 from mrsr.io import load_npz
 from mrsr.runlog import log_to
 

@@ -3,7 +3,7 @@ import zlib
 
 import numpy as np
 
-from mrsr.field_data import build_container
+from mrsr.experiments.field7to9.data import build_container
 from mrsr.io import check_same_grid, read_nifti, save_npz
 from mrsr.runlog import log_to
 
@@ -16,7 +16,7 @@ if snakemake.input.mask:
     mask_vol = read_nifti(snakemake.input.mask[0])
     check_same_grid(mask_vol, hr)
     mask = mask_vol.data
-subject = snakemake.wildcards.subject
+subject = snakemake.wildcards.field_subject
 rng = np.random.default_rng([snakemake.params.seed, zlib.crc32(subject.encode())])
 container = build_container(lr.data, hr.data, mask, snakemake.params.cfg, rng)
 save_npz(snakemake.output[0], **container)

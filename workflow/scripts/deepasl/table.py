@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mrsr.asl_eval import METRICS, paired_tests
+from mrsr.experiments.deepasl.evaluate import METRICS, paired_tests
 from mrsr.nets import build, count_params
 from mrsr.runlog import log_to
 from mrsr.tables import (

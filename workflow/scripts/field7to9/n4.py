@@ -6,7 +6,7 @@ from mrsr.runlog import log_to
 log = log_to(snakemake.log[0])
 image = read_nifti(snakemake.input.image)
 mask = None
-if snakemake.input.mask and snakemake.wildcards.role == "hr":
+if snakemake.input.mask and snakemake.wildcards.field_role == "hr":
     mask_vol = read_nifti(snakemake.input.mask[0])
     check_same_grid(image, mask_vol)
     mask = mask_vol.data > 0.5

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mrsr.asl_eval import denoise, examples, subject_metrics
+from mrsr.experiments.deepasl.evaluate import denoise, examples, subject_metrics
 from mrsr.device import select_device
 from mrsr.io import load_npz, save_npz
 from mrsr.runlog import log_to
@@ -12,7 +12,7 @@ from mrsr.train import load_model, predict_fn
 log = log_to(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 device = select_device(int(snakemake.resources.get("gpu", 0)))
-method = snakemake.wildcards.asl_method
+method = snakemake.wildcards.deepasl_method
 models = list(snakemake.input.models)
 rows, example = [], None
 for i, (subject, path) in enumerate(zip(snakemake.params.subjects, snakemake.input.data)):
@@ -27,7 +27,7 @@ for i, (subject, path) in enumerate(zip(snakemake.params.subjects, snakemake.inp
         predict = predict_fn(generator, device, int(snakemake.params.batch))
     denoised = denoise(data["noisy"], predict)
     for row in subject_metrics(denoised, data):
-        rows.append({"dataset": snakemake.wildcards.dataset, "method": method, "subject": subject, **row})
+        rows.append({"dataset": snakemake.wildcards.deepasl_dataset, "method": method, "subject": subject, **row})
     if example is None:
         example = {**examples(denoised, data), "subject": np.asarray(subject)}
     log.info("%s %s: %s", method, subject, rows[-1])

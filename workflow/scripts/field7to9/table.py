@@ -13,7 +13,7 @@ from mrsr.tables import (
 
 log = log_to(snakemake.log[0])
 cfg = snakemake.params.cfg
-table = snakemake.wildcards.table
+table = snakemake.wildcards.field_table
 paper = load_paper_values("field7to9", table)
 metrics = pd.concat([pd.read_csv(p, sep="\t") for p in snakemake.input], ignore_index=True)
 ours = aggregate(metrics)

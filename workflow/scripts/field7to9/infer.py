@@ -4,7 +4,7 @@ from pathlib import Path
 import torch
 
 from mrsr.device import select_device
-from mrsr.field_data import evaluate, net_predictor
+from mrsr.experiments.field7to9.data import evaluate, net_predictor
 from mrsr.io import save_npz
 from mrsr.runlog import log_to
 from mrsr.train import load_model, predict_fn
@@ -16,7 +16,7 @@ device = select_device(int(snakemake.resources.get("gpu", 0)))
 generator, method, meta = load_model(snakemake.input.model, device=device)
 predict = net_predictor(predict_fn(generator, device, cfg.get("infer_batch", 64)), cfg)
 containers = {Path(p).stem: p for p in snakemake.input.test}
-metrics, examples, timing = evaluate(predict, containers, cfg, snakemake.wildcards.method)
+metrics, examples, timing = evaluate(predict, containers, cfg, snakemake.wildcards.field_method)
 metrics.to_csv(snakemake.output.metrics, sep="\t", index=False)
 save_npz(snakemake.output.examples, **examples)
 log.info("%d slices in %.2f s; mean PSNR %.2f", timing["n_slices"], timing["predict_seconds"], metrics.psnr.mean())

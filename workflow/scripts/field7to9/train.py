@@ -4,7 +4,7 @@ from pathlib import Path
 import torch
 
 from mrsr.device import select_device
-from mrsr.field_data import load_training_data
+from mrsr.experiments.field7to9.data import load_training_data
 from mrsr.nets import count_params
 from mrsr.runlog import log_to
 from mrsr.train import fit, save_model
@@ -18,7 +18,7 @@ seed = int(snakemake.wildcards.seed)
 device = select_device(int(snakemake.resources.get("gpu", 0)))
 train = load_training_data(snakemake.input.train)
 val = load_training_data(snakemake.input.val)
-log.info("%s on %s: %d train / %d val patches", snakemake.wildcards.method, device, len(train.lr), len(val.lr))
+log.info("%s on %s: %d train / %d val patches", snakemake.wildcards.field_method, device, len(train.lr), len(val.lr))
 generator = fit(
     method, train, val,
     epochs=snakemake.params.epochs, batch_size=snakemake.params.batch_size, seed=seed, device=device,
@@ -26,7 +26,7 @@ generator = fit(
     vgg_weights=snakemake.params.vgg_weights,
 )
 meta = {
-    "experiment": "field7to9", "method_key": snakemake.wildcards.method, "seed": seed,
+    "experiment": "field7to9", "method_key": snakemake.wildcards.field_method, "seed": seed,
     "params": count_params(generator), "epochs": snakemake.params.epochs,
     "batch_size": snakemake.params.batch_size, "n_train_patches": len(train.lr),
     "inference": dict(snakemake.params.inference),

@@ -13,7 +13,7 @@ from mrsr.tables import load_paper_values
 log = log_to(snakemake.log[0])
 spec = snakemake.params.spec
 stem = Path(snakemake.output.png).with_suffix("")
-figure = snakemake.wildcards.figure
+figure = snakemake.wildcards.field_figure
 labels = {k: v["label"] for t in ("table2", "table3") for k, v in load_paper_values("field7to9", t).items()}
 
 

@@ -1,8 +1,8 @@
 """Train RFSR (random forest on residuals) on HR training patches (paper 6.1)."""
 import numpy as np
 
-from mrsr.field_data import load_training_data
-from mrsr.rfsr import fit_rfsr, save_rfsr
+from mrsr.experiments.field7to9.data import load_training_data
+from mrsr.experiments.field7to9.rfsr import fit_rfsr, save_rfsr
 from mrsr.runlog import log_to
 
 log = log_to(snakemake.log[0])

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from mrsr.asl_eval import bland_altman
+from mrsr.experiments.deepasl.evaluate import bland_altman
 from mrsr.figures import save_figure
 from mrsr.metrics import asl_metrics
 

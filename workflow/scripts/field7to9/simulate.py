@@ -2,7 +2,7 @@
 import numpy as np
 
 from mrsr.cohort import subject_rng
-from mrsr.field import simulate_field_pair
+from mrsr.experiments.field7to9.simulate import simulate_field_pair
 from mrsr.io import read_nifti, write_nifti
 from mrsr.runlog import log_to
 

@@ -26,12 +26,12 @@ for path in snakemake.input.train:
 x, y, aux = (np.concatenate(p) for p in zip(*parts))
 keep = subsample(np.random.default_rng([seed, 7]), len(x), cfg["patches_per_fold"])
 train = TrainData(x[keep], y[keep], aux[keep])
-log.info("%s fold %s on %s: %d of %d patches from %d subjects", snakemake.wildcards.asl_method,
-         snakemake.wildcards.fold, device, len(train), len(x), len(parts))
+log.info("%s fold %s on %s: %d of %d patches from %d subjects", snakemake.wildcards.deepasl_method,
+         snakemake.wildcards.deepasl_fold, device, len(train), len(x), len(parts))
 model = fit(method, train, None, epochs=int(cfg["epochs"]), batch_size=int(cfg["batch_size"]), seed=seed,
             device=device, ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv))
-meta = {"experiment": "deepasl", "dataset": snakemake.wildcards.dataset, "method_key": snakemake.wildcards.asl_method,
-        "heldout": snakemake.wildcards.fold, "seed": seed, "params": count_params(model),
+meta = {"experiment": "deepasl", "dataset": snakemake.wildcards.deepasl_dataset, "method_key": snakemake.wildcards.deepasl_method,
+        "heldout": snakemake.wildcards.deepasl_fold, "seed": seed, "params": count_params(model),
         "epochs": int(cfg["epochs"]), "batch_size": int(cfg["batch_size"]), "n_train_patches": len(train)}
 save_model(snakemake.output.model, model, method, meta)
 log.info("saved %s (%d parameters)", snakemake.output.model, meta["params"])

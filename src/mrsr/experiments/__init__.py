@@ -1,0 +1,1 @@
+"""One package per paper: its data, evaluation, figures, paper values and claims."""
