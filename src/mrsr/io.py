@@ -122,6 +122,11 @@ def _atomic_write(path: PathLike, write: Callable[[Path], None], suffix: str = "
         raise
 
 
+def write_text(path: PathLike, text: str) -> None:
+    """Write text (UTF-8) atomically: never a partial file."""
+    _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
 def write_nifti(
     path: PathLike,
     data: np.ndarray,

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from mrsr.io import _atomic_write
+from mrsr.io import write_text
 
 PAPER_VALUES = "paper_values.yaml"  # in each experiment package: mrsr/experiments/<key>/
 # Metric keys of the five papers, with their display names and direction (True: higher is better).
@@ -336,11 +336,6 @@ def to_latex(df: pd.DataFrame, *, title: str, footer: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_text(path: Path, text: str) -> None:
-    """Write text (UTF-8) atomically."""
-    _atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
 def write_table(df: pd.DataFrame, stem: Path, *, title: str, footer: Sequence[str],
                 mean_std: bool = False) -> dict[str, Path]:
     """Write stem.csv (pure data, full precision), stem.md and stem.tex (title + footer); return {ext: path}.
@@ -349,8 +344,8 @@ def write_table(df: pd.DataFrame, stem: Path, *, title: str, footer: Sequence[st
     stem = Path(stem)
     paths = {ext: stem.with_name(f"{stem.name}.{ext}") for ext in ("csv", "md", "tex")}
     index = df.index.name is not None  # keep a named index (the method key) as the first CSV column
-    _write_text(paths["csv"], df.to_csv(index=index, lineterminator="\n"))
+    write_text(paths["csv"], df.to_csv(index=index, lineterminator="\n"))
     shown = mean_std_view(df) if mean_std else df
-    _write_text(paths["md"], to_markdown(shown, title=title, footer=footer))
-    _write_text(paths["tex"], to_latex(shown, title=title, footer=footer))
+    write_text(paths["md"], to_markdown(shown, title=title, footer=footer))
+    write_text(paths["tex"], to_latex(shown, title=title, footer=footer))
     return paths

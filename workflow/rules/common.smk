@@ -3,7 +3,11 @@
 # wildcard constraints live in workflow/rules/<key>.smk (wildcards prefixed with the key).
 from pathlib import Path
 
+import yaml
 from snakemake.utils import validate
+
+from mrsr.footer import config_differences, deep_merge
+from mrsr.scorecard import has_claims
 
 SCHEMAS = Path(workflow.current_basedir).parent / "schemas"
 validate(config, schema=str(SCHEMAS / "config.schema.yaml"))
@@ -37,6 +41,33 @@ def check_experiments() -> None:
         )
 
 
+def paper_preset(section: str) -> dict:
+    """One section of config/config.yaml merged with config/paper.yaml, schema defaults applied."""
+    root = Path(workflow.basedir) / "config"
+    with open(root / "config.yaml") as default, open(root / "paper.yaml") as paper:
+        merged = deep_merge(yaml.safe_load(default), yaml.safe_load(paper))
+    schema = "config" if section == "cohort" else section
+    target = merged if section == "cohort" else merged[section]
+    validate(target, schema=str(SCHEMAS / f"{schema}.schema.yaml"))
+    return target[section] if section == "cohort" else target
+
+
+def footer_params(key: str, data: str, phantom: bool) -> dict:
+    """What mrsr.footer.run_footer needs: data, preset, seeds, differences from the paper preset
+    (the experiment's section, plus the cohort's when the data are the phantom)."""
+    diffs = config_differences(config[key], paper_preset(key))
+    if phantom:
+        diffs += config_differences(
+            {"cohort": config["cohort"]}, {"cohort": paper_preset("cohort")}
+        )
+    return {
+        "data": data,
+        "preset": config["preset"],
+        "seeds": [SEED],
+        "differences": [list(d) for d in diffs],
+    }
+
+
 def phantom_subjects() -> list[str]:
     """Subject ids of the phantom cohort."""
     return [f"sub-{i:02d}" for i in range(1, int(config["cohort"]["n_subjects"]) + 1)]
@@ -48,12 +79,21 @@ wildcard_constraints:
 
 
 def all_targets() -> list[str]:
-    """Final outputs of every configured experiment."""
+    """Final outputs of every configured experiment, and the claims scorecard."""
     check_experiments()
     targets = ["results/cohort/subjects.tsv"]
     for key in config["experiments"]:
         targets += EXPERIMENTS[key]()
+    if scorecard_inputs():
+        targets += ["results/scorecard.csv", "results/scorecard.md"]
     return targets
+
+
+def scorecard_inputs() -> list[str]:
+    """claims.csv of every configured experiment that declares claims (claims.yaml in its package)."""
+    return [
+        f"results/{key}/claims.csv" for key in config["experiments"] if has_claims(key)
+    ]
 
 
 def subject_index(wildcards) -> int:

@@ -1,0 +1,142 @@
+"""Table footers generated from the effective configuration: never a hand-kept list.
+
+A footer states the data (phantom or the user's sheet), the preset, the seed(s), every value of the
+experiment's config section that differs from the paper preset (config/config.yaml + config/paper.yaml),
+the assumptions that apply to this run (each experiment's `assumptions.yaml`), and which trained
+methods failed to beat the table's no-model reference row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from typing import Any
+
+import yaml
+
+ASSUMPTIONS = "assumptions.yaml"  # in each experiment package: mrsr/experiments/<key>/
+MISSING = "(absent)"
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
+
+
+def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mapping -> {'a.b.c': leaf}; lists are leaves."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten(value, f"{path}."))
+        else:
+            flat[path] = value
+    return flat
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Snakemake's --configfile semantics: nested mappings merge, everything else is replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def config_differences(ours: Mapping[str, Any], paper: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
+    """(dotted key, our value, the paper preset's value) for every leaf that differs, sorted by key."""
+    a, b = flatten(ours), flatten(paper)
+    return [(k, a.get(k, MISSING), b.get(k, MISSING)) for k in sorted(set(a) | set(b)) if a.get(k, MISSING) != b.get(k, MISSING)]
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if value is None:
+        return "null"
+    return str(value)
+
+
+def format_differences(diffs: Sequence[Sequence[Any]], section: str) -> list[str]:
+    """One footer line listing the differences ('none' when the run is at paper scale)."""
+    if not diffs:
+        return [f"Config: every {section} value equals the paper preset (config/paper.yaml)."]
+    items = "; ".join(f"{key} = {_fmt(ours)} (paper preset: {_fmt(paper)})" for key, ours, paper in diffs)
+    return [f"Differs from the paper preset (config/paper.yaml): {items}."]
+
+
+def load_assumptions(experiment: str) -> list[dict[str, Any]]:
+    """The experiment package's assumptions.yaml: a list of {text, when}; [] if it has none."""
+    path = resources.files(f"mrsr.experiments.{experiment}").joinpath(ASSUMPTIONS)
+    if not path.is_file():
+        return []
+    entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, Mapping) or "text" not in entry or set(entry) - {"text", "when"}:
+            raise ValueError(f"mrsr/experiments/{experiment}/{ASSUMPTIONS}: entry {i} must be {{text, when}}, got {entry!r}")
+    return entries
+
+
+def _holds(when: Mapping[str, Any] | None, flat: Mapping[str, Any], source: str) -> bool:
+    """True if every dotted key has the given value (or one of a list of values)."""
+    for key, wanted in (when or {}).items():
+        if key not in flat:
+            raise KeyError(f"{source}: 'when' names {key!r}, which is not a config key")
+        options = wanted if isinstance(wanted, list) and not isinstance(flat[key], list) else [wanted]
+        if flat[key] not in options:
+            return False
+    return True
+
+
+def fill(text: str, flat: Mapping[str, Any], source: str) -> str:
+    """Replace {dotted.key} with the config value."""
+    def value(match: re.Match) -> str:
+        key = match.group(1)
+        if key not in flat:
+            raise KeyError(f"{source}: text names {{{key}}}, which is not a config key")
+        return _fmt(flat[key])
+    return PLACEHOLDER.sub(value, text)
+
+
+def applicable_assumptions(experiment: str, cfg: Mapping[str, Any]) -> list[str]:
+    """The assumption texts that hold for this experiment config, with config values filled in."""
+    flat = flatten(cfg)
+    source = f"mrsr/experiments/{experiment}/{ASSUMPTIONS}"
+    return [fill(e["text"], flat, source) for e in load_assumptions(experiment) if _holds(e.get("when"), flat, source)]
+
+
+def failed_to_beat(values: Mapping[str, float], reference: str, higher_is_better: bool,
+                   labels: Mapping[str, str] | None = None) -> list[str]:
+    """Methods (labels) whose value is not better than the reference row's (NaN counts as not better)."""
+    ref = values[reference]
+    labels = labels or {}
+    out = []
+    for method, v in values.items():
+        if method == reference:
+            continue
+        better = v > ref if higher_is_better else v < ref
+        if not better:
+            out.append(labels.get(method, method))
+    return out
+
+
+def reference_line(metric: str, reference_label: str, failed: Sequence[str]) -> str:
+    """Footer line naming the trained methods that did not beat the no-model reference on a metric."""
+    if not failed:
+        return f"Every trained method beats the reference row '{reference_label}' on {metric}."
+    return f"Did not beat the reference row '{reference_label}' on {metric}: {', '.join(failed)}."
+
+
+def run_footer(experiment: str, cfg: Mapping[str, Any], footer: Mapping[str, Any], *,
+               extra: Sequence[str] = ()) -> list[str]:
+    """Footer lines: data, preset and seeds, differences from the paper preset, assumptions, then extra lines.
+
+    `footer` is what workflow/rules/common.smk's footer_params(key) passes to a table rule:
+    {data, preset, seeds, differences: [[key, ours, paper], ...]}.
+    """
+    seeds = ", ".join(str(s) for s in footer["seeds"])
+    lines = [f"Data: {footer['data']}.", f"Preset: {footer['preset']}; seed(s): {seeds}."]
+    lines += format_differences(footer["differences"], experiment)
+    lines += list(extra)
+    lines += [f"Assumption: {text}" for text in applicable_assumptions(experiment, cfg)]
+    return lines

@@ -1,0 +1,22 @@
+# The claims scorecard: every configured experiment's results/<key>/claims.csv in one table,
+# the first section of the HTML report.
+
+
+rule scorecard:
+    input:
+        scorecard_inputs(),
+    output:
+        csv=report(
+            "results/scorecard.csv",
+            caption="../report/scorecard.rst",
+            category="0. Claims scorecard",
+            labels={"table": "scorecard", "type": "table"},
+        ),
+        md="results/scorecard.md",
+    log:
+        "logs/scorecard.log",
+    localrule: True
+    conda:
+        "../../envs/mrsr.yaml"
+    script:
+        "../scripts/scorecard.py"
