@@ -91,6 +91,27 @@ def test_cli_applies_a_trained_model(run_dir: Path, tmp_path: Path) -> None:
     assert np.isfinite(pred.data).all() and pred.data.std() > 0
 
 
+def test_cli_output_is_on_the_input_intensity_scale(run_dir: Path, tmp_path: Path) -> None:
+    """A scan with intensities in the tens of thousands comes back in the same range, not in [0, 1000]."""
+    from mrsr.io import write_nifti
+    from mrsr.preprocess import clip_bounds
+
+    subject = sorted((run_dir / FIELD / "patches").glob("*.npz"))[0].stem
+    src = read_nifti(run_dir / FIELD / f"n4/{subject}/lr.nii.gz")
+    bright = tmp_path / "bright.nii.gz"
+    write_nifti(bright, src.data * (30000.0 / src.data.max()), src.affine)
+    out = tmp_path / "pred.nii.gz"
+    result = subprocess.run([str(BIN / "mrsr"), "apply", "--model", str(run_dir / FIELD / "models/dcsrn_l1/seed-0/model.pt"),
+                             "--input", str(bright), "--output", str(out), "--upsample", "1"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "trained on T1-weighted 7T-like images, phantom" in result.stderr  # the provenance note
+    assert "voxel size" in result.stderr  # not upsampled: twice the training grid's voxel size
+    lo, hi = clip_bounds(read_nifti(bright).data, 0.1, 99.9)
+    pred = read_nifti(out).data
+    assert pred.min() >= lo - 1e-3 * hi and pred.max() <= hi * (1 + 1e-6)
+    assert np.percentile(pred, 99) > 0.3 * hi  # on the input's scale, thousands, not [0, 1000]
+
+
 def test_cli_names_a_corrupt_input(run_dir: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.nii.gz"
     bad.write_bytes(b"not a nifti")
@@ -141,6 +162,17 @@ def test_user_subject_sheet_runs_preprocessing(run_dir: Path, tmp_path: Path, co
         assert result.returncode == 0, result.stderr[-4000:]
         assert len(patches) == 3
         assert not (work / "results/cohort").exists()
+
+
+def test_a_subject_sheet_alone_does_not_build_the_cohort(run_dir: Path, tmp_path: Path) -> None:
+    data = _sheet_dir(run_dir, tmp_path, corrupt=False)
+    override = tmp_path / "mine.yaml"
+    override.write_text(f"experiments: [field7to9]\nfield7to9:\n  subject_sheet: {data / 'subjects.tsv'}\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    result = snakemake(work, "-n", extra_config=override)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "field_n4" in result.stdout and "cohort_subject" not in result.stdout and "cohort_sheet" not in result.stdout
 
 
 ASL = "results/deepasl"

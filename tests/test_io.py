@@ -159,3 +159,21 @@ def test_npz_failure_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         save_npz(tmp_path / "a.npz", x=np.zeros(3))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_empty_mask_names_the_file(tmp_path):
+    from mrsr.io import read_mask
+
+    affine = np.diag([2.0, 2.0, 2.0, 1.0])
+    empty = tmp_path / "my mask.nii.gz"
+    write_nifti(empty, np.zeros((4, 4, 4), np.float32), affine)
+    with pytest.raises(NiftiError, match=r"my mask\.nii\.gz: the mask is empty"):
+        read_mask(empty)
+    good = tmp_path / "mask.nii.gz"
+    data = np.zeros((4, 4, 4), np.float32)
+    data[1:3, 1:3, 1:3] = 1.0
+    write_nifti(good, data, affine)
+    mask = read_mask(good, like=Volume(np.zeros((4, 4, 4), np.float32), affine, "img.nii.gz"))
+    assert mask.data.dtype == bool and int(mask.data.sum()) == 8
+    with pytest.raises(NiftiError, match="mask.nii.gz and img.nii.gz"):
+        read_mask(good, like=Volume(np.zeros((4, 4, 5), np.float32), affine, "img.nii.gz"))

@@ -205,3 +205,21 @@ def test_split_errors() -> None:
         pp.split_subjects(["a"], seed=0)
     with pytest.raises(ValueError, match="sum to 1"):
         pp.split_subjects(["a", "b", "c"], (0.5, 0.2, 0.1), seed=0)
+
+
+def test_clip_scale_and_zscore_invert_to_the_input_scale() -> None:
+    """A scan with intensities up to 30,000 comes back on its own scale (within the clip bounds)."""
+    rng = np.random.default_rng(3)
+    data = np.concatenate([np.zeros(2000), rng.uniform(5000.0, 30000.0, 8000)]).reshape(10, 10, 100).astype(np.float32)
+    bounds = pp.clip_bounds(data, 0.1, 99.9)
+    z, stats = pp.normalise_zscore(pp.clip_scale(data, 0.1, 99.9, 1000.0))
+    back = pp.unclip_scale(pp.invert_norm(z, stats), bounds, 1000.0)
+    np.testing.assert_allclose(back, np.clip(data, *bounds), rtol=1e-5, atol=0.05)
+    assert back.max() > 29000.0
+
+
+def test_background_fraction_of_a_head_and_a_cropped_brain() -> None:
+    head = np.zeros((20, 20, 20), np.float32)
+    head[5:15, 5:15, 5:15] = 100.0  # 1000 of 8000 voxels inside
+    assert pp.background_fraction(head) == pytest.approx(7 / 8)
+    assert pp.background_fraction(np.full((5, 5, 5), 50.0)) == 0.0

@@ -1,4 +1,10 @@
-"""Command line: `mrsr apply` runs a trained model on a new NIfTI volume."""
+"""Command line: `mrsr apply` runs a trained model on a new NIfTI volume.
+
+A model trained by the default workflow has seen only phantom data (simulated from the MNI152 2009
+templates): on a real scan it can run, but nothing says its output is right. `apply` warns, naming the
+difference, when the scan's voxel size (after upsampling) or the amount of background around the head
+differs from what the model was trained on, and always says what the model was trained on.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,8 @@ import numpy as np
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mrsr", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    apply = sub.add_parser("apply", help="apply a trained model (model.pt) to a NIfTI volume")
+    apply = sub.add_parser("apply", help="apply a trained model (model.pt) to a NIfTI volume",
+                           description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     apply.add_argument("--model", required=True, type=Path, help="a model.pt written by the workflow")
     apply.add_argument("--input", required=True, type=Path, help="input NIfTI (e.g. a 7T volume)")
     apply.add_argument("--output", required=True, type=Path, help="output NIfTI to write")
@@ -21,10 +28,34 @@ def _parser() -> argparse.ArgumentParser:
                             "use 1 for an input already on the high-resolution grid)")
     apply.add_argument("--axis", type=int, default=None, help="slice axis (default: the model's first)")
     apply.add_argument("--scale", choices=["input", "zscore"], default="input",
-                       help="output intensities: back on the input's [0, scale_max] scale, or z-scored as the model")
+                       help="output intensities: 'input' undoes the z-score and the percentile clip-and-scale, so "
+                            "the output is on the input's intensity scale (values beyond the input's 0.1/99.9 "
+                            "percentiles come back at those bounds); 'zscore' keeps the model's z-scores")
     apply.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1)")
     apply.add_argument("--batch-size", type=int, default=64)
     return parser
+
+
+VOXEL_TOLERANCE = 0.25  # relative voxel-size difference that triggers a warning
+BACKGROUND_RATIO = 0.5  # warn when the scan has less than half the training data's background fraction
+
+
+def input_warnings(trained_on: dict, voxel_mm: tuple[float, ...], background: float) -> list[str]:
+    """Differences between a scan (voxel size on the model's grid, background fraction) and the training data."""
+    notes = []
+    if trained_on.get("data"):
+        notes.append(f"the model was trained on {trained_on.get('contrast', 'unknown contrast')} images, "
+                     f"{trained_on['data']}, experiment {trained_on.get('experiment', '?')}")
+    want = trained_on.get("voxel_mm")
+    if want and any(abs(v - w) > VOXEL_TOLERANCE * w for v, w in zip(voxel_mm, want)):
+        got = "x".join(f"{v:.3g}" for v in voxel_mm)
+        notes.append(f"voxel size {got} mm after upsampling differs from the training grid's "
+                     f"{'x'.join(f'{w:.3g}' for w in want)} mm by more than {VOXEL_TOLERANCE:.0%}")
+    trained_bg = trained_on.get("background_fraction")
+    if trained_bg and background < BACKGROUND_RATIO * trained_bg:
+        notes.append(f"only {background:.0%} of the scan is background (training volumes: {trained_bg:.0%}); the "
+                     "percentile clipping and min/max normalisation assume a head surrounded by air")
+    return notes
 
 
 def apply_model(model_path: Path, input_path: Path, output_path: Path, *, upsample_factor: int | None = None,
@@ -33,9 +64,10 @@ def apply_model(model_path: Path, input_path: Path, output_path: Path, *, upsamp
     import torch
     from tqdm import tqdm
 
-    from mrsr.io import read_nifti, write_nifti
+    from mrsr.io import Volume, read_nifti, write_nifti
     from mrsr.patches import predict_image
-    from mrsr.preprocess import clip_scale, invert_norm, normalise_zscore, upsample
+    from mrsr.preprocess import (background_fraction, clip_bounds, clip_scale, invert_norm, normalise_zscore,
+                                 unclip_scale, upsample)
     from mrsr.train import load_model, predict_fn
 
     generator, _method, meta = load_model(model_path, device=device)
@@ -45,7 +77,11 @@ def apply_model(model_path: Path, input_path: Path, output_path: Path, *, upsamp
     volume = read_nifti(input_path)
     factor = settings["upsample_factor"] if upsample_factor is None else upsample_factor
     data, affine = (volume.data, volume.affine) if factor == 1 else upsample(volume.data, volume.affine, factor)
+    for note in input_warnings(meta.get("trained_on", {}), Volume(data, affine).voxel_size[:3],
+                               background_fraction(volume.data)):
+        print(f"mrsr: warning: {input_path}: {note}", file=sys.stderr)
     lo, hi = settings["clip_percentiles"]
+    bounds = clip_bounds(data, lo, hi)
     normalised, stats = normalise_zscore(clip_scale(data, lo, hi, settings["scale_max"]))
     axis = settings["axes"][0] if axis is None else axis
     predict_batch = predict_fn(generator, torch.device(device), batch_size)
@@ -56,7 +92,7 @@ def apply_model(model_path: Path, input_path: Path, output_path: Path, *, upsamp
                                crop=settings["crop"], batch_size=batch_size)
     out = np.moveaxis(out, 0, axis)
     if scale == "input":
-        out = invert_norm(out, stats)
+        out = unclip_scale(invert_norm(out, stats), bounds, settings["scale_max"])
     write_nifti(output_path, out.astype(np.float32), affine)
     return output_path
 

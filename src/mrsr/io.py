@@ -86,6 +86,18 @@ def read_nifti(
     return Volume(data=data, affine=_check_affine(affine, where), path=where)
 
 
+def read_mask(path: PathLike, like: Volume | None = None) -> Volume:
+    """Read a brain mask (voxels > 0.5 are inside) as a boolean volume; NiftiError naming the file if it is
+    empty or, with `like`, not on like's grid."""
+    volume = read_nifti(path)
+    if like is not None:
+        check_same_grid(volume, like)
+    inside = volume.data > 0.5
+    if not inside.any():
+        raise NiftiError(f"{path}: the mask is empty (no voxel > 0.5; expected some brain voxels)")
+    return Volume(data=inside, affine=volume.affine, path=volume.path)
+
+
 def check_same_grid(a: Volume, b: Volume, atol: float = 1e-3) -> None:
     """Raise NiftiError naming both files unless a and b share spatial shape and affine."""
     shape_a, shape_b = a.data.shape[:3], b.data.shape[:3]

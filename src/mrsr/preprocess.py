@@ -189,15 +189,34 @@ def _values(data: np.ndarray, mask: np.ndarray | None, where: str) -> np.ndarray
     return values
 
 
-def clip_scale(data: np.ndarray, lo_pct: float = 0.1, hi_pct: float = 99.9, out_max: float = 1000.0,
-               mask: np.ndarray | None = None) -> np.ndarray:
-    """Clip to the [lo_pct, hi_pct] percentiles (over the mask if given), scale to [0, out_max] (paper 5.2)."""
+def clip_bounds(data: np.ndarray, lo_pct: float = 0.1, hi_pct: float = 99.9,
+                mask: np.ndarray | None = None) -> tuple[float, float]:
+    """The intensities at the [lo_pct, hi_pct] percentiles (over the mask if given), as clip_scale uses them."""
     if not 0.0 <= lo_pct < hi_pct <= 100.0:
         raise ValueError(f"clip_scale: expected 0 <= lo_pct < hi_pct <= 100, got {lo_pct}, {hi_pct}")
     lo, hi = np.percentile(_values(data, mask, "clip_scale"), [lo_pct, hi_pct])
     if hi <= lo:
         raise ValueError(f"clip_scale: the {lo_pct}/{hi_pct} percentiles are equal ({lo}); the image is constant")
+    return float(lo), float(hi)
+
+
+def clip_scale(data: np.ndarray, lo_pct: float = 0.1, hi_pct: float = 99.9, out_max: float = 1000.0,
+               mask: np.ndarray | None = None) -> np.ndarray:
+    """Clip to the [lo_pct, hi_pct] percentiles (over the mask if given), scale to [0, out_max] (paper 5.2)."""
+    lo, hi = clip_bounds(data, lo_pct, hi_pct, mask)
     return ((np.clip(data, lo, hi) - lo) * (out_max / (hi - lo))).astype(np.float32)
+
+
+def unclip_scale(scaled: np.ndarray, bounds: tuple[float, float], out_max: float) -> np.ndarray:
+    """Inverse of clip_scale's scaling: [0, out_max] -> [lo, hi] (clipped values stay at the bounds)."""
+    lo, hi = bounds
+    return (np.asarray(scaled, dtype=np.float64) * ((hi - lo) / out_max) + lo).astype(np.float32)
+
+
+def background_fraction(data: np.ndarray) -> float:
+    """Fraction of voxels below 10% of the 99th percentile: the air around a head (0 for a cropped brain)."""
+    data = np.asarray(data)
+    return float(np.mean(data < 0.1 * np.percentile(data, 99)))
 
 
 def normalise_zscore(data: np.ndarray, mask: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, float]]:

@@ -16,14 +16,19 @@ SEED = int(config["seed"])
 COMMON_KEYS = ("preset", "seed", "experiments", "cohort")
 # key -> function returning the experiment's final outputs; filled by register_experiment().
 EXPERIMENTS: dict = {}
+# key -> function telling whether the experiment reads the phantom cohort in this run.
+USES_COHORT: dict = {}
 
 
-def register_experiment(key: str, final_outputs) -> dict:
-    """Validate config[key] against workflow/schemas/<key>.schema.yaml, register its outputs, return it."""
+def register_experiment(key: str, final_outputs, uses_cohort=None) -> dict:
+    """Validate config[key] against workflow/schemas/<key>.schema.yaml, register its outputs (and, as a
+    function called after all includes, whether it uses the phantom cohort; default yes); return it.
+    """
     if key not in config:
         raise ValueError(f"config: missing section {key!r} (see config/config.yaml)")
     validate(config[key], schema=str(SCHEMAS / f"{key}.schema.yaml"))
     EXPERIMENTS[key] = final_outputs
+    USES_COHORT[key] = uses_cohort or (lambda: True)
     return config[key]
 
 
@@ -81,7 +86,8 @@ wildcard_constraints:
 def all_targets() -> list[str]:
     """Final outputs of every configured experiment, and the claims scorecard."""
     check_experiments()
-    targets = ["results/cohort/subjects.tsv"]
+    cohort = any(USES_COHORT[key]() for key in config["experiments"])
+    targets = ["results/cohort/subjects.tsv"] if cohort else []
     for key in config["experiments"]:
         targets += EXPERIMENTS[key]()
     if scorecard_inputs():

@@ -18,7 +18,9 @@ def deepasl_final_outputs() -> list[str]:
     return outs
 
 
-DEEPASL = register_experiment("deepasl", deepasl_final_outputs)
+DEEPASL = register_experiment(
+    "deepasl", deepasl_final_outputs, uses_cohort=lambda: ASL_SHEET is None
+)
 ASL_DIR = "results/deepasl"
 ASL_SHEET = (
     read_sheet(

@@ -126,6 +126,7 @@ rule field_train:
         batch_size=field_batch_size,
         vgg_weights=FIELD["vgg16_weights"],
         inference=field_inference_settings(),
+        trained_on=field_trained_on(),
         ckpt_dir=f"{FIELD_DIR}/checkpoints/{{field_method}}/seed-{{seed}}",
     script:
         "../scripts/field7to9/train.py"

@@ -25,7 +25,9 @@ def field_final_outputs() -> list[str]:
     return outs
 
 
-FIELD = register_experiment("field7to9", field_final_outputs)
+FIELD = register_experiment(
+    "field7to9", field_final_outputs, uses_cohort=lambda: FIELD_SHEET is None
+)
 FIELD_DIR = "results/field7to9"
 FIELD_SHEET = (
     read_field_sheet(FIELD["subject_sheet"], schema=SCHEMAS / "field_sheet.schema.yaml")
@@ -174,3 +176,18 @@ def field_inference_settings() -> dict:
         "scale_max": pre["scale_max"],
         "upsample_factor": FIELD["simulation"]["factor"],
     }
+
+
+def field_trained_on() -> dict:
+    """The training data, as `mrsr apply` reports it: experiment, data source, contrast."""
+    if FIELD_SHEET:
+        data, contrast = (
+            f"subject sheet {FIELD['subject_sheet']}",
+            "the sheet's lr column",
+        )
+    else:
+        data, contrast = (
+            "phantom (simulated from the MNI152 2009 templates)",
+            "T1-weighted 7T-like",
+        )
+    return {"experiment": "field7to9", "data": data, "contrast": contrast}

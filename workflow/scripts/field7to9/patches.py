@@ -4,7 +4,8 @@ import zlib
 import numpy as np
 
 from mrsr.experiments.field7to9.data import build_container
-from mrsr.io import check_same_grid, read_nifti, save_npz
+from mrsr.io import check_same_grid, read_mask, read_nifti, save_npz
+from mrsr.preprocess import background_fraction
 from mrsr.runlog import log_to
 
 log = log_to(snakemake.log[0])
@@ -13,11 +14,12 @@ hr = read_nifti(snakemake.input.hr)
 check_same_grid(lr, hr)
 mask = None
 if snakemake.input.mask:
-    mask_vol = read_nifti(snakemake.input.mask[0])
-    check_same_grid(mask_vol, hr)
-    mask = mask_vol.data
+    mask = read_mask(snakemake.input.mask[0], like=hr).data
 subject = snakemake.wildcards.field_subject
 rng = np.random.default_rng([snakemake.params.seed, zlib.crc32(subject.encode())])
 container = build_container(lr.data, hr.data, mask, snakemake.params.cfg, rng)
+# what `mrsr apply` compares a new scan with: the grid the network saw and how much air surrounds the head
+container["voxel_mm"] = np.array(hr.voxel_size[:3], dtype=np.float64)
+container["lr_background"] = np.array(background_fraction(lr.data))
 save_npz(snakemake.output[0], **container)
 log.info("%s: %d patch pairs, volume %s", subject, len(container["lr_patches"]), container["lr"].shape)

@@ -4,7 +4,7 @@ from pathlib import Path
 import torch
 
 from mrsr.device import select_device
-from mrsr.experiments.field7to9.data import load_training_data
+from mrsr.experiments.field7to9.data import load_training_data, training_input
 from mrsr.nets import count_params
 from mrsr.runlog import log_to
 from mrsr.train import fit, save_model
@@ -30,6 +30,7 @@ meta = {
     "params": count_params(generator), "epochs": snakemake.params.epochs,
     "batch_size": snakemake.params.batch_size, "n_train_patches": len(train.lr),
     "inference": dict(snakemake.params.inference),
+    "trained_on": {**snakemake.params.trained_on, **training_input(snakemake.input.train)},
     "perceptual_random_vgg": "perceptual" in method["losses"] and not snakemake.params.vgg_weights,
 }
 save_model(snakemake.output.model, generator, method, meta)

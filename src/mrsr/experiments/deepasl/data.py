@@ -13,7 +13,7 @@ from mrsr.asl import (
     Kinetics, cbf_scale, control_label, drop_end_slices, gaussian_fwhm, noise_level_means, noise_sigma,
     perfusion_signal, quantify_cbf, resample_to_grid,
 )
-from mrsr.io import read_nifti
+from mrsr.io import read_mask, read_nifti
 
 DATASETS = ("synthetic", "real")
 M0_BRAIN_MEAN = 100.0  # assumption: M0 (and dM with it) scaled so the brain-mean M0 is 100; CBF is unchanged
@@ -132,7 +132,7 @@ def load_bids_subject(row: Mapping[str, str], cfg: Mapping, dataset: str,
     if m0.shape != asl.data.shape[:3]:
         raise ValueError(f"{row['m0']}: shape {m0.shape} differs from the ASL grid {asl.data.shape[:3]}")
     if row.get("mask"):
-        mask = read_nifti(row["mask"]).data > 0.5
+        mask = read_mask(row["mask"]).data
     else:
         mask = m0 > 0.2 * np.percentile(m0, 99)  # assumption: brain = M0 above 20% of its 99th percentile
     gm = read_nifti(row["gm"]).data if row.get("gm") else mask.astype(np.float32)

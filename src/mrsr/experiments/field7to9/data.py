@@ -30,6 +30,20 @@ def foreground_from(hr: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     return hr > 0.1 * np.percentile(hr, 99)
 
 
+def training_input(paths: list[str]) -> dict[str, object]:
+    """What the training subjects' volumes looked like (mean HR voxel size in mm, mean LR background
+    fraction), recorded in model.pt so `mrsr apply` can warn about a scan unlike them."""
+    voxels, backgrounds = [], []
+    for path in paths:
+        container = load_npz(path)
+        if "voxel_mm" in container:
+            voxels.append(container["voxel_mm"])
+            backgrounds.append(float(container["lr_background"]))
+    if not voxels:
+        return {}
+    return {"voxel_mm": np.mean(voxels, axis=0).round(4).tolist(), "background_fraction": float(np.mean(backgrounds))}
+
+
 def build_container(
     lr: np.ndarray, hr: np.ndarray, mask: np.ndarray | None, cfg: dict, rng: np.random.Generator
 ) -> dict[str, np.ndarray]:
