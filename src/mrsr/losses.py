@@ -135,3 +135,75 @@ class GeneratorLoss(nn.Module):
         values = {k: self.term(k, fake, real, fake_logits) for k in self.weights}
         total = sum(self.weights[k] * v for k, v in values.items())
         return total, {k: v.detach() for k, v in values.items()}
+
+
+# ---------------------------------------------------------------- Lyu et al. 2019 (METHODS.md 0, 2.4, 2.5)
+
+# paper: Caffe BGR means subtracted from the grey image x 255 repeated to 3 channels [R: CPCE vgg_model].
+CAFFE_BGR_MEANS: tuple[float, float, float] = (103.939, 116.779, 123.68)
+
+
+def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                     alpha: torch.Tensor | None = None) -> torch.Tensor:
+    """WGAN-GP term E[(||grad_x D(x_hat)||_2 - 1)^2], x_hat = a real + (1 - a) fake, a ~ U(0, 1) per sample.
+
+    The norm runs over all non-batch dimensions; the graph is kept so the term can be backpropagated.
+    """
+    if alpha is None:
+        alpha = torch.rand(real.shape[0], *([1] * (real.ndim - 1)), device=real.device, dtype=real.dtype)
+    x_hat = (alpha * real.detach() + (1 - alpha) * fake.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return ((grad.flatten(1).norm(2, dim=1) - 1) ** 2).mean()
+
+
+def wgan_critic_loss(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
+                     gp_weight: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """L_D = E[D(fake)] - E[D(real)] + gp_weight * GP; returns (total, {'wasserstein', 'gp'} detached)."""
+    wasserstein = critic(real).mean() - critic(fake.detach()).mean()
+    gp = gradient_penalty(critic, real, fake)
+    return -wasserstein + gp_weight * gp, {"wasserstein": wasserstein.detach(), "gp": gp.detach()}
+
+
+def total_variation(x: torch.Tensor) -> torch.Tensor:
+    """Anisotropic TV: mean over the batch of sum |x[i+1,j] - x[i,j]| + |x[i,j+1] - x[i,j]|, / (H W)."""
+    dh = (x[..., 1:, :] - x[..., :-1, :]).abs().sum(dim=(-3, -2, -1))
+    dw = (x[..., :, 1:] - x[..., :, :-1]).abs().sum(dim=(-3, -2, -1))
+    return ((dh + dw) / (x.shape[-2] * x.shape[-1])).mean()
+
+
+def joint_sparsifying(fake: torch.Tensor, real: torch.Tensor, tau: float) -> torch.Tensor:
+    """GAN-CIRCLE JST term tau TV(G(x)) + (1 - tau) TV(y - G(x))."""
+    return tau * total_variation(fake) + (1 - tau) * total_variation(real - fake)
+
+
+class VGG19Perceptual(nn.Module):
+    """Mean squared distance of VGG-19 relu5_4 (16th conv) features, the GAN-CPCE perceptual loss.
+
+    Input in [0, 1] (grey): x 255, repeated to 3 channels, minus the Caffe BGR means [R]. Without a
+    weights path the VGG is fixed-seed random and frozen (`random_weights` is then True).
+    """
+
+    def __init__(self, weights_path: str | None = None, seed: int = 0) -> None:
+        super().__init__()
+        from mrsr.nets.vgg import vgg19_features
+
+        self.features, self.random_weights = vgg19_features(weights_path, seed)
+        self.register_buffer("means", torch.tensor(CAFFE_BGR_MEANS).view(1, 3, 1, 1))
+
+    def train(self, mode: bool = True) -> VGG19Perceptual:
+        """Keep the frozen VGG in eval mode whatever the caller asks."""
+        super().train(mode)
+        self.features.eval()
+        return self
+
+    def prepare(self, x: torch.Tensor) -> torch.Tensor:
+        """Grey [0, 1] -> Caffe-style 3-channel input."""
+        if x.ndim != 4 or x.shape[1] != 1:
+            raise ValueError(f"VGG19Perceptual expects (B, 1, H, W), got {tuple(x.shape)}")
+        return x.expand(-1, 3, -1, -1) * 255.0 - self.means
+
+    def forward(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        """Perceptual distance; gradients flow to `fake` only."""
+        with torch.no_grad():
+            target = self.features(self.prepare(real))
+        return F.mse_loss(self.features(self.prepare(fake)), target)

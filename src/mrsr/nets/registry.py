@@ -10,6 +10,7 @@ from torch import nn
 from mrsr.nets.asl import DeepASL, DilatedConv
 from mrsr.nets.cnn import DCGAN1G, DCGAN2G, DCGAN3G, DCSRN, FCN1, FCN2
 from mrsr.nets.discriminators import DiscB, DiscD, DiscF, PatchGAN
+from mrsr.nets.lyu import CircleCritic, CircleGenerator, CPCECritic, CPCEGenerator
 from mrsr.nets.unet import UnetG
 
 GENERATORS: dict[str, Callable[..., nn.Module]] = {
@@ -22,12 +23,16 @@ GENERATORS: dict[str, Callable[..., nn.Module]] = {
     "unet_g": UnetG,  # paper: Figure 13 (g)
     "deepasl": DeepASL,  # Ulas et al. 2018, Fig. 1
     "dilated_conv": DilatedConv,  # Kim et al. 2018 (Ulas et al.'s baseline)
+    "cpce": CPCEGenerator,  # Lyu et al. 2019, GAN-CPCE
+    "circle_g": CircleGenerator,  # Lyu et al. 2019, GAN-CIRCLE G and F
 }
 DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {
     "disc_b": DiscB,
     "disc_d": DiscD,
     "disc_f": DiscF,
     "patchgan": PatchGAN,  # paper: Figure 13 (h)
+    "cpce_critic": CPCECritic,  # Lyu et al. 2019, METHODS 2.4
+    "circle_critic": CircleCritic,  # Lyu et al. 2019, Fig. 3
 }
 REGISTRY: dict[str, Callable[..., nn.Module]] = {**GENERATORS, **DISCRIMINATORS}
 NAMES: tuple[str, ...] = tuple(REGISTRY)

@@ -1,4 +1,4 @@
-"""Hand-defined VGG-16 `features[:23]` (conv1_1 .. relu4_3) with torchvision-compatible indices.
+"""Hand-defined VGG-16 `features[:23]` and VGG-19 `features[:36]` with torchvision-compatible indices.
 
 torchvision cannot be imported here and ImageNet weights cannot be downloaded (METHODS.md 6.1):
 load a user-supplied torchvision state dict (keys `features.N.weight/bias`), else use a fixed-seed
@@ -16,6 +16,9 @@ from torch import nn
 
 # VGG-16 configuration "D" up to relu4_3: 10 convs, 10 ReLUs, 3 max-pools = torchvision features[:23].
 VGG16_TO_RELU4_3: tuple[int | str, ...] = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512)
+# VGG-19 configuration "E" up to relu5_4: 16 convs, 4 max-pools = torchvision vgg19 features[:36].
+VGG19_TO_RELU5_4: tuple[int | str, ...] = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
+                                           512, 512, 512, 512, "M", 512, 512, 512, 512)
 
 
 def make_features(cfg: tuple[int | str, ...]) -> nn.Sequential:
@@ -77,15 +80,26 @@ def freeze(module: nn.Module) -> nn.Module:
     return module.eval()
 
 
-def vgg16_features(weights_path: str | None = None, seed: int = 0) -> tuple[nn.Sequential, bool]:
-    """Frozen VGG-16 features[:23]; returns (module, is_random). Random init when no weights path is given."""
-    features = make_features(VGG16_TO_RELU4_3)
+def vgg_features(cfg: tuple[int | str, ...], name: str, weights_path: str | None = None,
+                 seed: int = 0) -> tuple[nn.Sequential, bool]:
+    """Frozen VGG feature stack for cfg; returns (module, is_random). Random init when no weights path is given."""
+    features = make_features(cfg)
     is_random = weights_path is None
     if is_random:
         warnings.warn(
-            "no VGG-16 weights path given: using a fixed-seed random VGG; perceptual-loss results are "
-            "'perceptual (random VGG)' and not comparable to the paper", UserWarning, stacklevel=2)
+            f"no {name} weights path given: using a fixed-seed random VGG; perceptual-loss results are "
+            "'perceptual (random VGG)' and not comparable to the paper", UserWarning, stacklevel=3)
         random_init(features, seed)
     else:
         load_torchvision_features(features, Path(weights_path))
     return freeze(features), is_random
+
+
+def vgg16_features(weights_path: str | None = None, seed: int = 0) -> tuple[nn.Sequential, bool]:
+    """Frozen VGG-16 features[:23] (through relu4_3); see vgg_features."""
+    return vgg_features(VGG16_TO_RELU4_3, "VGG-16", weights_path, seed)
+
+
+def vgg19_features(weights_path: str | None = None, seed: int = 0) -> tuple[nn.Sequential, bool]:
+    """Frozen VGG-19 features[:36] (through relu5_4, the 16th conv; torchvision vgg19 keys); see vgg_features."""
+    return vgg_features(VGG19_TO_RELU5_4, "VGG-19", weights_path, seed)

@@ -21,10 +21,14 @@ from tqdm import tqdm
 
 from mrsr.device import seed_everything
 from mrsr.train.gan import GANTrainer
+from mrsr.train.cycle import CycleTrainer
 from mrsr.train.kinetic import KineticTrainer
+from mrsr.train.schedule import apply_schedule, check_schedule
 from mrsr.train.supervised import SupervisedTrainer
+from mrsr.train.wgan import WGANGPTrainer
 
-TRAINERS = {"supervised": SupervisedTrainer, "gan": GANTrainer, "kinetic": KineticTrainer}
+TRAINERS = {"supervised": SupervisedTrainer, "gan": GANTrainer, "kinetic": KineticTrainer,
+            "wgan_gp": WGANGPTrainer, "cycle": CycleTrainer}
 KEEP_CHECKPOINTS = 2
 CKPT_FORMAT = "epoch-{:04d}.pt"
 
@@ -268,6 +272,9 @@ def fit(method: Mapping[str, Any], train: TrainData, val: TrainData | None, *, e
         stale.unlink(missing_ok=True)
     log_csv.parent.mkdir(parents=True, exist_ok=True)
 
+    schedule = method.get("schedule")
+    if schedule is not None:
+        check_schedule(schedule)
     seed_everything(seed)
     trainer = build_trainer(method, device, patch_size=train.lr.shape[-1], vgg_weights=vgg_weights)
     expected = fingerprint(method, seed, batch_size, len(train))
@@ -289,9 +296,12 @@ def fit(method: Mapping[str, Any], train: TrainData, val: TrainData | None, *, e
     with bar:
         for epoch in range(start + 1, stop + 1):
             began = time.perf_counter()
+            lr_scale = apply_schedule(trainer, schedule, epoch)
             order = epoch_permutation(len(train), seed, epoch).to(device)
             train_means = run_epoch(trainer, lr, hr, batch_size, order, bar, aux)
             val_means = validate(trainer, *val_tensors, batch_size, val_aux) if val_tensors else {}
+            if schedule is not None:
+                train_means = {**train_means, "lr_factor": lr_scale}
             history.append(epoch_row(epoch, train_means, val_means, time.perf_counter() - began))
             write_csv(log_csv, history)
             save_checkpoint(ckpt_dir, {"epoch": epoch, "trainer": trainer.state_dict(), "rng": rng_state(),
