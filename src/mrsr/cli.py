@@ -1,4 +1,5 @@
-"""Command line: `mrsr apply` runs a trained model on a new NIfTI volume.
+"""Command line: `mrsr apply` runs a trained model on a new NIfTI volume; `mrsr import-ixi` writes an
+ixi_sr subject sheet from a folder of IXI T2 volumes.
 
 A model trained by the default workflow has seen only phantom data (simulated from the MNI152 2009
 templates): on a real scan it can run, but nothing says its output is right. `apply` warns, naming the
@@ -33,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
                             "percentiles come back at those bounds); 'zscore' keeps the model's z-scores")
     apply.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1)")
     apply.add_argument("--batch-size", type=int, default=64)
+    ixi = sub.add_parser("import-ixi", help="write an ixi_sr subject sheet from a folder of IXI*-T2.nii.gz files")
+    ixi.add_argument("folder", type=Path, help="folder holding IXI T2 volumes (e.g. IXI002-Guys-0828-T2.nii.gz)")
+    ixi.add_argument("sheet", type=Path, help="subject sheet (TSV) to write; paths in it are relative to it")
+    ixi.add_argument("--site", default=None, help="keep one site only (the paper: Guys, Philips 1.5T)")
     return parser
 
 
@@ -56,6 +61,21 @@ def input_warnings(trained_on: dict, voxel_mm: tuple[float, ...], background: fl
         notes.append(f"only {background:.0%} of the scan is background (training volumes: {trained_bg:.0%}); the "
                      "percentile clipping and min/max normalisation assume a head surrounded by air")
     return notes
+
+
+def import_ixi(folder: Path, sheet: Path, site: str | None = None) -> Path:
+    """Write the ixi_sr subject sheet (subject, t2w, site) of an IXI folder; t2w paths relative to the sheet."""
+    import os
+
+    from mrsr.experiments.ixi_sr.data import ixi_rows
+    from mrsr.sheets import write_sheet
+
+    rows = ixi_rows(folder, site)
+    sheet = sheet.resolve()
+    for row in rows:
+        row["t2w"] = os.path.relpath((folder / row["t2w"]).resolve(), sheet.parent)
+    write_sheet(sheet, rows)
+    return sheet
 
 
 def apply_model(model_path: Path, input_path: Path, output_path: Path, *, upsample_factor: int | None = None,
@@ -100,6 +120,10 @@ def apply_model(model_path: Path, input_path: Path, output_path: Path, *, upsamp
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "import-ixi":
+            path = import_ixi(args.folder, args.sheet, args.site)
+            print(f"wrote {path}")
+            return 0
         path = apply_model(args.model, args.input, args.output, upsample_factor=args.upsample, axis=args.axis,
                            scale=args.scale, device=args.device, batch_size=args.batch_size)
     except (ValueError, FileNotFoundError) as error:

@@ -1,0 +1,100 @@
+"""Slices, k-space LR, patches and the IXI importer of the ixi_sr experiment (METHODS.md 2.2)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from mrsr.degrade import bicubic_resize, decimate, kspace_zerofill
+from mrsr.patches import extract_grid
+
+# paper: LR keeps the central 25 % of k-space = the central half along each axis, on the same grid.
+KSPACE_FRACTION = 0.5
+IXI_NAME = re.compile(r"^(IXI\d+)-([A-Za-z]+)-(\d+)-T2\.nii(\.gz)?$")
+
+
+def kspace_lr(hr: np.ndarray, fraction: float = KSPACE_FRACTION) -> np.ndarray:
+    """|IFFT2(central `fraction` per axis of FFT2(hr))| on hr's grid, no window, no noise (paper)."""
+    if hr.ndim != 2:
+        raise ValueError(f"kspace_lr expects a 2-D slice, got shape {hr.shape}")
+    return kspace_zerofill(hr, fraction, apply_window=False)
+
+
+def bicubic_reference(hr: np.ndarray, factor: int = 2) -> np.ndarray:
+    """Reference row: every factor-th sample of hr, bicubic-resized (skimage) back to hr's grid."""
+    return bicubic_resize(decimate(hr, factor), shape=hr.shape)
+
+
+def normalise_volume(volume: np.ndarray) -> np.ndarray:
+    """assumption: min-max scaling of each volume to [0, 1] (the paper does not state its normalisation)."""
+    volume = np.asarray(volume, dtype=np.float64)
+    lo, hi = float(volume.min()), float(volume.max())
+    if hi <= lo:
+        raise ValueError("normalise_volume: the volume is constant")
+    return ((volume - lo) / (hi - lo)).astype(np.float32)
+
+
+def fit_slice(img: np.ndarray, size: int) -> np.ndarray:
+    """Zero-pad (centred) or centre-crop a 2-D slice to size x size."""
+    out = np.zeros((size, size), dtype=img.dtype)
+    src, dst = [], []
+    for n in img.shape:
+        if n >= size:
+            a = (n - size) // 2
+            src.append(slice(a, a + size))
+            dst.append(slice(0, size))
+        else:
+            a = (size - n) // 2
+            src.append(slice(0, n))
+            dst.append(slice(a, a + n))
+    out[tuple(dst)] = img[tuple(src)]
+    return out
+
+
+def volume_slices(volume: np.ndarray, *, size: int, axis: int, min_foreground: float,
+                  threshold: float = 0.05) -> np.ndarray:
+    """HR slices (N, size, size) along `axis` of a [0, 1] volume whose fraction of voxels above
+    `threshold` is at least `min_foreground` (drops slices outside the head)."""
+    moved = np.moveaxis(np.asarray(volume, dtype=np.float32), axis, 0)
+    keep = [s for s in moved if np.mean(s > threshold) >= min_foreground]
+    if not keep:
+        raise ValueError(f"no slice along axis {axis} has a foreground fraction >= {min_foreground}")
+    return np.stack([fit_slice(s, size) for s in keep])
+
+
+def slice_pairs(volume: np.ndarray, *, size: int, axis: int, min_foreground: float) -> dict[str, np.ndarray]:
+    """{'hr', 'lr'} slice stacks (N, size, size) float32 of one subject's T2w volume."""
+    hr = volume_slices(normalise_volume(volume), size=size, axis=axis, min_foreground=min_foreground)
+    lr = np.stack([kspace_lr(s) for s in hr]).astype(np.float32)
+    return {"hr": hr, "lr": lr}
+
+
+def patch_pairs(lr: np.ndarray, hr: np.ndarray, size: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """Aligned (N, 1, size, size) LR/HR patches on a dense grid over every slice (paper: 64x64)."""
+    xs, ys = [], []
+    for a, b in zip(lr, hr):
+        xs.append(extract_grid(a, size, stride)[0])
+        ys.append(extract_grid(b, size, stride)[0])
+    return np.concatenate(xs)[:, None].astype(np.float32), np.concatenate(ys)[:, None].astype(np.float32)
+
+
+def ixi_rows(folder: str | Path, site: str | None = None) -> list[dict[str, str]]:
+    """Subject-sheet rows {subject, t2w, site} of the IXI*-T2.nii(.gz) files in a folder (sorted by subject).
+
+    IXI names are IXI<id>-<site>-<scan>-T2.nii.gz; `site` (e.g. 'Guys', case-insensitive) keeps one site.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"IXI folder not found: {folder}")
+    rows = []
+    for path in sorted(folder.iterdir()):
+        match = IXI_NAME.match(path.name)
+        if not match or (site and match.group(2).lower() != site.lower()):
+            continue
+        rows.append({"subject": match.group(1), "t2w": path.name, "site": match.group(2)})
+    if not rows:
+        which = f" from site {site!r}" if site else ""
+        raise ValueError(f"{folder}: no IXI T2 files{which} (expected names like IXI002-Guys-0828-T2.nii.gz)")
+    return rows

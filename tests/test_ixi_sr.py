@@ -1,0 +1,188 @@
+"""Lyu et al. 2019 (ixi_sr) library: parameter counts, k-space LR, gradient penalty, lr schedule, trainers, importer."""
+
+import math
+
+import nibabel as nib
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from mrsr.cli import main as cli_main
+from mrsr.experiments.ixi_sr.data import bicubic_reference, ixi_rows, kspace_lr, patch_pairs, slice_pairs
+from mrsr.losses import gradient_penalty, total_variation, wgan_critic_loss
+from mrsr.nets import build, count_params
+from mrsr.nets.lyu import circle_widths
+from mrsr.sheets import read_sheet
+from mrsr.train import TrainData, fit, lr_factor
+from mrsr.train.cycle import FakePool
+
+PAPER_SCHEDULE = {"constant_epochs": 50, "decay_epochs": 50, "final_factor": 0.02}
+
+
+@pytest.mark.parametrize("name, kwargs, expected", [
+    ("cpce", {}, 62_016),  # METHODS 2.4
+    ("circle_g", {}, 611_418),  # METHODS 2.5, Lyu variant
+])
+def test_generator_parameter_counts(name, kwargs, expected):
+    assert count_params(build(name, **kwargs)) == expected
+
+
+def test_critic_sizes_and_shapes():
+    # METHODS: CPCE critic 17.9 M, CIRCLE critic 36 M parameters at 64x64 (FC heads dominate)
+    assert round(count_params(build("cpce_critic", patch_size=64)) / 1e6, 1) == 17.9
+    assert round(count_params(build("circle_critic", patch_size=64)) / 1e6) == 36
+    x = torch.rand(2, 1, 32, 32)
+    assert build("cpce_critic", patch_size=32)(x).shape == (2, 1)
+    assert build("circle_critic", patch_size=32)(x).shape == (2, 1)
+
+
+def test_circle_widths_and_full_slice_sizes():
+    assert circle_widths(128, 16, 12) == [128, 105, 92, 80, 70, 61, 53, 45, 37, 30, 22, 16]
+    x = torch.rand(1, 1, 48, 40)  # full slices of any size: CPCE restores it, CIRCLE needs even sides
+    assert build("cpce")(x).shape == x.shape
+    assert build("circle_g")(x).shape == x.shape
+    with pytest.raises(ValueError, match="even"):
+        build("circle_g")(torch.rand(1, 1, 33, 32))
+
+
+def test_kspace_lr_hand_example():
+    # 8x8 image 1 + 0.5 cos(2 pi i/8) + 0.3 cos(2 pi 3 j/8): the central 4x4 of the centred 8x8 spectrum keeps
+    # frequencies -2..1 on each axis, so the +-1 term survives and the +-3 term is removed.
+    i, j = np.meshgrid(np.arange(8), np.arange(8), indexing="ij")
+    img = 1 + 0.5 * np.cos(2 * np.pi * i / 8) + 0.3 * np.cos(2 * np.pi * 3 * j / 8)
+    lr = kspace_lr(img)
+    assert lr.shape == img.shape
+    np.testing.assert_allclose(lr, 1 + 0.5 * np.cos(2 * np.pi * i / 8), atol=1e-12)
+    assert kspace_lr(img).sum() == pytest.approx(64.0)  # DC (mean) unchanged; input untouched
+    assert img[0, 0] == pytest.approx(1.8)
+
+
+def test_slice_pairs_range_and_bicubic_reference():
+    rng = np.random.default_rng(0)
+    vol = np.zeros((20, 20, 6))
+    vol[4:16, 4:16, 1:5] = 100 + 20 * rng.random((12, 12, 4))
+    pairs = slice_pairs(vol, size=24, axis=2, min_foreground=0.1)
+    assert pairs["hr"].shape == pairs["lr"].shape == (4, 24, 24)
+    assert pairs["hr"].min() >= 0 and pairs["hr"].max() == pytest.approx(1.0)
+    assert not np.allclose(pairs["lr"], pairs["hr"])
+    x, y = patch_pairs(pairs["lr"], pairs["hr"], size=16, stride=8)
+    assert x.shape == y.shape == (4 * 4, 1, 16, 16)
+    flat = np.full((16, 16), 0.5)
+    np.testing.assert_allclose(bicubic_reference(flat), flat, atol=1e-6)
+
+
+class Square(nn.Module):
+    """D(x) = c * sum(x^2): grad D = 2 c x."""
+
+    def __init__(self, c: float) -> None:
+        super().__init__()
+        self.c = nn.Parameter(torch.tensor(c))
+
+    def forward(self, x):
+        return self.c * (x**2).flatten(1).sum(1, keepdim=True)
+
+
+def test_gradient_penalty_by_hand():
+    real = torch.tensor([[[[1.0, 2.0], [0.0, 1.0]]], [[[0.5, 0.0], [0.0, 0.0]]]])
+    fake = torch.zeros_like(real)
+    alpha = torch.tensor([0.5, 1.0]).view(2, 1, 1, 1)
+    c = 0.75
+    # x_hat = alpha real; ||2 c x_hat|| = 2 c alpha ||real||: sample 1: 1.5 * 0.5 * sqrt(6); sample 2: 1.5 * 0.5
+    norms = [1.5 * 0.5 * math.sqrt(6.0), 1.5 * 0.5]
+    expected = sum((n - 1) ** 2 for n in norms) / 2
+    critic = Square(c)
+    gp = gradient_penalty(critic, real, fake, alpha)
+    assert gp.item() == pytest.approx(expected, rel=1e-6)
+    # d GP / d c by hand: n_i = 2 c a_i ||r_i|| -> d/dc (n_i - 1)^2 = 2 (n_i - 1) n_i / c
+    gp.backward()
+    assert critic.c.grad.item() == pytest.approx(sum(2 * (n - 1) * n / c for n in norms) / 2, rel=1e-6)
+
+
+def test_gradient_penalty_linear_critic_and_critic_loss():
+    lin = nn.Linear(4, 1)
+    critic = nn.Sequential(nn.Flatten(), lin)
+    real, fake = torch.rand(3, 1, 2, 2), torch.rand(3, 1, 2, 2)
+    w = lin.weight.detach()
+    assert gradient_penalty(critic, real, fake).item() == pytest.approx((w.norm().item() - 1) ** 2, rel=1e-5)
+    total, terms = wgan_critic_loss(critic, real, fake, gp_weight=10.0)
+    wd = (critic(real).mean() - critic(fake).mean()).item()
+    assert terms["wasserstein"].item() == pytest.approx(wd, rel=1e-5)
+    assert total.item() == pytest.approx(-wd + 10 * (w.norm().item() - 1) ** 2, rel=1e-5)
+
+
+def test_total_variation_by_hand():
+    x = torch.tensor([[[[0.0, 1.0], [3.0, 1.0]]]])
+    # vertical |3-0| + |1-1| = 3, horizontal |1-0| + |1-3| = 3 -> 6 / 4 pixels
+    assert total_variation(x).item() == pytest.approx(1.5)
+
+
+@pytest.mark.parametrize("epoch, lr", [(1, 1e-4), (50, 1e-4), (51, 1e-4 - 98e-6 / 50), (75, 5.1e-5),
+                                       (100, 2e-6), (120, 2e-6)])
+def test_lr_schedule_paper_epochs(epoch, lr):
+    # paper: 1e-4 for epochs 1-50, linear decay to 2e-6 over epochs 51-100
+    assert 1e-4 * lr_factor(PAPER_SCHEDULE, epoch) == pytest.approx(lr, rel=1e-9)
+
+
+def test_lr_schedule_rejects_bad_keys():
+    assert lr_factor(None, 7) == 1.0
+    with pytest.raises(ValueError, match="schedule"):
+        lr_factor({"constant_epochs": 1}, 1)
+
+
+def test_fake_pool_keeps_at_most_size_and_returns_batch():
+    torch.manual_seed(0)
+    pool = FakePool(3)
+    out = pool.query(torch.arange(5.0).view(5, 1, 1, 1))
+    assert out.shape == (5, 1, 1, 1) and len(pool.images) == 3
+    assert torch.equal(out[:3], torch.arange(3.0).view(3, 1, 1, 1))  # filling: the new images come back
+
+
+METHODS = {
+    "wgan_gp": {"trainer": "wgan_gp", "generator": "cpce", "discriminator": "cpce_critic", "lr_g": 1e-4,
+                "lr_d": 1e-4, "n_critic": 2, "gp_weight": 10.0, "lambda_p": 0.1, "betas": [0.9, 0.999]},
+    "cycle": {"trainer": "cycle", "generator": "circle_g", "generator_kwargs": {"first_width": 16, "n_layers": 3},
+              "discriminator": "circle_critic", "lr_g": 1e-4, "lr_d": 1e-4, "pool_size": 4, "supervised_weight": 0.5},
+}
+
+
+@pytest.mark.filterwarnings("ignore:no VGG-19 weights")
+@pytest.mark.parametrize("key", ["wgan_gp", "cycle"])
+def test_trainers_on_shared_loop_schedule_and_resume(tmp_path, key):
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    hr = rng.random((6, 1, 16, 16)).astype(np.float32)
+    data = TrainData(np.clip(hr + 0.1, 0, 1), hr)
+    method = {**METHODS[key], "schedule": {"constant_epochs": 1, "decay_epochs": 2, "final_factor": 0.1}}
+    kw = dict(epochs=3, batch_size=3, seed=1, device="cpu", progress=False)
+    full = fit(method, data, None, ckpt_dir=tmp_path / "a", log_csv=tmp_path / "a.csv", **kw)
+    fit(method, data, None, ckpt_dir=tmp_path / "b", log_csv=tmp_path / "b.csv", stop_after_epochs=2, **kw)
+    resumed = fit(method, data, None, ckpt_dir=tmp_path / "b", log_csv=tmp_path / "b.csv", **kw)
+    for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
+        torch.testing.assert_close(a, b)
+    log = np.genfromtxt(tmp_path / "a.csv", delimiter=",", names=True)
+    np.testing.assert_allclose(log["train_lr_factor"], [1.0, 0.55, 0.1])
+    assert np.all(np.isfinite(log["train_total"])) and np.all(log["train_gp" if key == "wgan_gp" else "train_gp_y"] >= 0)
+
+
+def write_ixi(folder, name, shape=(6, 5, 4)):
+    nib.save(nib.Nifti1Image(np.ones(shape, dtype=np.float32), np.eye(4)), folder / name)
+
+
+def test_ixi_importer_writes_valid_sheet(tmp_path):
+    ixi = tmp_path / "ixi"
+    ixi.mkdir()
+    for name in ("IXI002-Guys-0828-T2.nii.gz", "IXI012-HH-1211-T2.nii.gz", "IXI013-Guys-0700-T2.nii.gz",
+                 "IXI002-Guys-0828-T1.nii.gz", "notes.txt"):
+        write_ixi(ixi, name) if name.endswith(".gz") else (ixi / name).write_text("x")
+    sheet = tmp_path / "sheets" / "ixi.tsv"
+    assert cli_main(["import-ixi", str(ixi), str(sheet), "--site", "guys"]) == 0
+    from pathlib import Path
+
+    schema = Path(__file__).parents[1] / "workflow" / "schemas" / "ixi_sr_sheet.schema.yaml"
+    rows = read_sheet(sheet, schema=schema, file_columns=("t2w",))
+    assert list(rows) == ["IXI002", "IXI013"]
+    assert rows["IXI013"]["t2w"] == str((ixi / "IXI013-Guys-0700-T2.nii.gz").resolve())
+    assert [r["site"] for r in ixi_rows(ixi)] == ["Guys", "HH", "Guys"]
+    with pytest.raises(ValueError, match="no IXI T2 files from site 'IOP'"):
+        ixi_rows(ixi, site="IOP")
