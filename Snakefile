@@ -15,6 +15,7 @@ include: "workflow/rules/cohort.smk"
 # One file per experiment (adding a paper adds one line here).
 include: "workflow/rules/field7to9.smk"
 include: "workflow/rules/deepasl.smk"
+include: "workflow/rules/ixi_sr.smk"
 include: "workflow/rules/scorecard.smk"
 
 
