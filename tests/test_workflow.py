@@ -15,7 +15,7 @@ from snakemake.api import DAGSettings, OutputSettings, ResourceSettings, Snakema
 from snakemake.settings.types import ConfigSettings
 
 REPO = Path(__file__).resolve().parents[1]
-GPU_RULES = {"field_train", "field_infer", "deepasl_train", "deepasl_infer"}
+GPU_RULES = {"field_train", "field_infer", "deepasl_train", "deepasl_infer", "ixi_sr_train", "ixi_sr_infer"}
 
 
 def dag_jobs(workdir: Path, configfiles: list[Path] = (), config: dict | None = None) -> list:
@@ -54,7 +54,8 @@ def test_dry_run_plans_every_method_with_gpu_tags(tmp_path: Path, preset: str | 
     assert counts["field_table"] == 2
     for job in jobs:
         gpu = job.resources.get("gpu", 0)
-        no_network = job.rule.name == "deepasl_infer" and job.wildcards["deepasl_method"] == "averaging"
+        no_network = (job.rule.name == "deepasl_infer" and job.wildcards["deepasl_method"] == "averaging") or (
+            job.rule.name == "ixi_sr_infer" and job.wildcards["ixi_sr_method"] in ("lr", "bicubic"))
         assert gpu == (1 if job.rule.name in GPU_RULES and not no_network else 0), job.rule.name
 
 

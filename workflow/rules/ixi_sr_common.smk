@@ -33,9 +33,7 @@ IXI_SHEET = (
     else None
 )
 IXI_SUBJECTS = (
-    list(IXI_SHEET)
-    if IXI_SHEET
-    else phantom_subjects()[: int(IXI_SR["n_subjects"])]
+    list(IXI_SHEET) if IXI_SHEET else phantom_subjects()[: int(IXI_SR["n_subjects"])]
 )
 if len(IXI_SUBJECTS) <= int(IXI_SR["test_subjects"]):
     raise ValueError(
