@@ -52,7 +52,7 @@ def test_tiny_run_table_claims_and_figures(tiny_run_dir: Path) -> None:
     claims = pd.read_csv(out / "claims.csv")
     assert len(claims) == 2 and set(claims["held"]) <= {"yes", "no"}
     metrics = pd.read_csv(out / "eval/lr/seed-0/metrics.tsv", sep="\t")
-    assert metrics["ssim"].between(0, 1).all() and len(metrics) == table.loc["lr", "n"] if "n" in table else True
+    assert metrics["ssim"].between(0, 1).all() and metrics["psnr"].gt(0).all()
     log = pd.read_csv(out / "models/cpce/seed-0/loss.csv")
     assert list(log["train_lr_factor"]) == [1.0, 0.02]
     for name in ("fig4_slices", "fig5_zoom", "loss_curves"):
