@@ -35,7 +35,7 @@ BIN = Path(sys.executable).parent
 CLUSTER = REPO / "tests/slurm/cluster.sh"
 GPU_RULES = {"field_train", "field_infer"}
 # Rules the profile itself gives a GPU (deepasl_infer asks for one per method in its rule).
-PROFILE_GPU_RULES = GPU_RULES | {"deepasl_train"}
+PROFILE_GPU_RULES = GPU_RULES | {"deepasl_train", "ixi_sr_train"}
 # The small sheet, table and figure rules are `localrule: True`: they run on the submit host.
 LOCAL_RULES = {"all", "cohort_sheet", "field_table", "field_figure", "deepasl_table", "deepasl_figure"}
 # The experiment of the foundation issue only: other experiments have their own tests.
