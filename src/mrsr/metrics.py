@@ -113,3 +113,149 @@ def asl_metrics(dm: np.ndarray, dm_ref: np.ndarray, cbf: np.ndarray, cbf_ref: np
     return {"psnr": psnr(np.asarray(dm)[mask], np.asarray(dm_ref)[mask], peak),
             "rmse": rmse(np.asarray(cbf)[mask], np.asarray(cbf_ref)[mask]),
             "ccc": lins_ccc(np.asarray(cbf)[mask], np.asarray(cbf_ref)[mask])}
+
+
+# ---------------------------------------------------------------- BRISQUE (Mittal et al. 2012; METHODS.md 4.6, 6.2)
+
+BRISQUE_LABEL = "BRISQUE (LIVE model)"
+ALPHA_GRID = np.arange(0.2, 10.0, 0.001)  # the reference's grid search 0.2:0.001:10
+
+
+def gaussian_window(size: int, sigma: float) -> np.ndarray:
+    """size x size Gaussian window on offsets -(size//2) .. size//2, sum 1."""
+    z = np.arange(size) - size // 2
+    g = np.exp(-(z[:, None] ** 2 + z[None, :] ** 2) / (2.0 * sigma**2))
+    return g / g.sum()
+
+
+def mscn(img: np.ndarray, *, size: int = 7, sigma: float = 7.0 / 6.0, c: float = 1.0 / 255.0) -> np.ndarray:
+    """Mean-subtracted contrast-normalised coefficients (I - mu) / (sd + C) with a Gaussian window (zero-padded
+    'same' correlation, sd = sqrt|E[I^2] - mu^2|). BRISQUE: 7x7, sigma 7/6, [0, 1] image, C = 1/255; Huang et al.'s
+    Fig. 5: 7x7, sigma 1, 0-255 image, C = 1."""
+    from scipy import signal
+
+    img = np.asarray(img, dtype=np.float64)
+    w = gaussian_window(size, sigma)
+    mu = signal.convolve2d(img, w, mode="same")
+    sd = np.sqrt(np.abs(signal.convolve2d(img**2, w, mode="same") - mu**2))
+    return (img - mu) / (sd + c)
+
+
+def pairwise_products(m: np.ndarray) -> dict[str, np.ndarray]:
+    """Products of neighbouring MSCN coefficients: horizontal, vertical, main and secondary diagonal."""
+    return {"horizontal": m[:, :-1] * m[:, 1:], "vertical": m[:-1, :] * m[1:, :],
+            "main_diagonal": m[:-1, :-1] * m[1:, 1:], "secondary_diagonal": m[1:, :-1] * m[:-1, 1:]}
+
+
+def _alpha_from_ratio(ratio: float, ratio_of_alpha: np.ndarray) -> float:
+    """Grid value of alpha whose moment ratio is closest to `ratio`."""
+    return float(ALPHA_GRID[np.argmin(np.abs(ratio_of_alpha - ratio))])
+
+
+def ggd_fit(x: np.ndarray) -> tuple[float, float]:
+    """(alpha, sigma^2) of a zero-mean generalised Gaussian by moment matching: E[x^2] / E|x|^2 =
+    G(1/a) G(3/a) / G(2/a)^2 (Sharifi & Leon-Garcia)."""
+    from scipy.special import gamma
+
+    x = np.asarray(x, dtype=np.float64).ravel()
+    var = float(np.mean(x**2))
+    rho = var / float(np.mean(np.abs(x))) ** 2
+    a = ALPHA_GRID
+    return _alpha_from_ratio(rho, gamma(1 / a) * gamma(3 / a) / gamma(2 / a) ** 2), var
+
+
+def aggd_fit(x: np.ndarray) -> tuple[float, float, float, float]:
+    """(alpha, mean, sigma_l^2, sigma_r^2) of an asymmetric generalised Gaussian (Lasmar et al.; BRISQUE)."""
+    from scipy.special import gamma
+
+    x = np.asarray(x, dtype=np.float64).ravel()
+    left, right = x[x < 0], x[x >= 0]
+    sl = float(np.sqrt(np.mean(left**2))) if left.size else 0.0
+    sr = float(np.sqrt(np.mean(right**2))) if right.size else 0.0
+    g = sl / sr if sr > 0 else np.inf
+    r_hat = float(np.mean(np.abs(x))) ** 2 / float(np.mean(x**2))
+    r_norm = r_hat * (g**3 + 1) * (g + 1) / (g**2 + 1) ** 2
+    a = ALPHA_GRID
+    alpha = _alpha_from_ratio(r_norm, gamma(2 / a) ** 2 / (gamma(1 / a) * gamma(3 / a)))
+    mean = (sr - sl) * gamma(2 / alpha) / gamma(1 / alpha) * np.sqrt(gamma(1 / alpha) / gamma(3 / alpha))
+    return alpha, float(mean), sl**2, sr**2
+
+
+def half_scale_bicubic(img: np.ndarray) -> np.ndarray:
+    """Downscale by 2 as OpenCV's INTER_CUBIC (a = -0.75, no anti-aliasing, replicated border): output pixel i
+    samples input position 2i + 0.5 with taps [-0.09375, 0.59375, 0.59375, -0.09375] at 2i-1 .. 2i+2."""
+    taps = np.array([-0.09375, 0.59375, 0.59375, -0.09375])
+    out = np.asarray(img, dtype=np.float64)
+    for axis in (0, 1):
+        n = out.shape[axis] // 2
+        idx = np.clip(2 * np.arange(n)[:, None] + np.arange(-1, 3)[None, :], 0, out.shape[axis] - 1)
+        out = np.tensordot(np.take(out, idx, axis=axis), taps, axes=([axis + 1], [0]))
+    return out
+
+
+def brisque_features(img: np.ndarray) -> np.ndarray:
+    """The 36 BRISQUE features of a [0, 1] grey image: at full and half scale, MSCN GGD (alpha, sigma^2) and, for
+    each of the 4 pairwise products, AGGD (alpha, mean, sigma_l^2, sigma_r^2)."""
+    img = np.asarray(img, dtype=np.float64)
+    if img.ndim != 2 or min(img.shape) < 14:
+        raise ValueError(f"BRISQUE needs a 2-D image of at least 14x14 pixels, got shape {img.shape}")
+    feats: list[float] = []
+    for scaled in (img, half_scale_bicubic(img)):
+        m = mscn(scaled)
+        feats += list(ggd_fit(m))
+        for product in pairwise_products(m).values():
+            feats += list(aggd_fit(product))
+    return np.asarray(feats)
+
+
+def load_brisque_model(model_dir: str | None = None) -> dict[str, np.ndarray | float]:
+    """The LIVE BRISQUE epsilon-SVR shipped in the `brisque` wheel (svm.txt, normalize.pickle), as arrays:
+    {'sv', 'coef', 'rho', 'gamma', 'min', 'max'}."""
+    import pickle
+    from pathlib import Path
+
+    if model_dir is None:
+        from importlib.util import find_spec
+
+        spec = find_spec("brisque")  # located, not imported: the package imports OpenCV, which we do not need
+        if spec is None or spec.origin is None:
+            raise ValueError("BRISQUE needs the 'brisque' package (pip install brisque) for its LIVE model")
+        model_dir = str(Path(spec.origin).parent / "models")
+    svm, norm = Path(model_dir) / "svm.txt", Path(model_dir) / "normalize.pickle"
+    header, coef, sv = {}, [], []
+    with open(svm) as fh:
+        for line in fh:
+            if line.strip() == "SV":
+                break
+            key, *value = line.split()
+            header[key] = value
+        for line in fh:
+            parts = line.split()
+            if not parts:
+                continue
+            coef.append(float(parts[0]))
+            row = np.zeros(36)
+            for item in parts[1:]:
+                i, v = item.split(":")
+                row[int(i) - 1] = float(v)
+            sv.append(row)
+    if header.get("svm_type") != ["epsilon_svr"] or header.get("kernel_type") != ["rbf"]:
+        raise ValueError(f"{svm}: expected an epsilon-SVR with an RBF kernel, got {header}")
+    with open(norm, "rb") as fh:
+        scale = pickle.load(fh)
+    return {"sv": np.asarray(sv), "coef": np.asarray(coef), "rho": float(header["rho"][0]),
+            "gamma": float(header["gamma"][0]), "min": np.asarray(scale["min_"], dtype=np.float64),
+            "max": np.asarray(scale["max_"], dtype=np.float64)}
+
+
+def svr_score(features: np.ndarray, model: dict) -> float:
+    """libsvm epsilon-SVR prediction: sum_i coef_i exp(-gamma ||x - sv_i||^2) - rho, x scaled to [-1, 1] by the
+    model's feature min/max."""
+    x = -1.0 + 2.0 * (np.asarray(features, dtype=np.float64) - model["min"]) / (model["max"] - model["min"])
+    d2 = np.sum((model["sv"] - x) ** 2, axis=1)
+    return float(np.dot(model["coef"], np.exp(-model["gamma"] * d2)) - model["rho"])
+
+
+def brisque(img: np.ndarray, model: dict | None = None) -> float:
+    """BRISQUE score of a [0, 1] grey image with the LIVE model (lower is better; not the paper's MR-trained SVR)."""
+    return svr_score(brisque_features(img), model if model is not None else load_brisque_model())

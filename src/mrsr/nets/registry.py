@@ -1,4 +1,4 @@
-"""Network registry (7T -> 9.4T and DeepASL papers): build by name, count parameters, pix2pix-style init."""
+"""Network registry (7T -> 9.4T, DeepASL and DSGAN papers): build by name, count parameters, pix2pix-style init."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from torch import nn
 
 from mrsr.nets.asl import DeepASL, DilatedConv
 from mrsr.nets.cnn import DCGAN1G, DCGAN2G, DCGAN3G, DCSRN, FCN1, FCN2
+from mrsr.nets.dsgan import EDSR, DSGANDiscriminator, DSGANGenerator, DSNProxy
 from mrsr.nets.discriminators import DiscB, DiscD, DiscF, PatchGAN
 from mrsr.nets.lyu import CircleCritic, CircleGenerator, CPCECritic, CPCEGenerator
 from mrsr.nets.unet import UnetG
@@ -25,6 +26,9 @@ GENERATORS: dict[str, Callable[..., nn.Module]] = {
     "dilated_conv": DilatedConv,  # Kim et al. 2018 (Ulas et al.'s baseline)
     "cpce": CPCEGenerator,  # Lyu et al. 2019, GAN-CPCE
     "circle_g": CircleGenerator,  # Lyu et al. 2019, GAN-CIRCLE G and F
+    "dsgan_g": DSGANGenerator,  # Huang et al. 2021 (KernelGAN-style linear generator)
+    "edsr": EDSR,  # Lim et al. 2017, x2
+    "dsn_proxy": DSNProxy,  # proxy of Chun et al. 2019 (METHODS 4.5)
 }
 DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {
     "disc_b": DiscB,
@@ -33,6 +37,7 @@ DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {
     "patchgan": PatchGAN,  # paper: Figure 13 (h)
     "cpce_critic": CPCECritic,  # Lyu et al. 2019, METHODS 2.4
     "circle_critic": CircleCritic,  # Lyu et al. 2019, Fig. 3
+    "dsgan_d": DSGANDiscriminator,  # Huang et al. 2021
 }
 REGISTRY: dict[str, Callable[..., nn.Module]] = {**GENERATORS, **DISCRIMINATORS}
 NAMES: tuple[str, ...] = tuple(REGISTRY)

@@ -20,6 +20,7 @@ from torch import nn
 from tqdm import tqdm
 
 from mrsr.device import seed_everything
+from mrsr.train.dsgan import DSGANTrainer
 from mrsr.train.gan import GANTrainer
 from mrsr.train.cycle import CycleTrainer
 from mrsr.train.kinetic import KineticTrainer
@@ -28,7 +29,7 @@ from mrsr.train.supervised import SupervisedTrainer
 from mrsr.train.wgan import WGANGPTrainer
 
 TRAINERS = {"supervised": SupervisedTrainer, "gan": GANTrainer, "kinetic": KineticTrainer,
-            "wgan_gp": WGANGPTrainer, "cycle": CycleTrainer}
+            "wgan_gp": WGANGPTrainer, "cycle": CycleTrainer, "dsgan": DSGANTrainer}
 KEEP_CHECKPOINTS = 2
 CKPT_FORMAT = "epoch-{:04d}.pt"
 

@@ -1,0 +1,138 @@
+"""Huang et al. 2021 data (METHODS.md 4.2, 4.5, 4.8): phantom "real" LR with a hidden kernel, NLM denoising,
+the GB / ZF training-set constructions, DSGAN crops from gradient probability maps, EDSR patch pairs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from scipy import ndimage
+from skimage.restoration import denoise_nl_means, estimate_sigma
+
+from mrsr.degrade import add_gaussian_noise, decimate, gaussian_decimate, kspace_truncate
+
+FACTOR = 2
+
+
+def anisotropic_gaussian(size: int, sigmas: Sequence[float], theta_deg: float) -> np.ndarray:
+    """size x size Gaussian with s.d. sigmas[0] along the direction theta (degrees from the column axis) and
+    sigmas[1] across it, centred on the middle pixel, sum 1."""
+    z = np.arange(size) - (size - 1) / 2.0
+    rows, cols = np.meshgrid(z, z, indexing="ij")
+    t = np.deg2rad(theta_deg)
+    u = cols * np.cos(t) + rows * np.sin(t)
+    v = -cols * np.sin(t) + rows * np.cos(t)
+    k = np.exp(-0.5 * ((u / sigmas[0]) ** 2 + (v / sigmas[1]) ** 2))
+    return k / k.sum()
+
+
+def real_lr(hr: np.ndarray, kernel: np.ndarray, shift: Sequence[float], noise_sd: float,
+            rng: np.random.Generator) -> np.ndarray:
+    """The phantom's "real" LR of one HR slice: sub-pixel shift (misalignment), hidden-kernel blur, Gaussian noise,
+    then 2x decimation (samples 2i+1 of `mrsr.degrade.decimate`)."""
+    moved = ndimage.shift(hr, shift, order=3, mode="reflect")
+    blurred = ndimage.convolve(moved, kernel, mode="reflect")
+    return decimate(add_gaussian_noise(blurred, noise_sd, rng), FACTOR)
+
+
+def nlm(img: np.ndarray, cfg: Mapping[str, Any]) -> np.ndarray:
+    """Non-local-means denoising (scikit-image) with h = cfg['h'] x the estimated noise s.d."""
+    sigma = float(estimate_sigma(img))
+    return denoise_nl_means(img, h=float(cfg["h"]) * sigma, sigma=sigma, fast_mode=True,
+                            patch_size=int(cfg["patch_size"]), patch_distance=int(cfg["patch_distance"]))
+
+
+def gb_lr(hr: np.ndarray, sigma: float) -> np.ndarray:
+    """GB construction: Gaussian blur (sigma in HR pixels) then 2x decimation."""
+    return gaussian_decimate(hr, FACTOR, sigma)
+
+
+def zf_lr(hr: np.ndarray, radius: float, width: float) -> np.ndarray:
+    """ZF construction: keep the central half of k-space per axis, Fermi window (radius, width relative to the kept
+    half-width: k_r = N/4 and w = N/64 are radius 1 and width 1/16), magnitude of the N/2-grid inverse FFT."""
+    return kspace_truncate(hr, 1.0 / FACTOR, window=(radius, width))
+
+
+def gradient_probability_map(img: np.ndarray, crop: int, floor: float = 0.01) -> np.ndarray:
+    """Probability of each crop's top-left corner: the crop-window mean of the gradient magnitude (plus a floor of
+    `floor` x its mean, so flat regions are still drawn), normalised to sum 1 [R: KernelGAN create_*_map]."""
+    gy, gx = np.gradient(img.astype(np.float64))
+    mag = np.hypot(gx, gy)
+    window = ndimage.uniform_filter(mag, size=crop, mode="constant", origin=-(crop // 2) + (1 - crop % 2))
+    valid = window[: img.shape[0] - crop + 1, : img.shape[1] - crop + 1]
+    valid = valid + floor * valid.mean() + 1e-12
+    return valid / valid.sum()
+
+
+def sample_crops(img: np.ndarray, prob: np.ndarray, crop: int, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n crops (n, 1, crop, crop) with top-left corners drawn from prob."""
+    flat = rng.choice(prob.size, size=n, p=prob.ravel())
+    rows, cols = np.unravel_index(flat, prob.shape)
+    return np.stack([img[r:r + crop, c:c + crop] for r, c in zip(rows, cols)])[:, None].astype(np.float32)
+
+
+def to_unit(x: np.ndarray) -> np.ndarray:
+    """[0, 1] -> [-1, 1] (KernelGAN's im2tensor range)."""
+    return 2.0 * x - 1.0
+
+
+def from_unit(x: np.ndarray) -> np.ndarray:
+    """[-1, 1] -> [0, 1]."""
+    return (x + 1.0) / 2.0
+
+
+def apply_generator(generator: torch.nn.Module, hr: np.ndarray) -> np.ndarray:
+    """LR_syn = G(HR) over a whole [0, 1] slice: reflect-pad by the kernel radius, run G (in [-1, 1]), back to [0, 1].
+    Output shape (H/2, W/2) for even H, W."""
+    pad = (generator.kernel_size - 1) // 2
+    x = torch.from_numpy(to_unit(hr).astype(np.float32))[None, None]
+    with torch.no_grad():
+        y = generator(torch.nn.functional.pad(x, (pad, pad, pad, pad), mode="reflect"))
+    return from_unit(y[0, 0].numpy())
+
+
+def select_slices(volume: np.ndarray, mask: np.ndarray, n: int, min_fraction: float) -> list[int]:
+    """n evenly spaced axial (last-axis) slices whose brain fraction is >= min_fraction."""
+    fraction = mask.reshape(-1, mask.shape[-1]).mean(0)
+    good = np.flatnonzero(fraction >= min_fraction)
+    if len(good) == 0:
+        raise ValueError(f"no axial slice has a brain fraction >= {min_fraction}")
+    return [int(good[i]) for i in np.unique(np.linspace(0, len(good) - 1, min(n, len(good))).round().astype(int))]
+
+
+def even_crop(img: np.ndarray) -> np.ndarray:
+    """Crop a 2-D slice to even height and width (so x2 grids align)."""
+    return img[: img.shape[0] // 2 * 2, : img.shape[1] // 2 * 2]
+
+
+def rotate_pair(lr: np.ndarray, hr: np.ndarray, k: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rotation k * 45 degrees of an LR/HR pair (multiples of 90 exact; 45-degree ones by cubic interpolation
+    [I]), then the central size x size (LR) and 2size x 2size (HR) crop, which drops the rotated corners."""
+    turns, diagonal = divmod(k, 2)
+    lr, hr = np.rot90(lr, turns), np.rot90(hr, turns)
+    if diagonal:
+        lr = ndimage.rotate(lr, 45, reshape=False, order=3, mode="reflect")
+        hr = ndimage.rotate(hr, 45, reshape=False, order=3, mode="reflect")
+    r0 = (lr.shape[0] - size) // 2
+    return lr[r0:r0 + size, r0:r0 + size], hr[2 * r0:2 * r0 + 2 * size, 2 * r0:2 * r0 + 2 * size]
+
+
+def edsr_pairs(lrs: Sequence[np.ndarray], hrs: Sequence[np.ndarray], size: int, n: int, rotations: int,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """n LR/HR training pairs (n, 1, size, size) / (n, 1, 2size, 2size): random slice, random position (a margin of
+    size/2 for the 45-degree rotations), a random one of `rotations` rotations k * 45 degrees."""
+    big = size + 2 * ((size + 3) // 4)  # sqrt(2) * size fits inside: no rotated corners in the crop
+    xs, ys = [], []
+    for _ in range(n):
+        i = int(rng.integers(len(lrs)))
+        lr, hr = lrs[i], hrs[i]
+        if min(lr.shape) < big:
+            raise ValueError(f"LR slice {lr.shape} is smaller than the {big}-pixel window of {size}-pixel patches")
+        r, c = (int(rng.integers(s - big + 1)) for s in lr.shape)
+        x, y = rotate_pair(lr[r:r + big, c:c + big], hr[2 * r:2 * r + 2 * big, 2 * c:2 * c + 2 * big],
+                           int(rng.integers(rotations)), size)
+        xs.append(x)
+        ys.append(y)
+    return np.stack(xs)[:, None].astype(np.float32), np.stack(ys)[:, None].astype(np.float32)

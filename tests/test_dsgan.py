@@ -1,0 +1,191 @@
+"""Huang et al. 2021 (dsgan) library: parameter counts, the generator's kernel, regularisers, constructions, BRISQUE."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.special import gamma
+
+from mrsr import metrics
+from mrsr.experiments.dsgan import data
+from mrsr.nets import build, count_params
+from mrsr.train import TrainData, fit
+from mrsr.train.dsgan import (
+    DSGANTrainer, bicubic_kernel_x2, boundaries_loss, boundary_mask, centre_loss, kernel_distance, sparse_loss,
+    sum2one_loss,
+)
+
+
+@pytest.mark.parametrize("name, expected", [("dsgan_g", 150_656), ("dsgan_d", 30_977), ("edsr", 1_367_553),
+                                            ("dsn_proxy", 112_001)])
+def test_parameter_counts(name: str, expected: int) -> None:
+    assert count_params(build(name)) == expected
+
+
+def test_shapes() -> None:
+    torch.manual_seed(0)
+    assert build("dsgan_g")(torch.zeros(1, 1, 64, 64)).shape == (1, 1, 26, 26)
+    assert build("dsgan_d")(torch.zeros(2, 1, 26, 26)).shape == (2, 1, 20, 20)
+    assert build("edsr", n_blocks=2)(torch.zeros(1, 1, 12, 10)).shape == (1, 1, 24, 20)
+    assert build("dsn_proxy")(torch.zeros(1, 1, 16, 12)).shape == (1, 1, 8, 6)
+
+
+def test_kernel_equals_generator_on_delta() -> None:
+    torch.manual_seed(1)
+    g = build("dsgan_g").double()
+    with torch.no_grad():
+        kc = g.correlation_kernel()
+        # G(x) = conv2d(x, kc, stride 2) for any x
+        x = torch.randn(1, 1, 40, 40, dtype=torch.float64)
+        assert torch.allclose(g(x), torch.nn.functional.conv2d(x, kc[None, None], stride=2), atol=1e-12)
+        # G applied to a delta image returns the kernel: y[i, j] = kc[p - 2i, p - 2j]; deltas at even and odd
+        # positions recover every tap
+        recovered = torch.zeros(13, 13, dtype=torch.float64)
+        for pr in (24, 25):
+            for pc in (24, 25):
+                delta = torch.zeros(1, 1, 37, 37, dtype=torch.float64)
+                delta[0, 0, pr, pc] = 1.0
+                y = g(delta)[0, 0]
+                for i in range(y.shape[0]):
+                    for j in range(y.shape[1]):
+                        u, v = pr - 2 * i, pc - 2 * j
+                        if 0 <= u < 13 and 0 <= v < 13:
+                            recovered[u, v] = y[i, j]
+        assert torch.allclose(recovered, kc, atol=1e-12)
+        assert torch.allclose(g.kernel(), kc.flip(0, 1))
+
+
+def test_bicubic_kernel_matches_kernelgan() -> None:
+    k = bicubic_kernel_x2()
+    assert k.shape == (8, 8) and math.isclose(k.sum(), 1.0)
+    # KernelGAN's hard-coded first row starts 0.0001373291015625, 0.0004119873046875, -0.0013275146484375
+    assert k[0, :3] == pytest.approx([0.0001373291015625, 0.0004119873046875, -0.0013275146484375])
+
+
+def test_regularisers_on_hand_made_kernels() -> None:
+    delta = torch.zeros(13, 13)
+    delta[6, 6] = 1.0
+    assert sum2one_loss(delta).item() == pytest.approx(0.0)
+    assert sum2one_loss(2 * delta).item() == pytest.approx(1.0)
+    mask = torch.tensor(boundary_mask(13))
+    assert boundaries_loss(delta, mask).item() == 0.0  # the centre 9x9 is not penalised
+    corner = torch.zeros(13, 13)
+    corner[0, 0] = 1.0
+    g = np.exp(-np.arange(-6, 7) ** 2 / (2 * 13.0**2))
+    expected_corner = 30 * (1 - g[0] * g[0] / 1.0) / 169
+    assert boundaries_loss(corner, mask).item() == pytest.approx(expected_corner, rel=1e-5)
+    assert sparse_loss(delta).item() == pytest.approx(1 / 169)
+    assert sparse_loss(torch.full((13, 13), 1 / 169)).item() == pytest.approx((1 / 169) ** 0.2, rel=1e-5)
+    # centre of mass of the delta is (6, 6); target 6.5 -> MSE 0.25
+    assert centre_loss(delta, 6.5).item() == pytest.approx(0.25)
+    two = torch.zeros(13, 13)
+    two[6:8, 6:8] = 0.25
+    assert centre_loss(two, 6.5).item() == pytest.approx(0.0, abs=1e-12)
+
+
+def test_fermi_window_and_zf_by_hand() -> None:
+    n = 16
+    r, c = np.mgrid[:n, :n]
+    img = 1.0 + 0.5 * np.cos(2 * np.pi * 2 * c / n)  # a cosine at 2 cycles per field of view, inside the kept band
+    out = data.zf_lr(img, 1.0, 1.0 / 16)
+    assert out.shape == (8, 8)
+    # kept grid of 8: k = 2 sits at r = 2 / 4 = 0.5 of the half-width; window normalised by its DC value
+    w = lambda rr: 1 / (1 + math.exp((rr - 1.0) / (1 / 16)))  # noqa: E731
+    amp = 0.5 * w(0.5) / w(0.0)
+    expected = 1.0 + amp * np.cos(2 * np.pi * 2 * np.arange(8) / 8)
+    assert np.allclose(out[3], expected, atol=1e-12)
+
+
+def test_gb_and_real_lr() -> None:
+    rng = np.random.default_rng(0)
+    flat = np.full((32, 32), 3.0)
+    assert np.allclose(data.gb_lr(flat, 1.5), 3.0)
+    k = data.anisotropic_gaussian(13, (2.0, 0.7), 30.0)
+    assert k.sum() == pytest.approx(1.0) and k[6, 6] == k.max()
+    lr = data.real_lr(flat, k, (0.3, -0.2), 0.0, rng)
+    assert lr.shape == (16, 16) and np.allclose(lr, 3.0)
+    # distance: the true kernel is 0 from itself, a Gaussian of sigma 1.5 is farther than the kernel itself shifted
+    gb = data.anisotropic_gaussian(13, (1.5, 1.5), 0.0)
+    assert kernel_distance(k, k) == pytest.approx(0.0, abs=1e-9)
+    assert kernel_distance(np.roll(k, 1, axis=0), k) < 0.05 < kernel_distance(gb, k)
+
+
+def test_edsr_pairs_rotations_keep_alignment() -> None:
+    rng = np.random.default_rng(0)
+    hr = np.add.outer(np.arange(64.0), np.zeros(64))  # a ramp down the rows
+    lr = hr[::2, ::2]
+    x, y = data.edsr_pairs([lr], [hr], 8, 16, 8, rng)
+    assert x.shape == (16, 1, 8, 8) and y.shape == (16, 1, 16, 16)
+    for a, b in zip(x[:, 0], y[:, 0]):  # the LR patch is the HR patch decimated (up to interpolation)
+        assert abs(a.mean() - b.mean()) < 1.5
+
+
+def test_dsgan_trainer_on_the_shared_loop(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    hr = rng.random((20, 1, 64, 64)).astype(np.float32)
+    lr = rng.random((20, 1, 26, 26)).astype(np.float32)
+    method = {"trainer": "dsgan", "generator": "dsgan_g", "lr_g": 2e-4, "lr_d": 2e-4, "lambda_update_every": 5,
+              "bic_threshold": 10.0, "bic_patience": 1, "constraints_below": 1.0}
+    g = fit(method, TrainData(hr, lr), None, epochs=1, batch_size=1, seed=0, device="cpu", ckpt_dir=tmp_path / "c",
+            log_csv=tmp_path / "log.csv", progress=False)
+    assert g.kernel().shape == (13, 13)
+    trainer = DSGANTrainer(method, torch.device("cpu"), patch_size=64)
+    trainer.load_state_dict(torch.load(next((tmp_path / "c").glob("epoch-*.pt")), weights_only=True)["trainer"])
+    # 20 iterations: similar after 1, lambda_bic 5 -> 0.05 at iteration 5 -> 5e-4 at 10 (centre, sparse on) -> ...
+    assert trainer.iteration == 20 and trainer.lambdas["bicubic"] == pytest.approx(5e-6)
+    assert trainer.lambdas["centre"] == 1.0 and trainer.lambdas["sparse"] == 5.0
+
+
+# ---------------------------------------------------------------- BRISQUE
+
+
+def test_mscn_and_ggd_on_known_statistics() -> None:
+    assert np.allclose(metrics.mscn(np.full((20, 20), 0.4))[5:-5, 5:-5], 0.0)
+    rng = np.random.default_rng(0)
+    gauss = rng.normal(0, 0.7, 200_000)
+    alpha, var = metrics.ggd_fit(gauss)
+    assert alpha == pytest.approx(2.0, abs=0.03) and var == pytest.approx(0.49, rel=0.01)
+    alpha, _ = metrics.ggd_fit(rng.laplace(0, 1, 200_000))
+    assert alpha == pytest.approx(1.0, abs=0.03)
+
+
+def test_aggd_by_hand() -> None:
+    x = np.array([-2.0, -2.0, 1.0, 1.0, 1.0, 1.0])
+    alpha, mean, sl2, sr2 = metrics.aggd_fit(x)
+    assert (sl2, sr2) == (4.0, 1.0)
+    g = 2.0
+    r_hat = (8 / 6) ** 2 / (12 / 6)
+    r_norm = r_hat * (g**3 + 1) * (g + 1) / (g**2 + 1) ** 2
+    grid = metrics.ALPHA_GRID
+    ratio = gamma(2 / grid) ** 2 / (gamma(1 / grid) * gamma(3 / grid))
+    assert alpha == pytest.approx(grid[np.argmin(np.abs(ratio - r_norm))])
+    expected_mean = (1 - 2) * gamma(2 / alpha) / gamma(1 / alpha) * math.sqrt(gamma(1 / alpha) / gamma(3 / alpha))
+    assert mean == pytest.approx(expected_mean)
+
+
+def test_half_scale_bicubic_by_hand() -> None:
+    img = np.arange(36, dtype=float).reshape(6, 6)
+    out = metrics.half_scale_bicubic(img)
+    # a linear ramp is reproduced exactly at the interior sample positions 2i + 0.5: row 1 -> 2.5 * 6, col 1 -> 2.5
+    assert out.shape == (3, 3) and out[1, 1] == pytest.approx(2.5 * 6 + 2.5)
+
+
+def test_brisque_svr_by_hand_and_live_model() -> None:
+    model = {"sv": np.array([np.zeros(36), np.ones(36)]), "coef": np.array([2.0, -1.0]), "rho": 0.5, "gamma": 0.1,
+             "min": np.full(36, -1.0), "max": np.full(36, 1.0)}  # identity scaling
+    f = np.full(36, 0.5)
+    expected = 2.0 * math.exp(-0.1 * 36 * 0.25) - 1.0 * math.exp(-0.1 * 36 * 0.25) - 0.5
+    assert metrics.svr_score(f, model) == pytest.approx(expected)
+    live = metrics.load_brisque_model()
+    assert live["sv"].shape == (770, 36) and live["rho"] == -155.845 and live["gamma"] == 0.05
+    from skimage import data as skdata
+    img = skdata.camera() / 255.0
+    # libsvm's own prediction on the brisque package's features is -7.879 (METHODS.md 6.2); our features differ
+    # only by the alpha grid and the GGD (vs AGGD) MSCN variance
+    score = metrics.brisque(img, live)
+    assert score == pytest.approx(-7.879, abs=0.05)
+    from scipy import ndimage
+    assert metrics.brisque(ndimage.gaussian_filter(img, 2.0), live) > score + 50
