@@ -1,0 +1,138 @@
+# Globals, wildcard constraints and input functions of workflow/rules/dsgan.smk.
+
+
+def dsgan_final_outputs() -> list[str]:
+    """Tables 2 and 3 (csv/md/tex), the t-test, the kernel report, claims and every figure."""
+    outs = expand(
+        f"{DSGAN_DIR}/tables/{{t}}.{{ext}}", t=["table2", "table3"], ext=["csv", "md", "tex"]
+    )
+    outs += [
+        f"{DSGAN_DIR}/tables/ttest_gb_vs_dsgan.tsv",
+        f"{DSGAN_DIR}/tables/kernels.tsv",
+        f"{DSGAN_DIR}/claims.csv",
+    ]
+    outs += expand(
+        f"{DSGAN_DIR}/figures/{{dsgan_figure}}.{{ext}}",
+        dsgan_figure=DSGAN_FIGURES,
+        ext=["png", "pdf"],
+    )
+    return outs
+
+
+DSGAN = register_experiment("dsgan", dsgan_final_outputs)
+DSGAN_DIR = "results/dsgan"
+if int(DSGAN["n_subjects"]) > int(config["cohort"]["n_subjects"]):
+    raise ValueError(
+        f"config key 'dsgan.n_subjects' ({DSGAN['n_subjects']}) exceeds 'cohort.n_subjects' ({config['cohort']['n_subjects']})"
+    )
+DSGAN_SUBJECTS = phantom_subjects()[: int(DSGAN["n_subjects"])]
+DSGAN_FOLDS = [str(i) for i in range(int(DSGAN["folds"]))]
+if len(DSGAN_SUBJECTS) < int(DSGAN["folds"]):
+    raise ValueError(
+        "config key 'dsgan.folds' exceeds 'dsgan.n_subjects': every fold needs a held-out subject"
+    )
+# Training-set constructions (each trains its own EDSR) and the evaluated methods (+ the Bicubic reference).
+DSGAN_CONSTRUCTIONS = ["zf", "gb", "dsgan", "dsn"]
+DSGAN_METHODS = ["bicubic", *DSGAN_CONSTRUCTIONS]
+DSGAN_FIGURES = [
+    "fig3_gb_vs_real",
+    "fig4_examples",
+    "fig5_mscn",
+    "fig6_profiles",
+    "fig7_dsn_vs_dsgan",
+    "kernels",
+]
+DSGAN_DATA_LABEL = (
+    f"phantom cohort ({DSGAN['contrast']} axial slices of the brain, not the paper's liver), "
+    "'real' LR by a hidden anisotropic kernel, misalignment and noise"
+)
+
+
+wildcard_constraints:
+    dsgan_subject="|".join(DSGAN_SUBJECTS),
+    dsgan_fold="|".join(DSGAN_FOLDS),
+    dsgan_construction="|".join(DSGAN_CONSTRUCTIONS),
+    dsgan_method="|".join(DSGAN_METHODS),
+    dsgan_figure="|".join(DSGAN_FIGURES),
+
+
+def dsgan_fold_of(subject: str) -> str:
+    """Cross-validation fold of a subject (subjects dealt round-robin)."""
+    return str(DSGAN_SUBJECTS.index(subject) % int(DSGAN["folds"]))
+
+
+def dsgan_split(fold: str) -> tuple[list[str], list[str]]:
+    """(training subjects, held-out subjects) of a fold."""
+    test = [s for s in DSGAN_SUBJECTS if dsgan_fold_of(s) == fold]
+    return [s for s in DSGAN_SUBJECTS if s not in test], test
+
+
+def dsgan_subject_index(wildcards) -> int:
+    """Position of the subject (seeds its random stream)."""
+    return DSGAN_SUBJECTS.index(wildcards.dsgan_subject)
+
+
+def dsgan_cohort(wildcards) -> dict[str, str]:
+    """The cohort contrast and brain mask of a subject."""
+    s = wildcards.dsgan_subject
+    return {
+        "image": f"results/cohort/{s}/{DSGAN['contrast']}.nii.gz",
+        "mask": f"results/cohort/{s}/mask.nii.gz",
+    }
+
+
+def dsgan_subject_files(kind: str, subjects: list[str]) -> list[str]:
+    """Per-subject data ('data') or learned-degradation ('kernelgan') files."""
+    return [f"{DSGAN_DIR}/{kind}/{s}.npz" for s in subjects]
+
+
+def dsgan_dsn_inputs(wildcards) -> list[str]:
+    """Data of the fold's training subjects."""
+    return dsgan_subject_files("data", dsgan_split(wildcards.dsgan_fold)[0])
+
+
+def dsgan_train_inputs(wildcards) -> dict[str, list[str]]:
+    """Training subjects' data, plus their DSGAN LR or the fold's DSN LR for those constructions."""
+    train = dsgan_split(wildcards.dsgan_fold)[0]
+    inputs = {"data": dsgan_subject_files("data", train)}
+    if wildcards.dsgan_construction == "dsgan":
+        inputs["synthetic"] = dsgan_subject_files("kernelgan", train)
+    if wildcards.dsgan_construction == "dsn":
+        inputs["synthetic"] = [f"{DSGAN_DIR}/dsn/fold-{wildcards.dsgan_fold}/lr.npz"]
+    return inputs
+
+
+def dsgan_infer_inputs(wildcards) -> dict[str, list[str]]:
+    """Every subject's data and, for a trained method, one model per fold."""
+    inputs = {"data": dsgan_subject_files("data", DSGAN_SUBJECTS)}
+    if wildcards.dsgan_method != "bicubic":
+        inputs["models"] = expand(
+            f"{DSGAN_DIR}/models/{wildcards.dsgan_method}/fold-{{f}}/seed-{wildcards.seed}/model.pt",
+            f=DSGAN_FOLDS,
+        )
+    return inputs
+
+
+def dsgan_infer_gpu(wildcards) -> int:
+    """1 for the EDSR rows, 0 for Bicubic."""
+    return 0 if wildcards.dsgan_method == "bicubic" else 1
+
+
+def dsgan_metric_files(wildcards) -> list[str]:
+    """Per-slice metrics of every method."""
+    return expand(
+        f"{DSGAN_DIR}/eval/{{m}}/seed-{SEED}/metrics.tsv", m=DSGAN_METHODS
+    )
+
+
+def dsgan_figure_inputs(wildcards) -> dict[str, list[str]]:
+    """Everything a figure may show: the first subject's data, DSGAN and DSN LR, every method's examples."""
+    first = DSGAN_SUBJECTS[0]
+    return {
+        "data": [f"{DSGAN_DIR}/data/{first}.npz"],
+        "kernelgan": dsgan_subject_files("kernelgan", DSGAN_SUBJECTS),
+        "dsn": [f"{DSGAN_DIR}/dsn/fold-{dsgan_fold_of(first)}/lr.npz"],
+        "examples": expand(
+            f"{DSGAN_DIR}/eval/{{m}}/seed-{SEED}/examples.npz", m=DSGAN_METHODS
+        ),
+    }

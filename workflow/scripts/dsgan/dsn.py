@@ -1,0 +1,44 @@
+"""DSN proxy of one fold (GPU-tagged): HR -> real LR (NLM-denoised) with an L1 loss on the same, mismatched pairs
+of the fold's training subjects; then DSN(HR) of every subject."""
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mrsr.device import select_device
+from mrsr.io import load_npz, save_npz
+from mrsr.nets import count_params
+from mrsr.runlog import log_to
+from mrsr.train import TrainData, fit, save_model
+
+log = log_to(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+cfg, dcfg = snakemake.params.cfg, snakemake.params.cfg["dsn"]
+seed = int(snakemake.params.seed)
+device = select_device(int(snakemake.resources.get("gpu", 0)))
+rng = np.random.default_rng([seed, 14, int(snakemake.wildcards.dsgan_fold)])
+hrs, lrs = [], []
+for path in snakemake.input.data:
+    d = load_npz(path)
+    hrs += list(d["hr"])
+    lrs += list(d["lr_nlm"])
+xs, ys = [], []
+for _ in range(int(dcfg["crops"])):
+    i = int(rng.integers(len(hrs)))
+    r, c = (2 * int(rng.integers((s - 64) // 2 + 1)) for s in hrs[i].shape)
+    xs.append(hrs[i][r:r + 64, c:c + 64])
+    ys.append(lrs[i][r // 2:r // 2 + 32, c // 2:c // 2 + 32])
+train = TrainData(np.stack(xs)[:, None], np.stack(ys)[:, None])
+method = {"trainer": "supervised", "generator": "dsn_proxy", "losses": {"l1": 1.0}, "lr_g": float(dcfg["lr"])}
+model = fit(method, train, None, epochs=int(dcfg["epochs"]), batch_size=int(dcfg["batch_size"]), seed=seed,
+            device=device, ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv))
+save_model(snakemake.output.model, model, method, {"experiment": "dsgan", "fold": snakemake.wildcards.dsgan_fold,
+                                                   "params": count_params(model), "n_train": len(train)})
+out = {}
+with torch.no_grad():
+    for subject, path in zip(snakemake.params.subjects, snakemake.input.apply):
+        hr = torch.from_numpy(load_npz(path)["hr"][:, None])
+        out[subject] = model(hr).numpy()[:, 0]
+save_npz(snakemake.output.lr, **out)
+log.info("DSN proxy fold %s: %d crops on %s, %d parameters", snakemake.wildcards.dsgan_fold, len(train), device,
+         count_params(model))

@@ -1,0 +1,46 @@
+"""One figure of Huang et al. (Figs 3-7) or the learned-kernel figure, from the first subject's first slice."""
+from pathlib import Path
+
+import numpy as np
+
+from mrsr.experiments.dsgan import figures as F
+from mrsr.experiments.dsgan.data import anisotropic_gaussian
+from mrsr.io import load_npz
+from mrsr.runlog import log_to
+from mrsr.train.dsgan import kernel_distance
+
+log = log_to(snakemake.log[0])
+cfg, name = snakemake.params.cfg, snakemake.wildcards.dsgan_figure
+stem = Path(snakemake.output.png).with_suffix("")
+tag = f"({snakemake.params.preset} preset, seed {snakemake.params.seed}, {snakemake.params.subjects[0]} slice 0)"
+d = load_npz(snakemake.input.data[0])
+first = load_npz(snakemake.input.kernelgan[0])
+hr, lr, nlm, gb = d["hr"][0], d["lr"][0], d["lr_nlm"][0], d["gb"][0]
+dsgan_lr = first["lr"][0]
+dsn_lr = load_npz(snakemake.input.dsn[0])[snakemake.params.subjects[0]][0]
+ex = {Path(p).parent.parent.name: load_npz(p) for p in snakemake.input.examples}
+if name == "fig3_gb_vs_real":
+    F.image_row([("HR", hr), ("real LR", lr), ("real LR, NLM", nlm), ("GB (sigma 1.5) LR", gb),
+                 ("DSGAN LR = G(HR)", dsgan_lr)], stem, f"Fig. 3: GB vs real LR {tag}", F.grey_window(hr))
+elif name == "fig4_examples":
+    srs = {"Bicubic": ex["bicubic"]["sr"], "ZF+EDSR": ex["zf"]["sr"], "GB+EDSR": ex["gb"]["sr"],
+           "DSGAN+EDSR": ex["dsgan"]["sr"]}
+    F.examples_figure(ex["bicubic"]["lr"], srs, ex["bicubic"]["hr"], stem, f"Fig. 4: SR of the real LR {tag}")
+elif name == "fig5_mscn":
+    F.mscn_figure({"real LR (NLM)": nlm, "DSGAN LR": dsgan_lr, "GB LR": gb}, stem,
+                  f"Fig. 5: MSCN histograms (7x7, sigma 1) {tag}")
+elif name == "fig6_profiles":
+    F.profiles_figure(hr, {"real LR (NLM)": nlm, "DSN LR (proxy)": dsn_lr, "DSGAN LR": dsgan_lr}, lr.shape[0] // 2,
+                      stem, f"Fig. 6: profiles through the middle row {tag}")
+elif name == "fig7_dsn_vs_dsgan":
+    F.examples_figure(ex["dsn"]["lr"], {"DSN+EDSR (proxy)": ex["dsn"]["sr"], "DSGAN+EDSR": ex["dsgan"]["sr"]},
+                      ex["dsn"]["hr"], stem, f"Fig. 7: DSN vs DSGAN {tag}")
+elif name == "kernels":
+    learned = np.concatenate([load_npz(p)["kernels"] for p in snakemake.input.kernelgan])
+    hidden = d["kernel"]
+    gb_k = anisotropic_gaussian(hidden.shape[0], (cfg["gb_sigma"],) * 2, 0.0)
+    dist = {"dsgan": float(np.mean([kernel_distance(k, hidden) for k in learned])), "gb": kernel_distance(gb_k, hidden)}
+    F.kernels_figure(hidden, learned, gb_k, dist, stem, f"Learned vs hidden kernel (centred distance d) {tag}")
+else:
+    raise ValueError(f"unknown dsgan figure {name!r}")
+log.info("figure %s written", name)

@@ -1,0 +1,42 @@
+"""One method on every subject's real LR (each subject by the model of the fold that held it out): SR x2, then SSIM,
+PSNR (each pair normalised by the HR min/max, peak 1) and BRISQUE (LIVE model) per slice."""
+import numpy as np
+import pandas as pd
+import torch
+
+from mrsr.degrade import bicubic_resize
+from mrsr.device import select_device
+from mrsr.io import load_npz, save_npz
+from mrsr.metrics import brisque, image_metrics, load_brisque_model
+from mrsr.runlog import log_to
+from mrsr.train import load_model
+
+log = log_to(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+cfg, method = snakemake.params.cfg, snakemake.wildcards.dsgan_method
+device = select_device(int(snakemake.resources.get("gpu", 0)))
+models = [load_model(p, device)[0] for p in snakemake.input.get("models", [])]
+live = load_brisque_model()
+lr_key = "lr_nlm" if cfg.get("denoise_test_input", True) else "lr"
+rows, examples = [], {}
+for subject, path in zip(snakemake.params.subjects, snakemake.input.data):
+    d = load_npz(path)
+    fold = int(snakemake.params.folds[subject])
+    for i, (lr, hr) in enumerate(zip(d[lr_key], d["hr"])):
+        if method == "bicubic":
+            sr = bicubic_resize(lr, shape=hr.shape)
+        else:
+            with torch.no_grad():
+                sr = models[fold](torch.from_numpy(lr[None, None]).to(device)).cpu().numpy()[0, 0]
+        lo, hi = float(hr.min()), float(hr.max())
+        ref, out = (hr - lo) / (hi - lo), (sr - lo) / (hi - lo)
+        m = image_metrics(out, ref, peak=1.0, ssim_range=1.0)
+        rows.append({"method": method, "subject": subject, "fold": fold, "slice": i, "psnr": m["psnr"],
+                     "ssim": m["ssim"], "brisque": brisque(np.clip(out, 0.0, 1.0), live)})
+        if not examples:
+            examples = {"sr": sr.astype(np.float32), "hr": hr, "lr": lr}
+pd.DataFrame(rows).to_csv(snakemake.output.metrics, sep="\t", index=False)
+save_npz(snakemake.output.examples, **examples)
+frame = pd.DataFrame(rows)
+log.info("%s: %d slices, PSNR %.2f, SSIM %.3f, BRISQUE %.1f", method, len(frame), frame.psnr.mean(),
+         frame.ssim.mean(), frame.brisque.mean())

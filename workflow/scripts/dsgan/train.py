@@ -1,0 +1,42 @@
+"""EDSR x2 for one training-set construction and fold (GPU-tagged, resumable): LR from the construction
+(ZF, GB, DSGAN = G(HR), DSN = DSN(HR)) paired with the HR of the fold's training subjects, L1 loss."""
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mrsr.device import select_device
+from mrsr.experiments.dsgan.data import edsr_pairs
+from mrsr.io import load_npz
+from mrsr.nets import count_params
+from mrsr.runlog import log_to
+from mrsr.train import TrainData, fit, save_model
+
+log = log_to(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+cfg, ecfg = snakemake.params.cfg, snakemake.params.cfg["edsr"]
+construction = snakemake.wildcards.dsgan_construction
+seed = int(snakemake.wildcards.seed)
+device = select_device(int(snakemake.resources.get("gpu", 0)))
+hrs, lrs = [], []
+dsn = load_npz(snakemake.input.synthetic[0]) if construction == "dsn" else None
+for k, path in enumerate(snakemake.input.data):
+    d = load_npz(path)
+    hrs += list(d["hr"])
+    if construction in ("zf", "gb"):
+        lrs += list(d[construction])
+    elif construction == "dsgan":
+        lrs += list(load_npz(snakemake.input.synthetic[k])["lr"])
+    else:
+        lrs += list(dsn[Path(path).stem])
+rng = np.random.default_rng([seed, 15, int(snakemake.wildcards.dsgan_fold)])
+x, y = edsr_pairs(lrs, hrs, int(ecfg["patch_size"]), int(ecfg["patches"]), int(ecfg["rotations"]), rng)
+method = {"trainer": "supervised", "generator": "edsr", "losses": {"l1": 1.0}, "lr_g": float(ecfg["lr"]),
+          "generator_kwargs": {"n_blocks": int(ecfg["n_blocks"]), "channels": int(ecfg["channels"])}}
+model = fit(method, TrainData(x, y), None, epochs=int(ecfg["epochs"]), batch_size=int(ecfg["batch_size"]),
+            seed=seed, device=device, ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv))
+meta = {"experiment": "dsgan", "construction": construction, "fold": snakemake.wildcards.dsgan_fold, "seed": seed,
+        "params": count_params(model), "n_train_patches": len(x)}
+save_model(snakemake.output.model, model, method, meta)
+log.info("EDSR %s fold %s on %s: %d pairs from %d slices, %d parameters", construction,
+         snakemake.wildcards.dsgan_fold, device, len(x), len(hrs), meta["params"])
