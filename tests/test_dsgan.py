@@ -113,6 +113,15 @@ def test_gb_and_real_lr() -> None:
     assert kernel_distance(np.roll(k, 1, axis=0), k) < 0.05 < kernel_distance(gb, k)
 
 
+def test_noise_estimate_and_nlm() -> None:
+    rng = np.random.default_rng(0)
+    clean = np.add.outer(np.linspace(0, 1, 96), np.linspace(0, 0.5, 96))  # a plane: invisible to the mask
+    noisy = clean + rng.normal(0, 0.05, clean.shape)
+    assert data.noise_sd(noisy) == pytest.approx(0.05, rel=0.05)
+    denoised = data.nlm(noisy, {"h": 0.8, "patch_size": 5, "patch_distance": 6})
+    assert np.std(denoised - clean) < 0.6 * np.std(noisy - clean)
+
+
 def test_edsr_pairs_rotations_keep_alignment() -> None:
     rng = np.random.default_rng(0)
     hr = np.add.outer(np.arange(64.0), np.zeros(64))  # a ramp down the rows

@@ -4,7 +4,9 @@
 def dsgan_final_outputs() -> list[str]:
     """Tables 2 and 3 (csv/md/tex), the t-test, the kernel report, claims and every figure."""
     outs = expand(
-        f"{DSGAN_DIR}/tables/{{t}}.{{ext}}", t=["table2", "table3"], ext=["csv", "md", "tex"]
+        f"{DSGAN_DIR}/tables/{{t}}.{{ext}}",
+        t=["table2", "table3"],
+        ext=["csv", "md", "tex"],
     )
     outs += [
         f"{DSGAN_DIR}/tables/ttest_gb_vs_dsgan.tsv",
@@ -120,9 +122,7 @@ def dsgan_infer_gpu(wildcards) -> int:
 
 def dsgan_metric_files(wildcards) -> list[str]:
     """Per-slice metrics of every method."""
-    return expand(
-        f"{DSGAN_DIR}/eval/{{m}}/seed-{SEED}/metrics.tsv", m=DSGAN_METHODS
-    )
+    return expand(f"{DSGAN_DIR}/eval/{{m}}/seed-{SEED}/metrics.tsv", m=DSGAN_METHODS)
 
 
 def dsgan_figure_inputs(wildcards) -> dict[str, list[str]]:

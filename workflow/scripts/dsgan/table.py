@@ -34,7 +34,7 @@ common = [f"Ours: mean (std, ddof 1) over {int(n.min())} test slices per method 
           f"of the fold that held it out; {cfg['folds']} folds). BRISQUE (LIVE model) is the natural-image model; the "
           "paper's BRISQUE column is its MR-trained model: compare orderings, not values.",
           "t-test DSGAN+EDSR vs GB+EDSR (paired over slices; paper: p < 0.05): " + "; ".join(
-              f"{r.metric.upper()} Δ={r.mean_diff:+.3g} p={r.p_t:.3g}" for r in tests.itertuples()),
+              f"{r.metric.upper()} Δ={r.mean_diff:+.3g} p={r.p_t:.3g} (one-sided, DSGAN better: {r.p_t_better:.3g})" for r in tests.itertuples()),
           f"Kernel (phantom only): distance to the hidden kernel, DSGAN {kernels.loc['dsgan', 'kernel_distance']:.3f} "
           f"(mean of {int(kernels.loc['dsgan', 'n'])} slices) vs GB {kernels.loc['gb', 'kernel_distance']:.3f}: "
           + ("DSGAN is closer." if kernels.loc["dsgan", "kernel_distance"] < kernels.loc["gb", "kernel_distance"]
@@ -59,7 +59,7 @@ for table, outs in (("table2", ("csv", "Table 2: SR of the real LR, training-set
     lines = run_footer("dsgan", cfg, footer, extra=extra)
     stem = Path(getattr(snakemake.output, outs[0])).with_suffix("")
     write_table(frame, stem, title=outs[1], footer=lines, mean_std=True)
-frames["tests"] = tests[["p_t"]]
+frames["tests"] = tests[["p_t", "p_t_better"]]
 frames["kernels"] = kernels[["kernel_distance"]]
 claims = evaluate_claims("dsgan", frames, preset=footer["preset"], data=footer["data"])
 write_claims(claims, snakemake.output.claims)

@@ -36,15 +36,19 @@ def means(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def ttest(metrics: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
-    """Student's t-tests a vs b per metric over the same slices (paired; also the unpaired p for reference)."""
+    """Student's t-tests a vs b per metric over the same slices: paired two-sided p_t, one-sided p_t_better (a better
+    than b) and the unpaired two-sided p for reference."""
     rows = []
     key = ["subject", "slice"]
     pair = metrics[metrics["method"] == a].merge(metrics[metrics["method"] == b], on=key, suffixes=("_a", "_b"))
-    for metric, _ in METRICS:
+    for metric, higher in METRICS:
         x, y = pair[f"{metric}_a"].to_numpy(), pair[f"{metric}_b"].to_numpy()
         rows.append({"metric": metric, "method": a, "other": b, "n": len(x), "mean_a": x.mean(), "mean_b": y.mean(),
                      "mean_diff": float(np.mean(x - y)), "sd_diff": float(np.std(x - y, ddof=1)) if len(x) > 1 else np.nan,
                      "p_t": float(stats.ttest_rel(x, y).pvalue) if len(x) > 1 else np.nan,
+                     # one-sided: a better than b (higher, or lower for BRISQUE); what "significantly beats" needs
+                     "p_t_better": float(stats.ttest_rel(x, y, alternative="greater" if higher else "less").pvalue)
+                     if len(x) > 1 else np.nan,
                      "p_t_unpaired": float(stats.ttest_ind(x, y).pvalue) if len(x) > 1 else np.nan})
     return pd.DataFrame(rows).set_index("metric", drop=False)
 
