@@ -198,3 +198,17 @@ def test_brisque_svr_by_hand_and_live_model() -> None:
     assert score == pytest.approx(-7.879, abs=0.05)
     from scipy import ndimage
     assert metrics.brisque(ndimage.gaussian_filter(img, 2.0), live) > score + 50
+
+
+def test_sheet_lr_is_registered_and_halved() -> None:
+    z, y, x = np.mgrid[:8, :40, :40]
+    hr = np.exp(-((x - 22.0) ** 2 + (y - 18.0) ** 2) / 60.0) * np.ones_like(z) + 0.5 * (np.hypot(x - 20, y - 20) < 14)
+    hr = np.moveaxis(hr, 0, -1).astype(np.float32)  # (40, 40, 8), axial slices last
+    hr_affine = np.diag([1.0, 1.0, 2.0, 1.0])
+    lr = hr[::2, ::2, :]  # a coarser acquisition of the same field of view (voxel 2 mm in-plane)
+    lr_affine = np.diag([2.0, 2.0, 2.0, 1.0])
+    lr_affine[:2, 3] = 0.5  # coarse voxel centres sit between fine ones
+    out = data.registered_lr_slices(lr, lr_affine, hr, hr_affine, seed=0, transform="Rigid", reg_iterations=[0])
+    assert out.shape == (20, 20, 8)
+    reference = np.stack([hr[..., k].reshape(20, 2, 20, 2).mean((1, 3)) for k in range(8)], -1)
+    assert np.corrcoef(out.ravel(), reference.ravel())[0, 1] > 0.95

@@ -71,3 +71,24 @@ def test_tiny_run_outputs(tiny_run_dir: Path) -> None:
     assert data["hr"].shape[1:] == tuple(2 * s for s in data["lr"].shape[1:])
     for fig in ("fig3_gb_vs_real", "fig4_examples", "fig5_mscn", "fig6_profiles", "fig7_dsn_vs_dsgan", "kernels"):
         assert (out / f"figures/{fig}.png").stat().st_size > 5000
+
+
+def test_subject_sheet_replaces_the_phantom(tmp_path: Path) -> None:
+    import nibabel as nib
+
+    rows = ["subject\tlr\thr"]
+    for i in range(3):
+        for kind, shape, voxel in (("lr", (10, 10, 4), 2.0), ("hr", (20, 20, 4), 1.0)):
+            nib.save(nib.Nifti1Image(np.ones(shape, np.float32), np.diag([voxel, voxel, 2.0, 1.0])),
+                     tmp_path / f"p{i}_{kind}.nii.gz")
+        rows.append(f"p{i}\tp{i}_lr.nii.gz\tp{i}_hr.nii.gz")
+    sheet = tmp_path / "sheet.tsv"
+    sheet.write_text("\n".join(rows) + "\n")
+    jobs = dag_jobs(tmp_path, config={"experiments": ["dsgan"], "dsgan": {"subject_sheet": str(sheet)}})
+    counts = rule_counts(jobs)
+    assert counts["dsgan_data"] == 3 and "cohort_subject" not in counts  # no phantom needed
+    data_job = next(job for job in jobs if job.rule.name == "dsgan_data")
+    assert {Path(f).name for f in data_job.input} == {f"{data_job.wildcards['dsgan_subject']}_{k}.nii.gz"
+                                                     for k in ("lr", "hr")}
+    table = next(job for job in jobs if job.rule.name == "dsgan_table")
+    assert table.params.footer["data"] == f"subject sheet {sheet}"

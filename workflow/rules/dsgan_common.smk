@@ -1,4 +1,5 @@
 # Globals, wildcard constraints and input functions of workflow/rules/dsgan.smk.
+from mrsr.sheets import read_sheet
 
 
 def dsgan_final_outputs() -> list[str]:
@@ -21,13 +22,28 @@ def dsgan_final_outputs() -> list[str]:
     return outs
 
 
-DSGAN = register_experiment("dsgan", dsgan_final_outputs)
+DSGAN = register_experiment(
+    "dsgan", dsgan_final_outputs, uses_cohort=lambda: DSGAN_SHEET is None
+)
 DSGAN_DIR = "results/dsgan"
-if int(DSGAN["n_subjects"]) > int(config["cohort"]["n_subjects"]):
+DSGAN_SHEET = (
+    read_sheet(
+        DSGAN["subject_sheet"],
+        schema=SCHEMAS / "dsgan_sheet.schema.yaml",
+        file_columns=("lr", "hr", "mask"),
+    )
+    if DSGAN["subject_sheet"]
+    else None
+)
+if DSGAN_SHEET is None and int(DSGAN["n_subjects"]) > int(
+    config["cohort"]["n_subjects"]
+):
     raise ValueError(
         f"config key 'dsgan.n_subjects' ({DSGAN['n_subjects']}) exceeds 'cohort.n_subjects' ({config['cohort']['n_subjects']})"
     )
-DSGAN_SUBJECTS = phantom_subjects()[: int(DSGAN["n_subjects"])]
+DSGAN_SUBJECTS = (
+    list(DSGAN_SHEET) if DSGAN_SHEET else phantom_subjects()[: int(DSGAN["n_subjects"])]
+)
 DSGAN_FOLDS = [str(i) for i in range(int(DSGAN["folds"]))]
 if len(DSGAN_SUBJECTS) < int(DSGAN["folds"]):
     raise ValueError(
@@ -45,8 +61,12 @@ DSGAN_FIGURES = [
     "kernels",
 ]
 DSGAN_DATA_LABEL = (
-    f"phantom cohort ({DSGAN['contrast']} axial slices of the brain, not the paper's liver), "
-    "'real' LR by a hidden anisotropic kernel, misalignment and noise"
+    (
+        f"phantom cohort ({DSGAN['contrast']} axial slices of the brain, not the paper's liver), "
+        "'real' LR by a hidden anisotropic kernel, misalignment and noise"
+    )
+    if DSGAN_SHEET is None
+    else f"subject sheet {DSGAN['subject_sheet']}"
 )
 
 
@@ -75,8 +95,10 @@ def dsgan_subject_index(wildcards) -> int:
 
 
 def dsgan_cohort(wildcards) -> dict[str, str]:
-    """The cohort contrast and brain mask of a subject."""
+    """The cohort contrast and brain mask of a phantom subject, or the sheet's LR, HR (and mask)."""
     s = wildcards.dsgan_subject
+    if DSGAN_SHEET:
+        return {k: v for k, v in DSGAN_SHEET[s].items() if v}
     return {
         "image": f"results/cohort/{s}/{DSGAN['contrast']}.nii.gz",
         "mask": f"results/cohort/{s}/mask.nii.gz",

@@ -144,3 +144,20 @@ def edsr_pairs(lrs: Sequence[np.ndarray], hrs: Sequence[np.ndarray], size: int, 
         xs.append(x)
         ys.append(y)
     return np.stack(xs)[:, None].astype(np.float32), np.stack(ys)[:, None].astype(np.float32)
+
+
+def registered_lr_slices(lr: np.ndarray, lr_affine: np.ndarray, hr: np.ndarray, hr_affine: np.ndarray, *, seed: int,
+                         transform: str, reg_iterations: Sequence[int]) -> np.ndarray:
+    """A sheet's real LR volume registered to its HR (ANTs) and resized to half the HR in-plane resolution by
+    bicubic interpolation, slice by slice (the paper's 2.7 -> 2.5 mm step); shape (H/2, W/2, Z) of the even-cropped
+    HR grid."""
+    from mrsr.degrade import bicubic_resize
+    from mrsr.preprocess import register
+
+    warped = register(lr, lr_affine, hr, hr_affine, seed=seed, transform=transform, reg_iterations=reg_iterations)
+    return np.stack([bicubic_resize(even_crop(warped[..., z]), factor=0.5) for z in range(warped.shape[-1])], -1)
+
+
+def default_mask(hr: np.ndarray) -> np.ndarray:
+    """Foreground of an HR volume: above 10% of its 99th percentile."""
+    return hr > 0.1 * float(np.percentile(hr, 99))
