@@ -113,6 +113,22 @@ def test_gb_and_real_lr() -> None:
     assert kernel_distance(np.roll(k, 1, axis=0), k) < 0.05 < kernel_distance(gb, k)
 
 
+@pytest.mark.parametrize("crop", [4, 5])
+def test_crop_probability_map_windows(crop: int) -> None:
+    rng = np.random.default_rng(0)
+    img = rng.random((12, 14))
+    means = data.window_means(img, crop)
+    assert means.shape == (12 - crop + 1, 14 - crop + 1)
+    assert means[2, 3] == pytest.approx(img[2:2 + crop, 3:3 + crop].mean())
+    flat = np.zeros((16, 16))
+    flat[:, 10:] = 1.0  # one vertical edge between columns 9 and 10: only windows covering it are likely
+    prob = data.gradient_probability_map(flat, crop)
+    assert prob.sum() == pytest.approx(1.0)
+    assert prob[:, 0].max() < prob[:, 8].min()
+    crops = data.sample_crops(flat, prob, crop, 50, rng)
+    assert crops.shape == (50, 1, crop, crop) and (crops.std(axis=(1, 2, 3)) > 0).mean() > 0.5
+
+
 def test_noise_estimate_and_nlm() -> None:
     rng = np.random.default_rng(0)
     clean = np.add.outer(np.linspace(0, 1, 96), np.linspace(0, 0.5, 96))  # a plane: invisible to the mask

@@ -63,13 +63,20 @@ def zf_lr(hr: np.ndarray, radius: float, width: float) -> np.ndarray:
     return kspace_truncate(hr, 1.0 / FACTOR, window=(radius, width))
 
 
+def window_means(img: np.ndarray, size: int) -> np.ndarray:
+    """Mean of every size x size window, indexed by its top-left corner ('valid': (H - size + 1, W - size + 1)),
+    from an integral image."""
+    if min(img.shape) < size:
+        raise ValueError(f"image {img.shape} is smaller than the {size}-pixel crop")
+    s = np.pad(np.cumsum(np.cumsum(img, 0), 1), ((1, 0), (1, 0)))
+    return (s[size:, size:] - s[:-size, size:] - s[size:, :-size] + s[:-size, :-size]) / size**2
+
+
 def gradient_probability_map(img: np.ndarray, crop: int, floor: float = 0.01) -> np.ndarray:
     """Probability of each crop's top-left corner: the crop-window mean of the gradient magnitude (plus a floor of
     `floor` x its mean, so flat regions are still drawn), normalised to sum 1 [R: KernelGAN create_*_map]."""
     gy, gx = np.gradient(img.astype(np.float64))
-    mag = np.hypot(gx, gy)
-    window = ndimage.uniform_filter(mag, size=crop, mode="constant", origin=-(crop // 2) + (1 - crop % 2))
-    valid = window[: img.shape[0] - crop + 1, : img.shape[1] - crop + 1]
+    valid = window_means(np.hypot(gx, gy), crop)
     valid = valid + floor * valid.mean() + 1e-12
     return valid / valid.sum()
 
