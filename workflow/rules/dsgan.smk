@@ -40,8 +40,10 @@ rule dsgan_kernelgan:
     conda:
         "../../envs/mrsr.yaml"
     threads: 1
+    # CPU by default (batch-1 13x13 networks; keeps the CPU run parallel); the SLURM profile gives it a GPU
     resources:
-        mem_mb=2000,
+        mem_mb=mem_for_attempt,
+        runtime=gpu_runtime,
     params:
         cfg=DSGAN,
         seed=SEED,

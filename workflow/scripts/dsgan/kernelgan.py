@@ -1,4 +1,4 @@
-"""One DSGAN per slice of one subject (one job per subject): crops from gradient probability maps, the shared
+"""One DSGAN per slice of one subject (one GPU-tagged job per subject, slices in sequence): crops from gradient probability maps, the shared
 training loop, then LR_syn = G(HR) over the slice and the learned kernel."""
 import shutil
 import time
@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from mrsr.device import select_device
 from mrsr.experiments.dsgan import data as D
 from mrsr.io import load_npz, save_npz
 from mrsr.runlog import log_to
@@ -16,6 +17,7 @@ from mrsr.train import TrainData, fit
 log = log_to(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 cfg, kg = snakemake.params.cfg, snakemake.params.cfg["kernelgan"]
+device = select_device(int(snakemake.resources.get("gpu", 0)))
 d = load_npz(snakemake.input[0])
 method = {"trainer": "dsgan", "generator": "dsgan_g", "discriminator": "dsgan_d", "lr_g": float(kg["lr"]),
           "lr_d": float(kg["lr"]), **{k: kg[k] for k in ("bic_threshold", "bic_patience", "lambda_update_every",
@@ -30,9 +32,9 @@ for i, (hr, lr) in enumerate(zip(d["hr"], d[lr_key])):
     y = D.sample_crops(D.to_unit(lr), D.gradient_probability_map(lr, 26), 26, n, rng)
     ckpt = Path(snakemake.params.ckpt_dir) / f"slice-{i}"
     g = fit(method, TrainData(x, y), None, epochs=1, batch_size=1, seed=snakemake.params.seed * 1000 + i,
-            device="cpu", ckpt_dir=ckpt, log_csv=ckpt / "loss.csv", progress=False)
+            device=device, ckpt_dir=ckpt, log_csv=ckpt / "loss.csv", progress=False)
     loss = pd.read_csv(ckpt / "loss.csv").iloc[-1]
-    synthetic.append(D.apply_generator(g, hr))
+    synthetic.append(D.apply_generator(g, hr))  # fit returns G on the CPU
     with torch.no_grad():
         kernels.append(g.kernel().numpy())
     rows.append({"slice": i, **{k: float(v) for k, v in loss.items()}, "kernel_sum": float(kernels[-1].sum()),
