@@ -34,8 +34,10 @@ VGG_CONV_INDICES = (0, 2, 5, 7, 10, 12, 14, 17, 19, 21)
 
 def test_names_cover_all_networks() -> None:
     asl = ("deepasl", "dilated_conv")  # DeepASL paper; counted in tests/test_asl.py
+    lyu = ("cpce", "circle_g")  # Lyu et al. 2019
     dsgan = ("dsgan_g", "edsr", "dsn_proxy")  # Huang et al.; counted in tests/test_dsgan.py
-    assert nets.NAMES == GENERATORS + asl + dsgan + DISCRIMINATORS + ("dsgan_d",)
+    critics = ("cpce_critic", "circle_critic", "dsgan_d")
+    assert nets.NAMES == GENERATORS + asl + lyu + dsgan + DISCRIMINATORS + critics
 
 
 def test_unknown_name_lists_valid_names() -> None:
