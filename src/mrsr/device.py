@@ -1,14 +1,17 @@
-"""Device selection (CPU / CUDA with per-GPU locks) and global seeding."""
+"""Device selection (CPU / CUDA with per-GPU locks), global seeding, and numeric precision / memory layout."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import random
 import tempfile
 import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 
@@ -85,3 +88,88 @@ def seed_everything(seed: int) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
     torch.backends.cudnn.deterministic = True
     torch.backends.cudnn.benchmark = False
+
+
+# ---------------------------------------------------------------- precision and memory layout
+
+PRECISIONS = ("fp32", "bf16")
+
+
+@dataclass(frozen=True)
+class Compute:
+    """How tensors are computed: `precision` fp32 (plain) or bf16 (autocast mixed precision) and the memory
+    layout (`channels_last` for NHWC convolutions). Parameters, optimiser state, checkpoints and saved
+    models stay fp32 in every setting; the default (fp32, contiguous) changes nothing at all."""
+
+    precision: str = "fp32"
+    channels_last: bool = False
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"config key 'compute.precision' must be one of {', '.join(PRECISIONS)}, "
+                             f"got {self.precision!r}")
+        if not isinstance(self.channels_last, bool):
+            raise ValueError(f"config key 'compute.channels_last' must be true or false, got {self.channels_last!r}")
+
+    @classmethod
+    def from_config(cls, section: Mapping[str, Any] | None) -> Compute:
+        """Compute from an experiment's config section (its optional `compute` mapping); defaults otherwise."""
+        compute = (section or {}).get("compute") or {}
+        unknown = sorted(set(compute) - {"precision", "channels_last"})
+        if unknown:
+            raise ValueError(f"config key 'compute' has unknown key(s) {unknown}; expected precision, channels_last")
+        return cls(**compute)
+
+    @property
+    def is_default(self) -> bool:
+        """True for plain fp32 in the contiguous layout (the behaviour before this setting existed)."""
+        return self == Compute()
+
+    @property
+    def memory_format(self) -> Any:
+        """torch.channels_last or torch.contiguous_format."""
+        import torch
+
+        return torch.channels_last if self.channels_last else torch.contiguous_format
+
+    def autocast(self, device: Any) -> contextlib.AbstractContextManager:
+        """Context for forward passes: bf16 autocast on device's type, or nothing at all for fp32."""
+        import torch
+
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
+
+    def module(self, module: Any) -> Any:
+        """module in this layout (weights stay fp32); unchanged for the contiguous layout."""
+        return module.to(memory_format=self.memory_format) if self.channels_last else module
+
+    def tensor(self, x: Any) -> Any:
+        """A 4-D tensor in this layout; unchanged for the contiguous layout or other ranks."""
+        return x.contiguous(memory_format=self.memory_format) if self.channels_last and x.ndim == 4 else x
+
+
+def fp32_outputs(module: Any) -> Any:
+    """Make module's floating-point output fp32 (a forward hook): losses and metrics then run in fp32 under
+    bf16 autocast. The hook returns None for fp32 outputs, so fp32 runs are untouched."""
+    import torch
+
+    def hook(_module: Any, _inputs: Any, output: Any) -> Any:
+        if isinstance(output, torch.Tensor) and output.is_floating_point() and output.dtype != torch.float32:
+            return output.float()
+        return None
+
+    module.register_forward_hook(hook)
+    return module
+
+
+@contextlib.contextmanager
+def no_autocast() -> Any:
+    """Leave any active autocast (for backward passes and optimiser steps, as torch recommends)."""
+    import torch
+
+    active = [t for t in ("cpu", "cuda") if torch.is_autocast_enabled(t)]
+    with contextlib.ExitStack() as stack:
+        for device_type in active:
+            stack.enter_context(torch.autocast(device_type=device_type, enabled=False))
+        yield

@@ -73,6 +73,15 @@ def footer_params(key: str, data: str, phantom: bool) -> dict:
     }
 
 
+def compute_params(key: str) -> dict:
+    """config[key]['compute'] with its defaults filled (precision, channels_last): for the params of rules
+    that train or run networks (scripts build mrsr.device.Compute(**params.compute))."""
+    from mrsr.device import Compute
+
+    found = Compute.from_config(config[key])
+    return {"precision": found.precision, "channels_last": found.channels_last}
+
+
 def phantom_subjects() -> list[str]:
     """Subject ids of the phantom cohort."""
     return [f"sub-{i:02d}" for i in range(1, int(config["cohort"]["n_subjects"]) + 1)]

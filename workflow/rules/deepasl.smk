@@ -55,6 +55,7 @@ rule deepasl_train:
         method=deepasl_method_entry,
         cfg=DEEPASL,
         ckpt_dir=f"{ASL_DIR}/checkpoints/{{deepasl_dataset}}/{{deepasl_method}}/fold-{{deepasl_fold}}/seed-{{seed}}",
+        compute=compute_params("deepasl"),
     script:
         "../scripts/deepasl/train.py"
 
@@ -80,6 +81,7 @@ rule deepasl_infer:
     params:
         subjects=ASL_HELDOUT,
         batch=DEEPASL["infer_batch"],
+        compute=compute_params("deepasl"),
     script:
         "../scripts/deepasl/infer.py"
 

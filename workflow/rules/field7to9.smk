@@ -128,6 +128,7 @@ rule field_train:
         inference=field_inference_settings(),
         trained_on=field_trained_on(),
         ckpt_dir=f"{FIELD_DIR}/checkpoints/{{field_method}}/seed-{{seed}}",
+        compute=compute_params("field7to9"),
     script:
         "../scripts/field7to9/train.py"
 
@@ -152,6 +153,7 @@ rule field_infer:
         runtime=gpu_runtime,
     params:
         cfg=FIELD,
+        compute=compute_params("field7to9"),
     script:
         "../scripts/field7to9/infer.py"
 

@@ -10,7 +10,8 @@ from torch import nn
 
 from mrsr.losses import GeneratorLoss, bce_d
 from mrsr.nets import build
-from mrsr.train.supervised import adam, apply_init, as_floats, build_generator, generator_loss, loss_weights
+from mrsr.train.supervised import (adam, apply_init, as_floats, build_generator, generator_loss, loss_weights,
+                                   optimise)
 
 # assumption: pix2pix betas (beta1 = 0.5) when the method gives none; the paper only says "Adam" [R].
 GAN_BETAS = (0.5, 0.999)
@@ -59,14 +60,10 @@ class GANTrainer:
         set_requires_grad(self.discriminator, True)
         loss_d = bce_d(self.discriminator(self.d_input(lr, hr)),
                        self.discriminator(self.d_input(lr, fake.detach())))
-        self.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.opt_d.step()
+        optimise(self.opt_d, loss_d)
         set_requires_grad(self.discriminator, False)  # G step: no D weight gradients needed
         total, terms = self.loss(fake, hr, fake_logits=self.discriminator(self.d_input(lr, fake)))
-        self.opt_g.zero_grad(set_to_none=True)
-        total.backward()
-        self.opt_g.step()
+        optimise(self.opt_g, total)
         return as_floats({"total": total, **terms, "d": loss_d})
 
     def val_step(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, float]:

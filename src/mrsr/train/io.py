@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from mrsr.device import Compute
 from mrsr.train.loop import atomic_torch_save
 from mrsr.train.supervised import build_generator
 
@@ -28,8 +29,13 @@ def plain(value: Any) -> Any:
 
 
 def save_model(path: str | Path, generator: nn.Module, method: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
-    """Atomically write {'state_dict', 'method', 'meta'} (CPU tensors) to path."""
-    state = {k: v.detach().cpu() for k, v in generator.state_dict().items()}
+    """Atomically write {'state_dict', 'method', 'meta'} (CPU fp32 tensors, contiguous layout) to path."""
+    state = {}
+    for key, value in generator.state_dict().items():
+        value = value.detach().cpu().contiguous()
+        if value.is_floating_point() and value.dtype != torch.float32:
+            raise ValueError(f"save_model: {key} is {value.dtype}; models are saved in float32")
+        state[key] = value
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     atomic_torch_save({"state_dict": state, "method": plain(method), "meta": plain(meta)}, Path(path))
 
@@ -53,18 +59,21 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn
     return generator.to(device).eval(), blob["method"], blob["meta"]
 
 
-def predict_fn(generator: nn.Module, device: torch.device | str,
-               batch_size: int) -> Callable[[np.ndarray], np.ndarray]:
-    """f(patches (B, 1, s, s)) -> generator output as float32 NumPy, in chunks of batch_size, eval, no grad."""
+def predict_fn(generator: nn.Module, device: torch.device | str, batch_size: int,
+               compute: Compute | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """f(patches (B, 1, s, s)) -> generator output as float32 NumPy, in chunks of batch_size, eval, no grad,
+    in compute's precision and memory layout (default fp32, contiguous)."""
     device = torch.device(device)
-    generator = generator.to(device).eval()
+    compute = compute or Compute()
+    generator = compute.module(generator.to(device).eval())
 
     def predict(patches: np.ndarray) -> np.ndarray:
         x = torch.from_numpy(np.ascontiguousarray(patches, dtype=np.float32))
         outputs = []
-        with torch.inference_mode():
+        with torch.inference_mode(), compute.autocast(device):
             for start in range(0, len(x), batch_size):
-                outputs.append(generator(x[start:start + batch_size].to(device)).float().cpu())
+                batch = compute.tensor(x[start:start + batch_size].to(device))
+                outputs.append(generator(batch).float().cpu().contiguous())
         if not outputs:
             return np.zeros_like(patches, dtype=np.float32)
         return torch.cat(outputs).numpy()

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from mrsr.train.supervised import adam, apply_init, as_floats, build_generator
+from mrsr.train.supervised import adam, apply_init, as_floats, build_generator, optimise
 
 AUX_CHANNELS = ("ref_cbf", "cbf_scale", "mask")  # order of TrainData.aux channels
 
@@ -57,9 +57,7 @@ class KineticTrainer:
     def train_step(self, lr: torch.Tensor, hr: torch.Tensor, aux: torch.Tensor | None = None) -> dict[str, float]:
         """One Adam step; returns total, image and cbf terms."""
         terms = self._terms(lr, hr, aux)
-        self.optimizer.zero_grad(set_to_none=True)
-        terms["total"].backward()
-        self.optimizer.step()
+        optimise(self.optimizer, terms["total"])
         return as_floats(terms)
 
     def val_step(self, lr: torch.Tensor, hr: torch.Tensor, aux: torch.Tensor | None = None) -> dict[str, float]:

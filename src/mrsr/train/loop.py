@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from mrsr.device import seed_everything
+from mrsr.device import Compute, fp32_outputs, seed_everything
 from mrsr.train.dsgan import DSGANTrainer
 from mrsr.train.gan import GANTrainer
 from mrsr.train.cycle import CycleTrainer
@@ -104,12 +104,13 @@ def batches(lr: torch.Tensor, hr: torch.Tensor, batch_size: int, order: torch.Te
 
 
 def run_epoch(trainer: Trainer, lr: torch.Tensor, hr: torch.Tensor, batch_size: int, order: torch.Tensor,
-              bar: tqdm, aux: torch.Tensor | None = None) -> dict[str, float]:
-    """One pass of train_step over the shuffled batches; sample-weighted means of the returned terms."""
+              bar: tqdm, aux: torch.Tensor | None = None, compute: Compute = Compute()) -> dict[str, float]:
+    """One pass of train_step over the shuffled batches (under compute's autocast); sample-weighted means."""
     trainer.generator.train()
     sums: dict[str, float] = {}
     for x, y, extra in batches(lr, hr, batch_size, order, aux):
-        values = trainer.train_step(x, y, **extra)
+        with compute.autocast(lr.device):
+            values = trainer.train_step(compute.tensor(x), compute.tensor(y), **extra)
         for k, v in values.items():
             sums[k] = sums.get(k, 0.0) + v * len(x)
         bar.update(1)
@@ -118,13 +119,13 @@ def run_epoch(trainer: Trainer, lr: torch.Tensor, hr: torch.Tensor, batch_size: 
 
 
 def validate(trainer: Trainer, lr: torch.Tensor, hr: torch.Tensor, batch_size: int,
-             aux: torch.Tensor | None = None) -> dict[str, float]:
+             aux: torch.Tensor | None = None, compute: Compute = Compute()) -> dict[str, float]:
     """Sample-weighted means of val_step over batches, generator in eval mode without gradients."""
     trainer.generator.eval()
     sums: dict[str, float] = {}
-    with torch.no_grad():
+    with torch.no_grad(), compute.autocast(lr.device):
         for x, y, extra in batches(lr, hr, batch_size, aux=aux):
-            for k, v in trainer.val_step(x, y, **extra).items():
+            for k, v in trainer.val_step(compute.tensor(x), compute.tensor(y), **extra).items():
                 sums[k] = sums.get(k, 0.0) + v * len(x)
     trainer.generator.train()
     return {k: v / len(lr) for k, v in sums.items()}
@@ -155,10 +156,13 @@ def set_rng_state(state: Mapping[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def fingerprint(method: Mapping[str, Any], seed: int, batch_size: int, n_train: int) -> dict[str, Any]:
-    """What must match for a checkpoint to be resumable (the method without its epoch count)."""
-    return {"method": {k: v for k, v in method.items() if k != "epochs"}, "seed": seed,
-            "batch_size": batch_size, "n_train": n_train}
+def fingerprint(method: Mapping[str, Any], seed: int, batch_size: int, n_train: int,
+                compute: Compute = Compute()) -> dict[str, Any]:
+    """What must match for a checkpoint to be resumable (the method without its epoch count, and the
+    precision unless fp32, so fp32 checkpoints written before the setting existed still resume)."""
+    found = {"method": {k: v for k, v in method.items() if k != "epochs"}, "seed": seed,
+             "batch_size": batch_size, "n_train": n_train}
+    return found if compute.precision == "fp32" else {**found, "precision": compute.precision}
 
 
 def checkpoint_epochs(ckpt_dir: Path) -> list[int]:
@@ -261,8 +265,10 @@ def aux_tensor(data: TrainData | None, device: torch.device) -> torch.Tensor | N
 
 def fit(method: Mapping[str, Any], train: TrainData, val: TrainData | None, *, epochs: int, batch_size: int,
         seed: int, device: torch.device | str, ckpt_dir: Path | str, log_csv: Path | str,
-        vgg_weights: str | None = None, stop_after_epochs: int | None = None, progress: bool = True) -> nn.Module:
-    """Train method's model to `epochs` (resuming from ckpt_dir); return the generator on CPU in eval mode."""
+        vgg_weights: str | None = None, stop_after_epochs: int | None = None, progress: bool = True,
+        compute: Compute | None = None) -> nn.Module:
+    """Train method's model to `epochs` (resuming from ckpt_dir); return the fp32 generator on CPU in eval mode
+    (contiguous layout). `compute` sets precision and memory layout (default: fp32, contiguous)."""
     if epochs < 1 or batch_size < 1 or len(train) == 0:
         raise ValueError(f"fit needs epochs >= 1, batch_size >= 1 and training data; got epochs={epochs}, "
                          f"batch_size={batch_size}, {len(train)} training samples")
@@ -277,8 +283,12 @@ def fit(method: Mapping[str, Any], train: TrainData, val: TrainData | None, *, e
     if schedule is not None:
         check_schedule(schedule)
     seed_everything(seed)
+    compute = compute or Compute()
     trainer = build_trainer(method, device, patch_size=train.lr.shape[-1], vgg_weights=vgg_weights)
-    expected = fingerprint(method, seed, batch_size, len(train))
+    channels_last(trainer, compute)
+    if compute.precision != "fp32":
+        fp32_outputs(trainer.generator)  # losses in fp32 whatever the trainer
+    expected = fingerprint(method, seed, batch_size, len(train), compute)
     state = load_latest_checkpoint(ckpt_dir, expected, epochs)
     start, history = 0, []
     if state is not None:
@@ -299,8 +309,8 @@ def fit(method: Mapping[str, Any], train: TrainData, val: TrainData | None, *, e
             began = time.perf_counter()
             lr_scale = apply_schedule(trainer, schedule, epoch)
             order = epoch_permutation(len(train), seed, epoch).to(device)
-            train_means = run_epoch(trainer, lr, hr, batch_size, order, bar, aux)
-            val_means = validate(trainer, *val_tensors, batch_size, val_aux) if val_tensors else {}
+            train_means = run_epoch(trainer, lr, hr, batch_size, order, bar, aux, compute)
+            val_means = validate(trainer, *val_tensors, batch_size, val_aux, compute) if val_tensors else {}
             if schedule is not None:
                 train_means = {**train_means, "lr_factor": lr_scale}
             history.append(epoch_row(epoch, train_means, val_means, time.perf_counter() - began))
@@ -308,4 +318,16 @@ def fit(method: Mapping[str, Any], train: TrainData, val: TrainData | None, *, e
             save_checkpoint(ckpt_dir, {"epoch": epoch, "trainer": trainer.state_dict(), "rng": rng_state(),
                                        "history": history, "fingerprint": expected})
             bar.set_description(f"epoch {epoch}/{epochs}", refresh=False)
-    return trainer.generator.cpu().eval()
+    return trainer.generator.cpu().to(memory_format=torch.contiguous_format).eval()
+
+
+def channels_last(trainer: Trainer, compute: Compute) -> None:
+    """Put every nn.Module attribute of the trainer (generator, discriminator, loss networks) in compute's layout.
+
+    Adam's state is created lazily in the parameters' layout, so this must happen before the first step; a
+    resumed checkpoint's tensors are copied into these parameters by load_state_dict (layout kept)."""
+    if not compute.channels_last:
+        return
+    for value in vars(trainer).values():
+        if isinstance(value, nn.Module):
+            compute.module(value)

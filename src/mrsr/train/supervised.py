@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from mrsr.device import no_autocast
 from mrsr.losses import GeneratorLoss, PerceptualLoss
 from mrsr.nets import build, init_normal
 
@@ -50,9 +51,18 @@ def generator_loss(weights: Mapping[str, float], vgg_weights: str | None, device
     return GeneratorLoss(dict(weights), perceptual=perceptual).to(device)
 
 
+def optimise(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """Zero the gradients, backpropagate `loss` and step, outside any autocast (backward ops reuse the forward
+    dtypes; the fp32 parameters and Adam state are updated in fp32)."""
+    with no_autocast():
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+
 def as_floats(values: Mapping[str, Any]) -> dict[str, float]:
     """Convert loss values (tensors or floats) to floats with a single device sync."""
-    tensors = {k: v.detach().reshape(()) for k, v in values.items() if isinstance(v, torch.Tensor)}
+    tensors = {k: v.detach().reshape(()).float() for k, v in values.items() if isinstance(v, torch.Tensor)}
     converted = dict(zip(tensors, torch.stack(list(tensors.values())).tolist())) if tensors else {}
     return {k: converted[k] if k in converted else float(v) for k, v in values.items()}
 
@@ -81,9 +91,7 @@ class SupervisedTrainer:
         """One Adam step on a mini-batch; returns the total and unweighted loss terms."""
         fake = self.generator(lr)
         total, terms = self.loss(fake, hr)
-        self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
-        self.optimizer.step()
+        optimise(self.optimizer, total)
         return as_floats({"total": total, **terms})
 
     def val_step(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, float]:

@@ -4,7 +4,7 @@ import pandas as pd
 import torch
 
 from mrsr.experiments.deepasl.evaluate import denoise, examples, subject_metrics
-from mrsr.device import select_device
+from mrsr.device import Compute, select_device
 from mrsr.io import load_npz, save_npz
 from mrsr.runlog import log_to
 from mrsr.train import load_model, predict_fn
@@ -12,6 +12,7 @@ from mrsr.train import load_model, predict_fn
 log = log_to(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 device = select_device(int(snakemake.resources.get("gpu", 0)))
+compute = Compute(**snakemake.params.compute)
 method = snakemake.wildcards.deepasl_method
 models = list(snakemake.input.models)
 rows, example = [], None
@@ -22,9 +23,7 @@ for i, (subject, path) in enumerate(zip(snakemake.params.subjects, snakemake.inp
         generator, _, meta = load_model(models[i], device)
         if meta["heldout"] != subject:
             raise ValueError(f"{models[i]}: trained with {meta['heldout']} held out, not {subject}")
-        # channels-last weights: about 1.5x faster CPU convolutions (benchmarks/deepasl_inference.py)
-        generator = generator.to(memory_format=torch.channels_last)
-        predict = predict_fn(generator, device, int(snakemake.params.batch))
+        predict = predict_fn(generator, device, int(snakemake.params.batch), compute)
     denoised = denoise(data["noisy"], predict)
     for row in subject_metrics(denoised, data):
         rows.append({"dataset": snakemake.wildcards.deepasl_dataset, "method": method, "subject": subject, **row})

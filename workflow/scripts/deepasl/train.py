@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from mrsr.asl import subsample, training_patches
-from mrsr.device import select_device
+from mrsr.device import Compute, select_device
 from mrsr.io import load_npz
 from mrsr.nets import count_params
 from mrsr.runlog import log_to
@@ -26,10 +26,11 @@ for path in snakemake.input.train:
 x, y, aux = (np.concatenate(p) for p in zip(*parts))
 keep = subsample(np.random.default_rng([seed, 7]), len(x), cfg["patches_per_fold"])
 train = TrainData(x[keep], y[keep], aux[keep])
-log.info("%s fold %s on %s: %d of %d patches from %d subjects", snakemake.wildcards.deepasl_method,
-         snakemake.wildcards.deepasl_fold, device, len(train), len(x), len(parts))
+compute = Compute(**snakemake.params.compute)
+log.info("%s fold %s on %s (%s): %d of %d patches from %d subjects", snakemake.wildcards.deepasl_method,
+         snakemake.wildcards.deepasl_fold, device, compute, len(train), len(x), len(parts))
 model = fit(method, train, None, epochs=int(cfg["epochs"]), batch_size=int(cfg["batch_size"]), seed=seed,
-            device=device, ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv))
+            device=device, ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv), compute=compute)
 meta = {"experiment": "deepasl", "dataset": snakemake.wildcards.deepasl_dataset, "method_key": snakemake.wildcards.deepasl_method,
         "heldout": snakemake.wildcards.deepasl_fold, "seed": seed, "params": count_params(model),
         "epochs": int(cfg["epochs"]), "batch_size": int(cfg["batch_size"]), "n_train_patches": len(train)}

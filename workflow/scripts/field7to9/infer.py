@@ -3,7 +3,7 @@ from pathlib import Path
 
 import torch
 
-from mrsr.device import select_device
+from mrsr.device import Compute, select_device
 from mrsr.experiments.field7to9.data import evaluate, net_predictor
 from mrsr.io import save_npz
 from mrsr.runlog import log_to
@@ -14,7 +14,8 @@ torch.set_num_threads(snakemake.threads)
 cfg = snakemake.params.cfg
 device = select_device(int(snakemake.resources.get("gpu", 0)))
 generator, method, meta = load_model(snakemake.input.model, device=device)
-predict = net_predictor(predict_fn(generator, device, cfg.get("infer_batch", 64)), cfg)
+compute = Compute(**snakemake.params.compute)
+predict = net_predictor(predict_fn(generator, device, cfg.get("infer_batch", 64), compute), cfg)
 containers = {Path(p).stem: p for p in snakemake.input.test}
 metrics, examples, timing = evaluate(predict, containers, cfg, snakemake.wildcards.field_method)
 metrics.to_csv(snakemake.output.metrics, sep="\t", index=False)

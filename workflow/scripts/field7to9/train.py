@@ -3,7 +3,7 @@ from pathlib import Path
 
 import torch
 
-from mrsr.device import select_device
+from mrsr.device import Compute, select_device
 from mrsr.experiments.field7to9.data import load_training_data, training_input
 from mrsr.nets import count_params
 from mrsr.runlog import log_to
@@ -18,12 +18,14 @@ seed = int(snakemake.wildcards.seed)
 device = select_device(int(snakemake.resources.get("gpu", 0)))
 train = load_training_data(snakemake.input.train)
 val = load_training_data(snakemake.input.val)
-log.info("%s on %s: %d train / %d val patches", snakemake.wildcards.field_method, device, len(train.lr), len(val.lr))
+compute = Compute(**snakemake.params.compute)
+log.info("%s on %s (%s): %d train / %d val patches", snakemake.wildcards.field_method, device, compute, len(train.lr),
+         len(val.lr))
 generator = fit(
     method, train, val,
     epochs=snakemake.params.epochs, batch_size=snakemake.params.batch_size, seed=seed, device=device,
     ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
-    vgg_weights=snakemake.params.vgg_weights,
+    vgg_weights=snakemake.params.vgg_weights, compute=compute,
 )
 meta = {
     "experiment": "field7to9", "method_key": snakemake.wildcards.field_method, "seed": seed,
