@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
                             "percentiles come back at those bounds); 'zscore' keeps the model's z-scores")
     apply.add_argument("--device", default="cpu", help="torch device (cpu, cuda, cuda:1)")
     apply.add_argument("--batch-size", type=int, default=64)
+    apply.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                       help="fp32, or bf16 autocast (faster on CPUs with bf16 instructions and on GPUs)")
+    apply.add_argument("--channels-last", action="store_true", help="NHWC memory layout for the convolutions")
     ixi = sub.add_parser("import-ixi", help="write an ixi_sr subject sheet from a folder of IXI*-T2.nii.gz files")
     ixi.add_argument("folder", type=Path, help="folder holding IXI T2 volumes (e.g. IXI002-Guys-0828-T2.nii.gz)")
     ixi.add_argument("sheet", type=Path, help="subject sheet (TSV) to write; paths in it are relative to it")
@@ -79,11 +82,13 @@ def import_ixi(folder: Path, sheet: Path, site: str | None = None) -> Path:
 
 
 def apply_model(model_path: Path, input_path: Path, output_path: Path, *, upsample_factor: int | None = None,
-                axis: int | None = None, scale: str = "input", device: str = "cpu", batch_size: int = 64) -> Path:
+                axis: int | None = None, scale: str = "input", device: str = "cpu", batch_size: int = 64,
+                precision: str = "fp32", channels_last: bool = False) -> Path:
     """Normalise as in training, predict every slice with dense patches + stitching, write a NIfTI."""
     import torch
     from tqdm import tqdm
 
+    from mrsr.device import Compute
     from mrsr.io import Volume, read_nifti, write_nifti
     from mrsr.patches import predict_image
     from mrsr.preprocess import (background_fraction, clip_bounds, clip_scale, invert_norm, normalise_zscore,
@@ -104,7 +109,7 @@ def apply_model(model_path: Path, input_path: Path, output_path: Path, *, upsamp
     bounds = clip_bounds(data, lo, hi)
     normalised, stats = normalise_zscore(clip_scale(data, lo, hi, settings["scale_max"]))
     axis = settings["axes"][0] if axis is None else axis
-    predict_batch = predict_fn(generator, torch.device(device), batch_size)
+    predict_batch = predict_fn(generator, torch.device(device), batch_size, Compute(precision, channels_last))
     slices = np.moveaxis(normalised, axis, 0)
     out = np.empty_like(slices)
     for i in tqdm(range(slices.shape[0]), desc=f"apply {model_path.parent.parent.name}", unit="slice"):
@@ -125,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {path}")
             return 0
         path = apply_model(args.model, args.input, args.output, upsample_factor=args.upsample, axis=args.axis,
-                           scale=args.scale, device=args.device, batch_size=args.batch_size)
+                           scale=args.scale, device=args.device, batch_size=args.batch_size,
+                           precision=args.precision, channels_last=args.channels_last)
     except (ValueError, FileNotFoundError) as error:
         print(f"mrsr: error: {error}", file=sys.stderr)
         return 2

@@ -1,0 +1,177 @@
+"""Precision and memory layout (mrsr.device.Compute): bf16 training learns and saves fp32 weights, the fp32 path
+is the plain PyTorch loop bit for bit, bf16 and fp32 inference agree, the config key is validated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+import yaml
+from snakemake.utils import validate
+
+from mrsr.device import Compute, seed_everything
+from mrsr.nets import build
+from mrsr.train import TrainData, build_trainer, fit, load_model, predict_fn, save_model
+from mrsr.train.loop import epoch_permutation, run_epoch
+
+ROOT = Path(__file__).resolve().parents[1]
+CPU = torch.device("cpu")
+BF16, BF16_NHWC = Compute("bf16"), Compute("bf16", channels_last=True)
+SUPERVISED = {"trainer": "supervised", "generator": "dcsrn", "losses": {"l1": 1.0}, "lr_g": 1e-3}
+GAN = {"trainer": "gan", "generator": "unet_g", "discriminator": "patchgan", "conditional": True,
+       "losses": {"bce": 1.0, "l1": 1.5, "gdl": 1.5}, "lr_g": 2e-4, "lr_d": 2e-5, "init": "normal"}
+KINETIC = {"trainer": "kinetic", "generator": "deepasl", "lambda": 0.5, "lr_g": 1e-3}
+
+
+def make_data(n: int, size: int = 16, seed: int = 0, aux: bool = False) -> TrainData:
+    """Easy task: hr = 0.5 * smoothed noise lr; aux = (ref CBF, scale, mask) consistent with it for the kinetic loss."""
+    rng = np.random.default_rng(seed)
+    lr = rng.normal(size=(n, 1, size, size)).astype(np.float32)
+    lr = (lr + np.roll(lr, 1, axis=-1) + np.roll(lr, 1, axis=-2)) / 3
+    hr = 0.5 * lr
+    extra = np.concatenate([100.0 * (lr - hr), np.full_like(lr, 100.0), np.ones_like(lr)], axis=1) if aux else None
+    return TrainData(lr=lr, hr=hr, aux=extra)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """Bitwise comparisons need one fixed thread count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def val_total(trainer, data: TrainData) -> float:
+    """Validation loss (fp32, eval mode) of a trainer's generator on all of data."""
+    trainer.generator.eval()
+    extra = {} if data.aux is None else {"aux": torch.from_numpy(data.aux)}
+    with torch.no_grad():
+        value = trainer.val_step(torch.from_numpy(data.lr), torch.from_numpy(data.hr), **extra)["total"]
+    trainer.generator.train()
+    return value
+
+
+def bf16_steps(method: dict, data: TrainData, compute: Compute, epochs: int) -> tuple[float, float, object]:
+    """(loss before, loss after, trainer) for `epochs` bf16 passes of run_epoch, one batch each."""
+    seed_everything(0)
+    trainer = build_trainer(method, CPU, patch_size=data.lr.shape[-1])
+    before = val_total(trainer, data)
+    lr, hr = torch.from_numpy(data.lr), torch.from_numpy(data.hr)
+    aux = None if data.aux is None else torch.from_numpy(data.aux)
+    for epoch in range(1, epochs + 1):
+        order = epoch_permutation(len(lr), 0, epoch)
+        run_epoch(trainer, lr, hr, len(lr), order, _NoBar(), aux, compute)
+    return before, val_total(trainer, data), trainer
+
+
+class _NoBar:
+    def update(self, n: int) -> None: ...
+    def set_postfix(self, **kwargs) -> None: ...
+
+
+@pytest.mark.parametrize("method,data,epochs", [(SUPERVISED, make_data(8), 1),
+                                                (KINETIC, make_data(8, aux=True), 1),
+                                                (GAN, make_data(4, size=64), 5)], ids=["supervised", "kinetic", "gan"])
+@pytest.mark.parametrize("compute", [BF16, BF16_NHWC], ids=["bf16", "bf16-channels-last"])
+def test_bf16_step_lowers_the_loss_and_keeps_fp32_weights(tmp_path, method, data, epochs, compute):
+    before, after, trainer = bf16_steps(method, data, compute, epochs)
+    assert after < before
+    with torch.no_grad(), compute.autocast(CPU):  # the forward really runs in bf16 under this setting
+        assert trainer.generator(torch.from_numpy(data.lr)).dtype == torch.bfloat16
+    floats = [v for v in trainer.state_dict()["generator"].values() if v.is_floating_point()]
+    assert floats and all(v.dtype == torch.float32 for v in floats)
+    save_model(tmp_path / "model.pt", trainer.generator, method, {"seed": 0})
+    blob = torch.load(tmp_path / "model.pt", weights_only=True)
+    saved = [v for v in blob["state_dict"].values() if v.is_floating_point()]
+    assert all(v.dtype == torch.float32 and v.is_contiguous() for v in saved)
+    loaded, _, _ = load_model(tmp_path / "model.pt")  # loads into a plain fp32 contiguous network
+    reference = trainer.generator.eval().to(memory_format=torch.contiguous_format)
+    with torch.no_grad():
+        x = torch.from_numpy(data.lr)
+        assert torch.equal(loaded(x), reference(x))
+
+
+def plain_loop(data: TrainData, val: TrainData, epochs: int, batch_size: int, seed: int) -> torch.nn.Module:
+    """What fit did before precision existed, written out with bare PyTorch: seed, build, Adam, L1, the epoch
+    permutation; validation under no_grad."""
+    seed_everything(seed)
+    model = build("dcsrn")
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999))
+    lr, hr = torch.from_numpy(data.lr), torch.from_numpy(data.hr)
+    for epoch in range(1, epochs + 1):
+        model.train()
+        order = epoch_permutation(len(lr), seed, epoch)
+        for start in range(0, len(lr), batch_size):
+            idx = order[start:start + batch_size]
+            loss = F.l1_loss(model(lr[idx]), hr[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        model.eval()
+        with torch.no_grad():
+            model(torch.from_numpy(val.lr))
+    return model.eval()
+
+
+@pytest.mark.parametrize("compute", [None, Compute("fp32", channels_last=False)], ids=["default", "explicit"])
+def test_fp32_path_is_the_plain_loop_bit_for_bit(tmp_path, compute):
+    train, val = make_data(10), make_data(3, seed=1)
+    ours = fit(SUPERVISED, train, val, epochs=3, batch_size=4, seed=5, device="cpu", ckpt_dir=tmp_path / "ckpt",
+               log_csv=tmp_path / "log.csv", progress=False, compute=compute)
+    plain = plain_loop(train, val, epochs=3, batch_size=4, seed=5)
+    a, b = ours.state_dict(), plain.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_bf16_run_differs_from_fp32_and_does_not_resume_its_checkpoints(tmp_path):
+    train = make_data(8)
+    common = dict(epochs=2, batch_size=4, seed=0, device="cpu", ckpt_dir=tmp_path / "ckpt", progress=False)
+    half = fit(SUPERVISED, train, None, log_csv=tmp_path / "bf16.csv", compute=BF16, **common)
+    with pytest.warns(UserWarning, match="written for another"):
+        full = fit(SUPERVISED, train, None, log_csv=tmp_path / "fp32.csv", **common)
+    fresh = fit(SUPERVISED, train, None, log_csv=tmp_path / "fresh.csv", **{**common, "ckpt_dir": tmp_path / "new"})
+    assert not torch.equal(half.body[0].weight, full.body[0].weight)
+    assert torch.equal(full.body[0].weight, fresh.body[0].weight)  # trained from scratch, not from bf16 weights
+
+
+def test_bf16_and_fp32_inference_of_a_trained_model_agree(tmp_path):
+    """Tolerance: bf16 keeps 8 significant bits (relative rounding 2**-9 = 0.2 %); through DCSRN's 6 layers the
+    output's RMS difference stays below 2 % of the output's RMS and every voxel within 10 % of it."""
+    train = make_data(16, size=32)
+    model = fit(SUPERVISED, train, None, epochs=4, batch_size=4, seed=0, device="cpu", ckpt_dir=tmp_path / "ckpt",
+                log_csv=tmp_path / "log.csv", progress=False)
+    x = make_data(6, size=32, seed=3).lr
+    full = predict_fn(model, "cpu", 4)(x)
+    nhwc = predict_fn(model, "cpu", 4, Compute("fp32", channels_last=True))(x)
+    half = predict_fn(model, "cpu", 4, BF16)(x)
+    half_nhwc = predict_fn(model, "cpu", 4, BF16_NHWC)(x)
+    scale = float(np.sqrt(np.mean(full**2)))
+    assert half.dtype == np.float32 and half.shape == x.shape
+    np.testing.assert_allclose(nhwc, full, rtol=0, atol=1e-5 * scale)  # layout alone: float reordering only
+    for out in (half, half_nhwc):
+        diff = out - full
+        assert 0 < np.sqrt(np.mean(diff**2)) < 0.02 * scale  # really bf16 (not equal), and close
+        assert np.abs(diff).max() < 0.10 * scale
+
+
+def test_compute_from_config_names_the_key():
+    assert Compute.from_config({}) == Compute() and Compute().is_default
+    assert Compute.from_config({"compute": {"precision": "bf16"}}) == Compute("bf16", False)
+    with pytest.raises(ValueError, match="compute.precision"):
+        Compute.from_config({"compute": {"precision": "fp16"}})
+    with pytest.raises(ValueError, match="'compute' has unknown"):
+        Compute.from_config({"compute": {"dtype": "bf16"}})
+
+
+@pytest.mark.parametrize("key", ["field7to9", "deepasl"])
+def test_every_experiment_schema_accepts_compute_and_rejects_bad_values(key):
+    section = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())[key]
+    schema = str(ROOT / "workflow" / "schemas" / f"{key}.schema.yaml")
+    validate({**section, "compute": {"precision": "bf16", "channels_last": True}}, schema=schema)
+    for bad in ({"precision": "fp16"}, {"channels_last": "yes"}, {"dtype": "bf16"}):
+        with pytest.raises(Exception, match="compute|fp16|yes|dtype"):
+            validate({**section, "compute": bad}, schema=schema)
