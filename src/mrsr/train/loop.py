@@ -103,14 +103,20 @@ def batches(lr: torch.Tensor, hr: torch.Tensor, batch_size: int, order: torch.Te
         yield lr[idx], hr[idx], ({} if aux is None else {"aux": aux[idx]})
 
 
+def train_step(trainer: Trainer, x: torch.Tensor, y: torch.Tensor, extra: Mapping[str, Any],
+               compute: Compute = Compute()) -> dict[str, float]:
+    """One trainer.train_step on a batch in compute's memory layout, under its autocast."""
+    with compute.autocast(x.device):
+        return trainer.train_step(compute.tensor(x), compute.tensor(y), **extra)
+
+
 def run_epoch(trainer: Trainer, lr: torch.Tensor, hr: torch.Tensor, batch_size: int, order: torch.Tensor,
               bar: tqdm, aux: torch.Tensor | None = None, compute: Compute = Compute()) -> dict[str, float]:
     """One pass of train_step over the shuffled batches (under compute's autocast); sample-weighted means."""
     trainer.generator.train()
     sums: dict[str, float] = {}
     for x, y, extra in batches(lr, hr, batch_size, order, aux):
-        with compute.autocast(lr.device):
-            values = trainer.train_step(compute.tensor(x), compute.tensor(y), **extra)
+        values = train_step(trainer, x, y, extra, compute)
         for k, v in values.items():
             sums[k] = sums.get(k, 0.0) + v * len(x)
         bar.update(1)
@@ -284,10 +290,7 @@ def fit(method: Mapping[str, Any], train: TrainData, val: TrainData | None, *, e
         check_schedule(schedule)
     seed_everything(seed)
     compute = compute or Compute()
-    trainer = build_trainer(method, device, patch_size=train.lr.shape[-1], vgg_weights=vgg_weights)
-    channels_last(trainer, compute)
-    if compute.precision != "fp32":
-        fp32_outputs(trainer.generator)  # losses in fp32 whatever the trainer
+    trainer = prepare(build_trainer(method, device, patch_size=train.lr.shape[-1], vgg_weights=vgg_weights), compute)
     expected = fingerprint(method, seed, batch_size, len(train), compute)
     state = load_latest_checkpoint(ckpt_dir, expected, epochs)
     start, history = 0, []
@@ -321,13 +324,16 @@ def fit(method: Mapping[str, Any], train: TrainData, val: TrainData | None, *, e
     return trainer.generator.cpu().to(memory_format=torch.contiguous_format).eval()
 
 
-def channels_last(trainer: Trainer, compute: Compute) -> None:
-    """Put every nn.Module attribute of the trainer (generator, discriminator, loss networks) in compute's layout.
+def prepare(trainer: Trainer, compute: Compute) -> Trainer:
+    """Set a new trainer up for compute: every nn.Module attribute (generator, discriminator, loss networks) in
+    its memory layout, and under bf16 the generator's output cast to fp32 so every trainer's losses run in fp32.
 
     Adam's state is created lazily in the parameters' layout, so this must happen before the first step; a
     resumed checkpoint's tensors are copied into these parameters by load_state_dict (layout kept)."""
-    if not compute.channels_last:
-        return
-    for value in vars(trainer).values():
-        if isinstance(value, nn.Module):
-            compute.module(value)
+    if compute.channels_last:
+        for value in vars(trainer).values():
+            if isinstance(value, nn.Module):
+                compute.module(value)
+    if compute.precision != "fp32":
+        fp32_outputs(trainer.generator)
+    return trainer
