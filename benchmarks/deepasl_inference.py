@@ -1,8 +1,8 @@
 """CPU (or GPU) time to denoise one 128x128 slice with the DeepASL network (paper: about 5 ms on a Titan Xp).
 
-Times the forward pass on one 1x1x128x128 slice (inference mode, eval) after warm-up, in the default
-(contiguous) and the channels-last memory layout; prints min and median over repeats, plus the Dilated Conv
-baseline for comparison. The machine's other load inflates the numbers: prefer the min on a shared machine.
+Times the forward pass on one 1x1x128x128 slice (inference mode, eval) after warm-up, in fp32 and bf16 autocast,
+each in the default (contiguous) and the channels-last memory layout (mrsr.device.Compute, as `deepasl.compute`
+sets them for the evaluation rule); prints min and median over repeats, plus the Dilated Conv baseline. The machine's other load inflates the numbers: prefer the min on a shared machine.
 
     .venv/bin/python benchmarks/deepasl_inference.py --threads 1 --repeats 50
 """
@@ -15,16 +15,16 @@ import time
 
 import torch
 
+from mrsr.device import Compute
 from mrsr.nets import build, count_params
 
 
-def time_forward(name: str, size: int, repeats: int, device: torch.device, channels_last: bool) -> list[float]:
+def time_forward(name: str, size: int, repeats: int, device: torch.device, compute: Compute) -> list[float]:
     """Seconds per forward pass of one size x size slice, `repeats` times after 5 warm-up passes."""
-    layout = torch.channels_last if channels_last else torch.contiguous_format
-    net = build(name).to(device).eval().to(memory_format=layout)
-    x = torch.randn(1, 1, size, size, device=device).to(memory_format=layout)
+    net = compute.module(build(name).to(device).eval())
+    x = compute.tensor(torch.randn(1, 1, size, size, device=device))
     times = []
-    with torch.inference_mode():
+    with torch.inference_mode(), compute.autocast(device):
         for i in range(5 + repeats):
             if device.type == "cuda":
                 torch.cuda.synchronize()
@@ -49,10 +49,10 @@ def main() -> None:
     print(f"device {device}, {torch.get_num_threads()} thread(s), torch {torch.__version__}, "
           f"{args.size}x{args.size} slice, {args.repeats} repeats")
     for name in ("deepasl", "dilated_conv"):
-        for channels_last in (False, True):
-            t = time_forward(name, args.size, args.repeats, device, channels_last)
-            layout = "channels_last" if channels_last else "contiguous"
-            print(f"{name:13s} {count_params(build(name)):>8,d} params  {layout:13s} min {1e3 * min(t):7.2f} ms  "
+        for compute in (Compute(p, cl) for p in ("fp32", "bf16") for cl in (False, True)):
+            t = time_forward(name, args.size, args.repeats, device, compute)
+            layout = f"{compute.precision} {'channels_last' if compute.channels_last else 'contiguous'}"
+            print(f"{name:13s} {count_params(build(name)):>8,d} params  {layout:18s} min {1e3 * min(t):7.2f} ms  "
                   f"median {1e3 * statistics.median(t):7.2f} ms per slice")
 
 

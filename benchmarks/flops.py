@@ -9,7 +9,7 @@ SHAPES below, or automatically when their section has `patch_size` and `batch_si
 - timed in four settings, interleaved repetition by repetition so machine-load drift hits all alike:
   fp32 / fp32 channels-last / bf16 autocast / bf16 channels-last (median of --repeats after warm-up),
 - set against the peak of the same dtype, measured in the same rounds (so the same machine load): a wide 3x3
-  convolution (--peak-channels in and out, 4x64x64, forward + backward, channels-last, the faster layout
+  convolution (--peak-channels in and out, 2x64x64, forward + backward, channels-last, the faster layout
   for both dtypes here), timed between the steps of each round.
 
     .venv/bin/python benchmarks/flops.py --threads 1 --repeats 5            # the table
@@ -144,7 +144,7 @@ class PeakConv:
     """A wide 3x3 'same' convolution in one dtype, channels-last; step() runs forward + backward (input and
     weight gradients) in that dtype; flops counted by FlopCounterMode."""
 
-    def __init__(self, dtype: torch.dtype, channels: int, size: int = 64, batch: int = 4) -> None:
+    def __init__(self, dtype: torch.dtype, channels: int, size: int = 64, batch: int = 2) -> None:
         fmt = torch.channels_last
         self.conv = torch.nn.Conv2d(channels, channels, 3, padding=1).to(dtype=dtype, memory_format=fmt)
         self.x = torch.randn(batch, channels, size, size, dtype=dtype).to(memory_format=fmt).requires_grad_()
@@ -177,7 +177,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="interleaved timed steps per setting (median)")
     parser.add_argument("--only", nargs="*", default=None, help="case names (experiment/method or method)")
     parser.add_argument("--settings", nargs="*", default=list(SETTINGS), choices=list(SETTINGS))
-    parser.add_argument("--peak-channels", type=int, default=64)
+    parser.add_argument("--peak-channels", type=int, default=128)
+    parser.add_argument("--max-batch", type=int, default=None,
+                        help="cap every case's batch (a cheaper run on a loaded machine; FLOPs scale with it)")
     parser.add_argument("--setting", choices=list(SETTINGS), help="with --steps: only run steps, print nothing")
     parser.add_argument("--steps", type=int, default=0, help="run this many steps of --setting (fixed workload)")
     args = parser.parse_args()
@@ -185,6 +187,9 @@ def main() -> None:
     config = yaml.safe_load(args.config.read_text())
     selected = [c for c in cases(config)
                 if args.only is None or c.name in args.only or c.method_key in args.only]
+    if args.max_batch:
+        selected = [Case(c.experiment, c.method_key, c.method, min(c.batch, args.max_batch), c.patch, c.same_as)
+                    for c in selected]
     if not selected:
         sys.exit(f"no case matches --only {args.only}; cases: {', '.join(c.name for c in cases(config))}")
     if args.steps:
@@ -196,7 +201,7 @@ def main() -> None:
 
     peaks = {"fp32": PeakConv(torch.float32, args.peak_channels), "bf16": PeakConv(torch.bfloat16, args.peak_channels)}
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), median of {args.repeats} interleaved "
-          f"rounds; peak: {args.peak_channels}->{args.peak_channels} 3x3 conv, 4x64x64, fwd+bwd, channels-last, "
+          f"rounds; peak: {args.peak_channels}->{args.peak_channels} 3x3 conv, 2x64x64, fwd+bwd, channels-last, "
           f"timed in each case's rounds")
     head = ("| case | also | batch | GFLOP/step | peak fp32 / bf16 GFLOP/s |"
             + "".join(f" {s} ms | {s} GFLOP/s (% peak) |" for s in args.settings) + " fp32/bf16-cl time |")
