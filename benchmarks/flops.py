@@ -174,7 +174,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, default=ROOT / "config" / "config.yaml")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the workflow trains with 1)")
-    parser.add_argument("--repeats", type=int, default=5, help="interleaved timed steps per setting (median)")
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved timed steps per setting")
+    parser.add_argument("--stat", choices=["median", "min"], default="median",
+                        help="time statistic over the rounds (min: the least disturbed round, on a loaded machine)")
     parser.add_argument("--only", nargs="*", default=None, help="case names (experiment/method or method)")
     parser.add_argument("--settings", nargs="*", default=list(SETTINGS), choices=list(SETTINGS))
     parser.add_argument("--peak-channels", type=int, default=128)
@@ -200,7 +202,8 @@ def main() -> None:
         return
 
     peaks = {"fp32": PeakConv(torch.float32, args.peak_channels), "bf16": PeakConv(torch.bfloat16, args.peak_channels)}
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), median of {args.repeats} interleaved "
+    stat = statistics.median if args.stat == "median" else min
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {args.stat} of {args.repeats} interleaved "
           f"rounds; peak: {args.peak_channels}->{args.peak_channels} 3x3 conv, 2x64x64, fwd+bwd, channels-last, "
           f"timed in each case's rounds")
     head = ("| case | also | batch | GFLOP/step | peak fp32 / bf16 GFLOP/s |"
@@ -211,13 +214,13 @@ def main() -> None:
         flops = count_flops(case)
         steppers = {s: Stepper(case, SETTINGS[s]) for s in args.settings}
         times = measure({**steppers, **{f"peak-{k}": v for k, v in peaks.items()}}, args.repeats)
-        peak = {k: v.flops / statistics.median(times[f"peak-{k}"]) / 1e9 for k, v in peaks.items()}
+        peak = {k: v.flops / stat(times[f"peak-{k}"]) / 1e9 for k, v in peaks.items()}
         cells = []
         for s in args.settings:
-            t = statistics.median(times[s])
+            t = stat(times[s])
             rate = flops / t / 1e9
             cells.append(f" {1e3 * t:.0f} | {rate:.0f} ({100 * rate / peak[s[:4]]:.0f} %) |")
-        speedup = (statistics.median(times["fp32"]) / statistics.median(times["bf16-cl"])
+        speedup = (stat(times["fp32"]) / stat(times["bf16-cl"])
                    if {"fp32", "bf16-cl"} <= set(times) else float("nan"))
         print(f"| {case.name} | {', '.join(case.same_as) or '-'} | {case.batch}x{case.patch}x{case.patch} | "
               f"{flops / 1e9:.2f} | {peak['fp32']:.0f} / {peak['bf16']:.0f} |" + "".join(cells)
