@@ -7,7 +7,8 @@ SHAPES below, or automatically when their section has `patch_size` and `batch_si
 - counted with torch.utils.flop_counter.FlopCounterMode (convolutions and matrix products, forward and
   backward; element-wise ops, norms and the optimiser are free in that count),
 - timed in four settings, interleaved repetition by repetition so machine-load drift hits all alike:
-  fp32 / fp32 channels-last / bf16 autocast / bf16 channels-last (median of --repeats after warm-up),
+  fp32 / fp32 channels-last / bf16 autocast / bf16 channels-last (--stat median or min of --repeats rounds
+  after a warm-up),
 - set against the peak of the same dtype, measured in the same rounds (so the same machine load): a wide 3x3
   convolution (--peak-channels in and out, 2x64x64, forward + backward, channels-last, the faster layout
   for both dtypes here), timed between the steps of each round.
