@@ -66,12 +66,14 @@ class Case:
 def field7to9_shape(section: Mapping[str, Any], method: Mapping[str, Any]) -> tuple[int, int]:
     """(batch, patch): the method's batch size, else the cnn/gan schedule's; the section's patch size."""
     schedule = section["gan" if method["trainer"] == "gan" else "cnn"]
-    return int(method.get("batch_size", schedule["batch_size"])), int(section["patch_size"])
+    batch = method["batch_size"] if "batch_size" in method else schedule["batch_size"]
+    return int(batch), int(section["patch_size"])
 
 
 def generic_shape(section: Mapping[str, Any], method: Mapping[str, Any]) -> tuple[int, int]:
     """(batch, patch) from the section's own batch_size and patch_size keys."""
-    return int(method.get("batch_size", section["batch_size"])), int(section["patch_size"])
+    batch = method["batch_size"] if "batch_size" in method else section["batch_size"]
+    return int(batch), int(section["patch_size"])
 
 
 # Experiments whose section does not hold `batch_size` and `patch_size` at its top level register here.

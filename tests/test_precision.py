@@ -15,7 +15,7 @@ from snakemake.utils import validate
 from mrsr.device import Compute, seed_everything
 from mrsr.nets import build
 from mrsr.train import TrainData, build_trainer, fit, load_model, predict_fn, save_model
-from mrsr.train.loop import epoch_permutation, run_epoch
+from mrsr.train.loop import epoch_permutation, prepare, run_epoch, train_step
 
 ROOT = Path(__file__).resolve().parents[1]
 CPU = torch.device("cpu")
@@ -95,6 +95,23 @@ def test_bf16_step_lowers_the_loss_and_keeps_fp32_weights(tmp_path, method, data
         assert torch.equal(loaded(x), reference(x))
 
 
+@pytest.mark.parametrize("key", ["cpce", "circle"])
+def test_bf16_wgan_and_cycle_steps_update_fp32_weights(key):
+    """The ixi_sr trainers (WGAN-GP critic steps with a gradient penalty; cycle with two generators) under bf16
+    autocast + channels-last: finite losses, every generator weight still fp32 and changed by the step."""
+    method = {k: v for k, v in yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["ixi_sr"]["methods"][key]
+              .items() if k not in ("label", "batch_size")}
+    data = make_data(4, size=32)
+    seed_everything(0)
+    trainer = prepare(build_trainer(method, CPU, patch_size=32), BF16_NHWC)
+    before = {k: v.clone() for k, v in trainer.generator.state_dict().items()}
+    values = train_step(trainer, torch.from_numpy(data.lr), torch.from_numpy(data.hr), {}, BF16_NHWC)
+    assert all(np.isfinite(v) for v in values.values())
+    after = trainer.generator.state_dict()
+    assert all(after[k].dtype == torch.float32 for k in after if after[k].is_floating_point())
+    assert any(not torch.equal(before[k], after[k]) for k in after)
+
+
 def plain_loop(data: TrainData, val: TrainData, epochs: int, batch_size: int, seed: int) -> torch.nn.Module:
     """What fit did before precision existed, written out with bare PyTorch: seed, build, Adam, L1, the epoch
     permutation; validation under no_grad."""
@@ -167,7 +184,7 @@ def test_compute_from_config_names_the_key():
         Compute.from_config({"compute": {"dtype": "bf16"}})
 
 
-@pytest.mark.parametrize("key", ["field7to9", "deepasl"])
+@pytest.mark.parametrize("key", ["field7to9", "deepasl", "ixi_sr"])
 def test_every_experiment_schema_accepts_compute_and_rejects_bad_values(key):
     section = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())[key]
     schema = str(ROOT / "workflow" / "schemas" / f"{key}.schema.yaml")

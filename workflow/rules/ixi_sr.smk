@@ -52,6 +52,7 @@ rule ixi_sr_train:
         cfg=IXI_SR,
         data=IXI_DATA,
         ckpt_dir=f"{IXI_DIR}/checkpoints/{{ixi_sr_method}}/seed-{{seed}}",
+        compute=compute_params("ixi_sr"),
     script:
         "../scripts/ixi_sr/train.py"
 
@@ -77,6 +78,7 @@ rule ixi_sr_infer:
     params:
         subjects=IXI_TEST,
         batch=IXI_SR["infer_batch"],
+        compute=compute_params("ixi_sr"),
     script:
         "../scripts/ixi_sr/infer.py"
 

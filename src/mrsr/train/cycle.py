@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from mrsr.losses import joint_sparsifying, wgan_critic_loss
 from mrsr.train.gan import build_discriminator, set_requires_grad
-from mrsr.train.supervised import adam, as_floats, build_generator
+from mrsr.train.supervised import adam, as_floats, build_generator, optimise
 
 # assumption: paper 001 gives none of these weights (METHODS.md 2.5 [I]); the config repeats them visibly.
 CYCLE_DEFAULTS = {"cycle_weight": 1.0, "identity_weight": 0.5, "jst_weight": 1e-3, "tau": 0.9,
@@ -104,16 +104,12 @@ class CycleTrainer:
         set_requires_grad(self.critic_y, False)
         set_requires_grad(self.critic_x, False)
         terms, fake_y, fake_x = self.generator_terms(lr, hr)
-        self.opt_g.zero_grad(set_to_none=True)
-        terms["total"].backward()
-        self.opt_g.step()
+        optimise(self.opt_g, terms["total"])
         set_requires_grad(self.critic_y, True)
         set_requires_grad(self.critic_x, True)
         loss_y, dy = wgan_critic_loss(self.critic_y, hr, self.pool_y.query(fake_y), self.w["gp_weight"])
         loss_x, dx = wgan_critic_loss(self.critic_x, lr, self.pool_x.query(fake_x), self.w["gp_weight"])
-        self.opt_d.zero_grad(set_to_none=True)
-        (loss_y + loss_x).backward()
-        self.opt_d.step()
+        optimise(self.opt_d, loss_y + loss_x)
         critic = {"d": (loss_y + loss_x).detach(), **{f"{k}_y": v for k, v in dy.items()},
                   **{f"{k}_x": v for k, v in dx.items()}}
         return as_floats({**terms, **critic})

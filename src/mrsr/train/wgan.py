@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from mrsr.losses import VGG19Perceptual, wgan_critic_loss
 from mrsr.train.gan import build_discriminator, set_requires_grad
-from mrsr.train.supervised import adam, as_floats, build_generator
+from mrsr.train.supervised import adam, as_floats, build_generator, optimise
 
 # Gulrajani defaults when a method gives none (METHODS.md 0).
 WGAN_DEFAULTS = {"n_critic": 5, "gp_weight": 10.0, "lambda_p": 0.0}
@@ -48,9 +48,7 @@ class WGANGPTrainer:
     def critic_step(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, torch.Tensor]:
         """One Adam step of the critic on real vs (detached) fake."""
         loss, terms = wgan_critic_loss(self.critic, real, fake.detach(), self.gp_weight)
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_d.step()
+        optimise(self.opt_d, loss)
         return {"d": loss.detach(), **terms}
 
     def generator_terms(self, fake: torch.Tensor, hr: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -70,9 +68,7 @@ class WGANGPTrainer:
             critic = self.critic_step(hr, fake)
         set_requires_grad(self.critic, False)
         terms = self.generator_terms(self.generator(lr), hr)
-        self.opt_g.zero_grad(set_to_none=True)
-        terms["total"].backward()
-        self.opt_g.step()
+        optimise(self.opt_g, terms["total"])
         return as_floats({**terms, **critic})
 
     def val_step(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, float]:

@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mrsr.device import select_device
+from mrsr.device import Compute, select_device
 from mrsr.experiments.ixi_sr.data import bicubic_reference
 from mrsr.experiments.ixi_sr.evaluate import predict_slices, slice_metrics
 from mrsr.io import load_npz, save_npz
@@ -15,7 +15,8 @@ torch.set_num_threads(snakemake.threads)
 method = snakemake.wildcards.ixi_sr_method
 if snakemake.input.model:
     model, _, _ = load_model(snakemake.input.model[0], select_device(int(snakemake.resources.get("gpu", 0))))
-    predict = predict_fn(model, next(model.parameters()).device, int(snakemake.params.batch))
+    predict = predict_fn(model, next(model.parameters()).device, int(snakemake.params.batch),
+                         Compute(**snakemake.params.compute))
 rows, example = [], None
 for subject, path in zip(snakemake.params.subjects, snakemake.input.data):
     d = load_npz(path)

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mrsr.device import select_device
+from mrsr.device import Compute, select_device
 from mrsr.experiments.ixi_sr.data import patch_pairs
 from mrsr.io import load_npz
 from mrsr.nets import count_params
@@ -31,11 +31,12 @@ if cfg["max_patches"] and len(x) > int(cfg["max_patches"]):
     keep = np.sort(np.random.default_rng([seed, 11]).choice(len(x), int(cfg["max_patches"]), replace=False))
     x, y = x[keep], y[keep]
 train = TrainData(x, y)
-log.info("%s on %s: %d patches of %d px from %d subjects, batch %d", snakemake.wildcards.ixi_sr_method, device,
-         len(train), x.shape[-1], len(snakemake.input.train), batch_size)
+compute = Compute(**snakemake.params.compute)
+log.info("%s on %s (%s): %d patches of %d px from %d subjects, batch %d", snakemake.wildcards.ixi_sr_method,
+         device, compute, len(train), x.shape[-1], len(snakemake.input.train), batch_size)
 model = fit(method, train, None, epochs=int(cfg["epochs"]), batch_size=batch_size, seed=seed, device=device,
             ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
-            vgg_weights=cfg["vgg_weights"])
+            vgg_weights=cfg["vgg_weights"], compute=compute)
 meta = {"experiment": "ixi_sr", "method_key": snakemake.wildcards.ixi_sr_method, "seed": seed,
         "params": count_params(model), "epochs": int(cfg["epochs"]), "batch_size": batch_size,
         "n_train_patches": len(train), "trained_on": {"data": snakemake.params.data, "contrast": "T2w",
