@@ -1,7 +1,8 @@
 """FLOP utilisation of every network's training step, in fp32 and bf16, against this machine's convolution peak.
 
 For each distinct network of each experiment's methods (config/config.yaml; new experiments join through
-SHAPES below, or automatically when their section has `patch_size` and `batch_size`), one training step
+SHAPES below, or automatically when their section has `patch_size` and `batch_size`; an experiment without
+a `methods` mapping, such as dsgan with its kernelgan/dsn/edsr sections, is not covered yet), one training step
 (mrsr.train.build_trainer + the loop's own train_step: forward, loss, backward, Adam; GANs: D and G steps) is
 
 - counted with torch.utils.flop_counter.FlopCounterMode (convolutions and matrix products, forward and

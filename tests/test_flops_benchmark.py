@@ -19,7 +19,7 @@ def test_cases_cover_every_network_once_with_the_configured_shapes():
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     found = {c.name: c for c in flops.cases(config)}
     for key in config["experiments"]:
-        networks = {m["generator"] for m in config[key]["methods"].values() if "generator" in m}
+        networks = {m["generator"] for m in config[key].get("methods", {}).values() if "generator" in m}
         assert networks == {c.method["generator"] for c in found.values() if c.experiment == key}
     dcsrn = found["field7to9/dcsrn_l1"]
     assert dcsrn.same_as == ("dcsrn_l2",) and (dcsrn.batch, dcsrn.patch) == (32, 64)

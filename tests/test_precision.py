@@ -184,7 +184,7 @@ def test_compute_from_config_names_the_key():
         Compute.from_config({"compute": {"dtype": "bf16"}})
 
 
-@pytest.mark.parametrize("key", ["field7to9", "deepasl", "ixi_sr"])
+@pytest.mark.parametrize("key", ["field7to9", "deepasl", "ixi_sr", "dsgan"])
 def test_every_experiment_schema_accepts_compute_and_rejects_bad_values(key):
     section = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())[key]
     schema = str(ROOT / "workflow" / "schemas" / f"{key}.schema.yaml")

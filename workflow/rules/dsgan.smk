@@ -49,6 +49,7 @@ rule dsgan_kernelgan:
         seed=SEED,
         index=dsgan_subject_index,
         ckpt_dir=f"{DSGAN_DIR}/checkpoints/kernelgan/{{dsgan_subject}}",
+        compute=compute_params("dsgan"),
     script:
         "../scripts/dsgan/kernelgan.py"
 
@@ -78,6 +79,7 @@ rule dsgan_dsn:
         seed=SEED,
         subjects=DSGAN_SUBJECTS,
         ckpt_dir=f"{DSGAN_DIR}/checkpoints/dsn/fold-{{dsgan_fold}}",
+        compute=compute_params("dsgan"),
     script:
         "../scripts/dsgan/dsn.py"
 
@@ -106,6 +108,7 @@ rule dsgan_train:
     params:
         cfg=DSGAN,
         ckpt_dir=f"{DSGAN_DIR}/checkpoints/edsr/{{dsgan_construction}}/fold-{{dsgan_fold}}/seed-{{seed}}",
+        compute=compute_params("dsgan"),
     script:
         "../scripts/dsgan/train.py"
 
@@ -131,6 +134,7 @@ rule dsgan_infer:
         cfg=DSGAN,
         subjects=DSGAN_SUBJECTS,
         folds={s: dsgan_fold_of(s) for s in DSGAN_SUBJECTS},
+        compute=compute_params("dsgan"),
     script:
         "../scripts/dsgan/infer.py"
 

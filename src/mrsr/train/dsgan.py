@@ -14,7 +14,7 @@ from scipy import ndimage
 
 from mrsr.nets import build
 from mrsr.train.gan import set_requires_grad
-from mrsr.train.supervised import adam, as_floats
+from mrsr.train.supervised import adam, as_floats, optimise
 
 DSGAN_BETAS = (0.5, 0.999)  # [R]
 LAMBDA_START = {"bicubic": 5.0, "sum2one": 0.5, "boundaries": 0.5, "centre": 0.0, "sparse": 0.0}  # [P = R]
@@ -133,16 +133,12 @@ class DSGANTrainer:
         adv_g = torch.mean(torch.abs(self.discriminator(self.noisy(fake)) - 1.0))
         terms = self.regulariser(fake, lr)
         loss_g = adv_g + sum(self.lambdas[name] * value for name, value in terms.items())
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_g.step()
+        optimise(self.opt_g, loss_g)
         set_requires_grad(self.discriminator, True)
         d_real = self.discriminator(self.noisy(hr))
         d_fake = self.discriminator(self.noisy(fake.detach()))
         loss_d = 0.5 * (torch.mean(torch.abs(d_real - 1.0)) + torch.mean(torch.abs(d_fake)))
-        self.opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        self.opt_d.step()
+        optimise(self.opt_d, loss_d)
         values = as_floats({"total": loss_g, "g_adv": adv_g, **terms, "d": loss_d})
         self.update_schedule(values["bicubic"])
         return {**values, "lambda_bicubic": self.lambdas["bicubic"]}

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mrsr.device import select_device
+from mrsr.device import Compute, select_device
 from mrsr.io import load_npz, save_npz
 from mrsr.nets import count_params
 from mrsr.runlog import log_to
@@ -31,7 +31,8 @@ for _ in range(int(dcfg["crops"])):
 train = TrainData(np.stack(xs)[:, None], np.stack(ys)[:, None])
 method = {"trainer": "supervised", "generator": "dsn_proxy", "losses": {"l1": 1.0}, "lr_g": float(dcfg["lr"])}
 model = fit(method, train, None, epochs=int(dcfg["epochs"]), batch_size=int(dcfg["batch_size"]), seed=seed,
-            device=device, ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv))
+            device=device, ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
+            compute=Compute(**snakemake.params.compute))
 save_model(snakemake.output.model, model, method, {"experiment": "dsgan", "fold": snakemake.wildcards.dsgan_fold,
                                                    "params": count_params(model), "n_train": len(train)})
 out = {}

@@ -5,17 +5,18 @@ import pandas as pd
 import torch
 
 from mrsr.degrade import bicubic_resize
-from mrsr.device import select_device
+from mrsr.device import Compute, select_device
 from mrsr.io import load_npz, save_npz
 from mrsr.metrics import brisque, image_metrics, load_brisque_model
 from mrsr.runlog import log_to
-from mrsr.train import load_model
+from mrsr.train import load_model, predict_fn
 
 log = log_to(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 cfg, method = snakemake.params.cfg, snakemake.wildcards.dsgan_method
 device = select_device(int(snakemake.resources.get("gpu", 0)))
-models = [load_model(p, device)[0] for p in snakemake.input.get("models", [])]
+compute = Compute(**snakemake.params.compute)
+predictors = [predict_fn(load_model(p, device)[0], device, 1, compute) for p in snakemake.input.get("models", [])]
 live = load_brisque_model()
 lr_key = "lr_nlm" if cfg.get("denoise_test_input", True) else "lr"
 rows, examples = [], {}
@@ -26,8 +27,7 @@ for subject, path in zip(snakemake.params.subjects, snakemake.input.data):
         if method == "bicubic":
             sr = bicubic_resize(lr, shape=hr.shape)
         else:
-            with torch.no_grad():
-                sr = models[fold](torch.from_numpy(lr[None, None]).to(device)).cpu().numpy()[0, 0]
+            sr = predictors[fold](lr[None, None])[0, 0]
         lo, hi = float(hr.min()), float(hr.max())
         ref, out = (hr - lo) / (hi - lo), (sr - lo) / (hi - lo)
         m = image_metrics(out, ref, peak=1.0, ssim_range=1.0)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mrsr.device import select_device
+from mrsr.device import Compute, select_device
 from mrsr.experiments.dsgan import data as D
 from mrsr.io import load_npz, save_npz
 from mrsr.runlog import log_to
@@ -32,7 +32,8 @@ for i, (hr, lr) in enumerate(zip(d["hr"], d[lr_key])):
     y = D.sample_crops(D.to_unit(lr), D.gradient_probability_map(lr, 26), 26, n, rng)
     ckpt = Path(snakemake.params.ckpt_dir) / f"slice-{i}"
     g = fit(method, TrainData(x, y), None, epochs=1, batch_size=1, seed=snakemake.params.seed * 1000 + i,
-            device=device, ckpt_dir=ckpt, log_csv=ckpt / "loss.csv", progress=False)
+            device=device, ckpt_dir=ckpt, log_csv=ckpt / "loss.csv", progress=False,
+            compute=Compute(**snakemake.params.compute))
     loss = pd.read_csv(ckpt / "loss.csv").iloc[-1]
     synthetic.append(D.apply_generator(g, hr))  # fit returns G on the CPU
     with torch.no_grad():

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mrsr.device import select_device
+from mrsr.device import Compute, select_device
 from mrsr.experiments.dsgan.data import edsr_pairs
 from mrsr.io import load_npz
 from mrsr.nets import count_params
@@ -34,7 +34,8 @@ x, y = edsr_pairs(lrs, hrs, int(ecfg["patch_size"]), int(ecfg["patches"]), int(e
 method = {"trainer": "supervised", "generator": "edsr", "losses": {"l1": 1.0}, "lr_g": float(ecfg["lr"]),
           "generator_kwargs": {"n_blocks": int(ecfg["n_blocks"]), "channels": int(ecfg["channels"])}}
 model = fit(method, TrainData(x, y), None, epochs=int(ecfg["epochs"]), batch_size=int(ecfg["batch_size"]),
-            seed=seed, device=device, ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv))
+            seed=seed, device=device, ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
+            compute=Compute(**snakemake.params.compute))
 meta = {"experiment": "dsgan", "construction": construction, "fold": snakemake.wildcards.dsgan_fold, "seed": seed,
         "params": count_params(model), "n_train_patches": len(x)}
 save_model(snakemake.output.model, model, method, meta)
