@@ -15,7 +15,11 @@ from snakemake.api import DAGSettings, OutputSettings, ResourceSettings, Snakema
 from snakemake.settings.types import ConfigSettings
 
 REPO = Path(__file__).resolve().parents[1]
-GPU_RULES = {"field_train", "field_infer", "deepasl_train", "deepasl_infer", "ixi_sr_train", "ixi_sr_infer"}
+GPU_RULES = {"field_train", "field_infer", "deepasl_train", "deepasl_infer", "ixi_sr_train", "ixi_sr_infer",
+             "dsgan_dsn", "dsgan_train", "dsgan_infer"}
+# Inference jobs of the no-model reference rows ask for no GPU: (rule, wildcard, values).
+NO_NETWORK = [("deepasl_infer", "deepasl_method", {"averaging"}), ("ixi_sr_infer", "ixi_sr_method", {"lr", "bicubic"}),
+              ("dsgan_infer", "dsgan_method", {"bicubic"})]
 
 
 def dag_jobs(workdir: Path, configfiles: list[Path] = (), config: dict | None = None) -> list:
@@ -54,8 +58,7 @@ def test_dry_run_plans_every_method_with_gpu_tags(tmp_path: Path, preset: str | 
     assert counts["field_table"] == 2
     for job in jobs:
         gpu = job.resources.get("gpu", 0)
-        no_network = (job.rule.name == "deepasl_infer" and job.wildcards["deepasl_method"] == "averaging") or (
-            job.rule.name == "ixi_sr_infer" and job.wildcards["ixi_sr_method"] in ("lr", "bicubic"))
+        no_network = any(job.rule.name == rule and job.wildcards[w] in values for rule, w, values in NO_NETWORK)
         assert gpu == (1 if job.rule.name in GPU_RULES and not no_network else 0), job.rule.name
 
 
