@@ -15,7 +15,8 @@ from snakemake.api import DAGSettings, OutputSettings, ResourceSettings, Snakema
 from snakemake.settings.types import ConfigSettings
 
 REPO = Path(__file__).resolve().parents[1]
-GPU_RULES = {"field_train", "field_infer", "deepasl_train", "deepasl_infer", "ixi_sr_train", "ixi_sr_infer"}
+GPU_RULES = {"field_train", "field_infer", "deepasl_train", "deepasl_infer", "ixi_sr_train", "ixi_sr_infer",
+             "asl_sr_train"}
 
 
 def dag_jobs(workdir: Path, configfiles: list[Path] = (), config: dict | None = None) -> list:

@@ -7,7 +7,9 @@
 def asl_sr_final_outputs() -> list[str]:
     """Table 1 and the Experiment 2 table (csv/md/tex), the claims, Figures 2-4 and the loss curves."""
     outs = expand(
-        f"{ASR_DIR}/tables/{{t}}.{{ext}}", t=["table1", "exp2"], ext=["csv", "md", "tex"]
+        f"{ASR_DIR}/tables/{{t}}.{{ext}}",
+        t=["table1", "exp2"],
+        ext=["csv", "md", "tex"],
     )
     outs.append(f"{ASR_DIR}/claims.csv")
     outs += expand(
@@ -55,7 +57,8 @@ def asl_sr_method(wildcards) -> dict:
 def asl_sr_run_dirs(subject: str, seed) -> dict[str, str]:
     """{'<exp>/<variant>': model directory} of every training run of a subject."""
     return {
-        f"{e}/{v}": f"{ASR_DIR}/models/{e}/{v}/{subject}/seed-{seed}" for e, v in ASR_RUNS
+        f"{e}/{v}": f"{ASR_DIR}/models/{e}/{v}/{subject}/seed-{seed}"
+        for e, v in ASR_RUNS
     }
 
 
