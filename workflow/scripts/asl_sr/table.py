@@ -28,20 +28,24 @@ def wide(experiment: str) -> tuple[pd.DataFrame, list[str]]:
 
 
 def display(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """'PSNR_NR' -> 'NR PSNR' (the metric last, so the number formats apply)."""
+    """Column 'PSNR_NR' -> 'NR PSNR' (the metric last, so the number formats apply); also its paper and Δ columns."""
     names = {}
     for key in keys:
-        metric, ref = key.split("_", 1)
-        for col in (metric.upper() + "_" + ref.upper(),):
-            names.update({col: f"{REF_NAMES[ref]} {metric.upper()}", f"{col} (paper)": f"{REF_NAMES[ref]} {metric.upper()} (paper)",
-                          f"Δ{col}": f"Δ{REF_NAMES[ref]} {metric.upper()}"})
+        old, new = key.upper(), label(key)
+        names.update({old: new, f"{old} (paper)": f"{new} (paper)", f"Δ{old}": f"Δ{new}"})
     return frame.rename(columns=names)
+
+
+def label(key: str) -> str:
+    """'psnr_nr' -> 'NR PSNR'."""
+    metric, ref = key.split("_", 1)
+    return f"{REF_NAMES[ref]} {metric.upper()}"
 
 
 def verdicts(means: pd.DataFrame, keys: list[str], labels: dict, reference: str = "linear") -> list[str]:
     """Footer lines: which trained rows did not beat linear interpolation (the no-model reference)."""
     rows = [k for k in means.index if k not in ("nearest", "spline")]
-    return [reference_line(key, labels.get(reference, reference),
+    return [reference_line(label(key), labels.get(reference, reference),
                            failed_to_beat({k: float(means.loc[k, key]) for k in rows}, reference, True, labels))
             for key in keys]
 
@@ -55,6 +59,7 @@ ours = aggregate(per_subject, columns=keys)
 rows = {**paper, **{v: {"label": labels[v]} for v in variants}}
 params = {"proposed": count_params(build(cfg["model"]["generator"], **{**cfg["model"].get("generator_kwargs", {}), "in_channels": 2}))}
 table = build_table(ours, rows, params=params, metrics=keys)
+table = table.drop(columns=[c for c in table.columns if "TRUTH" in c and ("(paper)" in c or c.startswith("Δ"))])
 means = ours[[f"{k}_mean" for k in keys]].rename(columns=lambda c: c.removesuffix("_mean"))
 paper_keys = ["psnr_nr", "ssim_nr", "psnr_hr", "ssim_hr"]
 orderings = ordering_summary(paper, ours_values(ours, paper_keys), [(k, True) for k in paper_keys])
