@@ -70,7 +70,7 @@ for subject, part in per_subject.groupby("subject"):
                                                  f"HR {p.loc[m, 'psnr_hr']:.2f}/{p.loc[m, 'ssim_hr']:.3f}"
                                                  for m in p.index if m in paper))
 extra = [f"Paper values: {paper_source('asl_sr', 'table1')}; the paper has no truth columns.",
-         f"Ours: mean over {per_subject['subject'].nunique()} subjects (std in the CSV); per subject (PSNR/SSIM):",
+         f"Ours: mean over {per_subject['subject'].nunique()} subjects; per subject (PSNR/SSIM):",
          *subjects, *[f"Orderings: {o}" for o in orderings], *verdicts(means, keys, labels),
          f"#params: generator at this preset's widths (the paper preset: 340,321)."]
 footer = run_footer("asl_sr", {"asl_sr": cfg}, foot, extra=extra)
