@@ -17,6 +17,7 @@ include: "workflow/rules/field7to9.smk"
 include: "workflow/rules/deepasl.smk"
 include: "workflow/rules/ixi_sr.smk"
 include: "workflow/rules/dsgan.smk"
+include: "workflow/rules/asl_sr.smk"
 include: "workflow/rules/scorecard.smk"
 
 

@@ -36,8 +36,9 @@ def test_names_cover_all_networks() -> None:
     asl = ("deepasl", "dilated_conv")  # DeepASL paper; counted in tests/test_asl.py
     lyu = ("cpce", "circle_g")  # Lyu et al. 2019
     dsgan = ("dsgan_g", "edsr", "dsn_proxy")  # Huang et al.; counted in tests/test_dsgan.py
-    critics = ("cpce_critic", "circle_critic", "dsgan_d")
-    assert nets.NAMES == GENERATORS + asl + lyu + dsgan + DISCRIMINATORS + critics
+    cui = ("unet3d",)  # Cui et al.; counted in tests/test_asl_sr.py
+    critics = ("cpce_critic", "circle_critic", "dsgan_d", "markov3d")
+    assert nets.NAMES == GENERATORS + asl + lyu + dsgan + cui + DISCRIMINATORS + critics
 
 
 def test_unknown_name_lists_valid_names() -> None:

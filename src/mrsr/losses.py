@@ -1,4 +1,5 @@
-"""Losses of the 7T -> 9.4T paper (METHODS.md 5.4, 5.5): L1, L2, GDL, BCE GAN terms, VGG-16 perceptual."""
+"""Losses: L1, L2, GDL, BCE GAN terms, VGG-16 perceptual (METHODS.md 5.4, 5.5); WGAN-GP and Lyu et al.'s terms
+(METHODS.md 0, 2.4, 2.5); the Gaussian low-pass MSE of Cui et al. (METHODS.md 1.3)."""
 
 from __future__ import annotations
 
@@ -207,3 +208,42 @@ class VGG19Perceptual(nn.Module):
         with torch.no_grad():
             target = self.features(self.prepare(real))
         return F.mse_loss(self.features(self.prepare(fake)), target)
+
+
+# ---------------------------------------------------------------- Gaussian low-pass (Cui et al. 2020)
+
+
+def gaussian_kernel1d(sigma: float, truncate: float = 4.0) -> torch.Tensor:
+    """Normalised 1-D Gaussian taps of radius int(truncate * sigma + 0.5) (scipy.ndimage's kernel)."""
+    radius = int(truncate * float(sigma) + 0.5)
+    x = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    k = torch.exp(-0.5 * (x / float(sigma)) ** 2)
+    return k / k.sum()
+
+
+def reflect_indices(n: int, radius: int) -> torch.Tensor:
+    """Indices extending 0..n-1 by radius on each side in scipy's 'reflect' mode (d c b a | a b c d | d c b a),
+    valid for any radius, also one larger than n (the coarse pyramid scales)."""
+    i = torch.arange(-radius, n + radius) % (2 * n)
+    return torch.where(i >= n, 2 * n - 1 - i, i)
+
+
+def gaussian_lowpass(x: torch.Tensor, sigma: float, truncate: float = 4.0) -> torch.Tensor:
+    """Separable Gaussian filter of every spatial axis of (B, C, *spatial) with reflect boundaries: equals
+    scipy.ndimage.gaussian_filter(mode='reflect', truncate=truncate) per channel; differentiable."""
+    if sigma <= 0:
+        return x
+    kernel = gaussian_kernel1d(sigma, truncate).to(device=x.device, dtype=x.dtype).view(1, 1, -1)
+    radius = kernel.shape[-1] // 2
+    for dim in range(2, x.ndim):
+        n = x.shape[dim]
+        padded = x.index_select(dim, reflect_indices(n, radius).to(x.device)).movedim(dim, -1)
+        shape = padded.shape
+        out = F.conv1d(padded.reshape(-1, 1, shape[-1]), kernel).reshape(*shape[:-1], n)
+        x = out.movedim(-1, dim)
+    return x
+
+
+def lowpass_mse(fake: torch.Tensor, real: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Cui et al.'s "super low-pass" loss: MSE between Gaussian-filtered (sigma voxels) fake and real."""
+    return F.mse_loss(gaussian_lowpass(fake, sigma), gaussian_lowpass(real, sigma))

@@ -1,4 +1,4 @@
-"""Network registry (7T -> 9.4T, DeepASL and DSGAN papers): build by name, count parameters, pix2pix-style init."""
+"""Network registry (7T -> 9.4T, DeepASL, DSGAN and ASL-SR papers): build by name, count parameters, init."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from mrsr.nets.cnn import DCGAN1G, DCGAN2G, DCGAN3G, DCSRN, FCN1, FCN2
 from mrsr.nets.dsgan import EDSR, DSGANDiscriminator, DSGANGenerator, DSNProxy
 from mrsr.nets.discriminators import DiscB, DiscD, DiscF, PatchGAN
 from mrsr.nets.lyu import CircleCritic, CircleGenerator, CPCECritic, CPCEGenerator
+from mrsr.nets.pyramid3d import MarkovCritic3D, UNet3D
 from mrsr.nets.unet import UnetG
 
 GENERATORS: dict[str, Callable[..., nn.Module]] = {
@@ -29,6 +30,7 @@ GENERATORS: dict[str, Callable[..., nn.Module]] = {
     "dsgan_g": DSGANGenerator,  # Huang et al. 2021 (KernelGAN-style linear generator)
     "edsr": EDSR,  # Lim et al. 2017, x2
     "dsn_proxy": DSNProxy,  # proxy of Chun et al. 2019 (METHODS 4.5)
+    "unet3d": UNet3D,  # Cui et al. 2020: per-scale generator of the pyramid
 }
 DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {
     "disc_b": DiscB,
@@ -38,6 +40,7 @@ DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {
     "cpce_critic": CPCECritic,  # Lyu et al. 2019, METHODS 2.4
     "circle_critic": CircleCritic,  # Lyu et al. 2019, Fig. 3
     "dsgan_d": DSGANDiscriminator,  # Huang et al. 2021
+    "markov3d": MarkovCritic3D,  # Cui et al. 2020: SinGAN's WDiscriminator in 3-D
 }
 REGISTRY: dict[str, Callable[..., nn.Module]] = {**GENERATORS, **DISCRIMINATORS}
 NAMES: tuple[str, ...] = tuple(REGISTRY)
@@ -62,14 +65,14 @@ def count_params(module: nn.Module) -> int:
 
 
 def init_normal(module: nn.Module, std: float = 0.02) -> nn.Module:
-    """pix2pix 'normal' init: conv/convT/linear weights N(0, std), BN weights N(1, std), biases 0."""
+    """pix2pix/SinGAN 'normal' init: conv/convT (2-D and 3-D)/linear weights N(0, std), BN weights N(1, std), biases 0."""
     # assumption: Linear layers are included, as in pix2pix's init_weights (classname contains 'Linear').
     for m in module.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Conv3d, nn.ConvTranspose3d, nn.Linear)):
             nn.init.normal_(m.weight, 0.0, std)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d) and m.affine:
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm3d)) and m.affine:
             nn.init.normal_(m.weight, 1.0, std)
             nn.init.zeros_(m.bias)
     return module

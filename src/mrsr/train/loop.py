@@ -24,22 +24,24 @@ from mrsr.train.dsgan import DSGANTrainer
 from mrsr.train.gan import GANTrainer
 from mrsr.train.cycle import CycleTrainer
 from mrsr.train.kinetic import KineticTrainer
+from mrsr.train.pyramid import PyramidScaleTrainer
 from mrsr.train.schedule import apply_schedule, check_schedule
 from mrsr.train.supervised import SupervisedTrainer
 from mrsr.train.wgan import WGANGPTrainer
 
 TRAINERS = {"supervised": SupervisedTrainer, "gan": GANTrainer, "kinetic": KineticTrainer,
-            "wgan_gp": WGANGPTrainer, "cycle": CycleTrainer, "dsgan": DSGANTrainer}
+            "wgan_gp": WGANGPTrainer, "cycle": CycleTrainer, "dsgan": DSGANTrainer,
+            "pyramid": PyramidScaleTrainer}
 KEEP_CHECKPOINTS = 2
 CKPT_FORMAT = "epoch-{:04d}.pt"
 
 
 @dataclass
 class TrainData:
-    """Paired patches: lr (input) and hr (target), each (N, C, P, P) float32.
+    """Paired samples: lr (input) and hr (target), each (N, C, H, W) slices or (N, C, D, H, W) volumes, float32.
 
-    aux: optional per-sample extra arrays (N, A, P, P) handed to the trainer as `aux=` (e.g. the kinetic
-    loss's reference CBF, CBF scale and mask); trainers that take none never see it.
+    aux: optional per-sample extra arrays (N, A, ...) of the same rank, handed to the trainer as `aux=` (e.g.
+    the kinetic loss's reference CBF, CBF scale and mask); trainers that take none never see it.
     """
 
     lr: np.ndarray
@@ -51,8 +53,9 @@ class TrainData:
             if getattr(self, name) is None:
                 continue
             arr = np.asarray(getattr(self, name))
-            if arr.ndim != 4:
-                raise ValueError(f"TrainData.{name} must be (N, C, H, W), got shape {arr.shape}")
+            if arr.ndim not in (4, 5) or arr.ndim != np.ndim(self.lr):
+                raise ValueError(f"TrainData.{name} must be (N, C, H, W) or (N, C, D, H, W) like lr "
+                                 f"{np.shape(self.lr)}, got shape {arr.shape}")
             if arr.dtype != np.float32 or not arr.flags.c_contiguous or not arr.flags.writeable:
                 arr = np.array(arr, dtype=np.float32, order="C")  # one copy, so torch.from_numpy can share it
             setattr(self, name, arr)

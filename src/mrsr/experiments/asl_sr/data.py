@@ -1,0 +1,74 @@
+"""ASL-SR data from the phantom cohort: pCASL perfusion (Buxton general kinetic model, label 1.5 s, PLD 1.2 s)
+averaged at three qualities, HR (44 min: fine grid, noise sigma), NR (5.5 min: coarser voxels, noise
+sigma * noise_ratio) and LR (NR downsampled in-plane), the T1w on the fine grid and the noise-free truth.
+Arrays keep the NIfTI axis order (X, Y, Z); Z is the slice axis."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from mrsr.asl import pcasl_general_signal, resample_to_grid
+from mrsr.degrade import add_gaussian_noise
+
+M0_BRAIN_MEAN = 100.0  # assumption: M0 = cohort PD scaled to a brain mean of 100 (sets dM's scale only)
+GRIDS = ("fine", "nr", "lr")
+
+
+def grids(cfg: Mapping) -> dict[str, tuple[tuple[float, ...], tuple[int, ...]]]:
+    """{grid: (voxel_mm, shape)} of the fine (HR and T1), NR and LR grids; all share one field of view."""
+    g = cfg["grid"]
+    vox, shape = np.asarray(g["fine_voxel_mm"], float), np.asarray(g["fine_matrix"], int)
+    out = {"fine": (vox, shape)}
+    for name, key, base in (("nr", "nr_factor", "fine"), ("lr", "lr_factor", "nr")):
+        factor = np.asarray(g[key], int)
+        if np.any(out[base][1] % factor):
+            raise ValueError(f"asl_sr.grid.{key}: {factor.tolist()} must divide the {base} matrix "
+                             f"{out[base][1].tolist()}")
+        out[name] = (out[base][0] * factor, out[base][1] // factor)
+    return {k: (tuple(float(v) for v in vx), tuple(int(s) for s in sh)) for k, (vx, sh) in out.items()}
+
+
+def to_grid(volume: np.ndarray, voxel_in: Sequence[float], grid: tuple) -> np.ndarray:
+    """A volume resampled (box-averaged where coarser) onto a grid (voxel_mm, shape), centred."""
+    return resample_to_grid(volume, voxel_in, grid[0], grid[1])
+
+
+def perfusion(maps: Mapping[str, np.ndarray], cfg: Mapping) -> np.ndarray:
+    """Noise-free dM on the cohort grid from its CBF, ATT and T1 maps, inside the brain mask."""
+    mask = maps["mask"] > 0.5
+    m0 = maps["pd"] * (M0_BRAIN_MEAN / float(maps["pd"][mask].mean()))
+    k = cfg["kinetics"]
+    dm = pcasl_general_signal(maps["cbf"], maps["att"], maps["t1map"], float(k["tau"]), float(k["pld"]),
+                              alpha=float(k["alpha"]), t1_blood=float(k["t1_blood"]),
+                              partition=float(k["partition"]), m0=m0)
+    return (dm * mask).astype(np.float32)
+
+
+def simulate_subject(maps: Mapping[str, np.ndarray], voxel_in: float, cfg: Mapping,
+                     rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """One subject: hr/truth/t1w/mask on the fine grid; nr/truth_nr/hr_nr/t1w_nr/mask_nr on the NR grid; lr and
+    t1w_lr on the LR grid; voxel sizes as <grid>_voxel_mm. maps: cohort cbf, att, t1map, pd, t1w, mask, gm."""
+    g = grids(cfg)
+    vin = (float(voxel_in),) * 3
+    dm = perfusion(maps, cfg)
+    truth = to_grid(dm, vin, g["fine"])
+    gm = to_grid(maps["gm"], vin, g["fine"]) >= 0.5
+    if not gm.any():
+        raise ValueError("asl_sr: no fine-grid voxel with GM fraction >= 0.5; cannot set the noise level")
+    sigma = float(truth[gm].mean()) / float(cfg["hr_snr_gm"])
+    hr = add_gaussian_noise(truth, sigma, rng)
+    truth_nr = to_grid(dm, vin, g["nr"])
+    nr = add_gaussian_noise(truth_nr, sigma * float(cfg["noise_ratio"]), rng)
+    lr = resample_to_grid(nr, g["nr"][0], g["lr"][0], g["lr"][1])
+    t1w = to_grid(maps["t1w"], vin, g["fine"])
+    out = {"hr": hr, "truth": truth, "t1w": t1w, "mask": to_grid(maps["mask"], vin, g["fine"]) > 0.5,
+           "nr": nr, "truth_nr": truth_nr, "hr_nr": resample_to_grid(hr, g["fine"][0], g["nr"][0], g["nr"][1]),
+           "t1w_nr": resample_to_grid(t1w, g["fine"][0], g["nr"][0], g["nr"][1]),
+           "mask_nr": to_grid(maps["mask"], vin, g["nr"]) > 0.5,
+           "lr": lr, "t1w_lr": resample_to_grid(t1w, g["fine"][0], g["lr"][0], g["lr"][1]),
+           "sigma_hr": np.float32(sigma)}
+    for name, (vox, _) in g.items():
+        out[f"{name}_voxel_mm"] = np.asarray(vox, dtype=np.float32)
+    return {k: np.asarray(v, dtype=np.float32) for k, v in out.items()}

@@ -1,0 +1,62 @@
+"""ASL-SR scoring: interpolation baselines (nearest, linear, cubic spline) and PSNR / 3-D SSIM after normalising
+by the reference's maximum (METHODS.md 1.5), for Experiment 1 (LR -> NR grid) and Experiment 2 (NR -> fine)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from scipy import ndimage
+
+from mrsr.metrics import psnr, ssim
+
+# paper: Table 1 rows; scipy.ndimage.zoom orders 0, 1, 3 (cubic B-spline) [METHODS 1.4]
+INTERPOLATIONS = {"nearest": 0, "linear": 1, "spline": 3}
+# Experiment 1 references (NR, HR on the NR grid, the phantom's truth) and Experiment 2's (truth, HR).
+REFERENCES = {"exp1": {"nr": "nr", "hr": "hr_nr", "truth": "truth_nr"}, "exp2": {"truth": "truth", "hr": "hr"}}
+
+
+def interpolate(volume: np.ndarray, shape: Sequence[int], order: int) -> np.ndarray:
+    """scipy.ndimage.zoom to `shape` on the same field of view (grid_mode: voxel edges aligned, as the data)."""
+    zoom = np.divide(shape, np.shape(volume))
+    out = ndimage.zoom(np.asarray(volume, np.float64), zoom, order=order, mode="nearest", grid_mode=True)
+    if out.shape != tuple(shape):
+        raise ValueError(f"interpolate: got {out.shape} instead of {tuple(shape)}")
+    return out.astype(np.float32)
+
+
+def score(pred: np.ndarray, ref: np.ndarray) -> dict[str, float]:
+    """{'psnr', 'ssim'} over the whole volume, both volumes divided by max(ref) [I]: PSNR peak 1, SSIM
+    data_range = the normalised reference's range (Gaussian window sigma 1.5, 3-D)."""
+    peak = float(np.max(ref))
+    if peak <= 0:
+        raise ValueError("score: the reference volume has no positive voxel")
+    p, r = np.asarray(pred, np.float64) / peak, np.asarray(ref, np.float64) / peak
+    return {"psnr": psnr(p, r, 1.0), "ssim": ssim(p, r, float(r.max() - r.min()))}
+
+
+def experiment_outputs(data: Mapping[str, np.ndarray], sr: Mapping[str, np.ndarray], experiment: str) -> dict:
+    """{method: volume} of one experiment: the interpolations (Exp. 1; Exp. 2 only linear, as the paper's
+    Fig. 4) from the training volume to the target grid, and the trained variants' SR volumes."""
+    source, target = ("lr", "nr") if experiment == "exp1" else ("nr", "hr")
+    kinds = INTERPOLATIONS if experiment == "exp1" else {"linear": 1}
+    out = {k: interpolate(data[source], np.shape(data[target]), order) for k, order in kinds.items()}
+    return {**out, **sr}
+
+
+def score_subject(data: Mapping[str, np.ndarray], outputs: Mapping[str, Mapping[str, np.ndarray]],
+                  subject: str) -> list[dict]:
+    """Rows subject, experiment, method, reference, psnr, ssim for every experiment's outputs."""
+    rows = []
+    for experiment, methods in outputs.items():
+        for method, volume in methods.items():
+            for ref_name, key in REFERENCES[experiment].items():
+                rows.append({"subject": subject, "experiment": experiment, "method": method, "reference": ref_name,
+                             **score(volume, data[key])})
+    return rows
+
+
+def central_slices(volume: np.ndarray) -> dict[str, np.ndarray]:
+    """Sagittal (fixed X) and transaxial (fixed Z) central slices, rotated for display (anterior/superior up)."""
+    x, z = volume.shape[0] // 2, volume.shape[2] // 2
+    return {"sagittal": np.rot90(volume[x, :, :]), "transaxial": np.rot90(volume[:, :, z])}

@@ -1,0 +1,168 @@
+"""Cui et al.'s (2020) pyramid, coarse to fine on one volume (SinGAN-style): each scale is one run of the shared
+loop (mrsr.train.loop.fit, checkpoint/resume and a CSV log per scale) with the 'pyramid' trainer, started from
+the previous scale's weights; super-resolution by the last generator on [upsampled input, T1 on the target].
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mrsr.asl import resample_to_grid
+from mrsr.train.loop import CKPT_FORMAT, TrainData, atomic_torch_save, fit
+from mrsr.train.supervised import build_generator
+
+Shape = tuple[int, ...]
+
+
+def pyramid_shapes(shape: Sequence[int], factor: float, min_size: int, max_scales: int | None = None) -> list[Shape]:
+    """Grid shapes x_0 (coarsest) ... x_N (= shape): x_n = round(shape * factor^(N - n)) per axis, never below
+    min(axis, min_size); N is the largest number of downscalings keeping the longest axis >= min_size
+    (assumption: SinGAN uses the shortest axis, which for thick-slice ASL would leave one scale), capped at
+    max_scales - 1."""
+    shape = tuple(int(s) for s in shape)
+    if not 0 < factor < 1 or min_size < 1 or min(shape) < 1:
+        raise ValueError(f"pyramid: need 0 < factor < 1, min_size >= 1 and a non-empty shape; got factor={factor}, "
+                         f"min_size={min_size}, shape={shape}")
+    longest = max(shape)
+    n = max(0, math.floor(math.log(min_size / longest) / math.log(factor))) if longest > min_size else 0
+    if max_scales is not None:
+        n = min(n, int(max_scales) - 1)
+    return [tuple(max(min(s, min_size), round(s * factor ** (n - i))) for s in shape) for i in range(n + 1)]
+
+
+def resize(volume: np.ndarray, shape: Sequence[int], order: int = 1) -> np.ndarray:
+    """Resample a volume to `shape` on the same field of view (voxel centres aligned as in
+    F.interpolate(align_corners=False)); downsampling is anti-aliased (box-equivalent Gaussian)."""
+    if tuple(volume.shape) == tuple(shape):
+        return np.asarray(volume, dtype=np.float32)
+    return resample_to_grid(volume, (1.0,) * volume.ndim, np.divide(volume.shape, shape), shape, order=order)
+
+
+def upsample(x: torch.Tensor, shape: Sequence[int]) -> torch.Tensor:
+    """Trilinear resize of (B, C, D, H, W) to `shape` [I: the paper's up_r is unstated]."""
+    return F.interpolate(x, size=tuple(int(s) for s in shape), mode="trilinear", align_corners=False)
+
+
+def scale_method(method: Mapping[str, Any], n: int, epochs: int, init_from: str | None) -> dict[str, Any]:
+    """The trainer config of scale n: input channels (ASL [+ T1]), critic width, LR milestone, inheritance."""
+    m = {k: v for k, v in method.items() if k not in ("pyramid", "t1_channel", "nfc_max", "milestone_fraction")}
+    m["trainer"] = "pyramid"
+    m["generator_kwargs"] = {**dict(method.get("generator_kwargs") or {}),
+                             "in_channels": 2 if method.get("t1_channel", True) else 1}
+    critic = dict(method.get("discriminator_kwargs") or {})
+    nfc = int(critic.get("nfc", 32))
+    critic["nfc"] = min(nfc * 2 ** (n // 4), int(method.get("nfc_max", 128)))  # [R: SinGAN training.py]
+    m["discriminator_kwargs"] = critic
+    m["milestone"] = max(1, round(float(method.get("milestone_fraction", 0.8)) * epochs))
+    m["residual"] = n > 0  # the coarsest scale's ASL channel is noise
+    m["init_from"] = init_from
+    return m
+
+
+@dataclass
+class Pyramid:
+    """Trained generators (coarse to fine, eval mode) and what generation needs."""
+
+    generators: list[nn.Module]
+    methods: list[dict[str, Any]]
+    shapes: list[Shape]
+    z0: torch.Tensor  # (1, 1, *shapes[0]): the fixed reconstruction noise
+    asl_norm: float  # ASL intensities are divided by this for the networks
+    t1_norm: float
+    t1_channel: bool
+
+    def inputs(self, asl: torch.Tensor, t1: np.ndarray | None) -> torch.Tensor:
+        """Stack the (normalised) ASL channel with T1 resized to its grid when the T1 channel is used."""
+        if not self.t1_channel:
+            return asl
+        t1 = torch.from_numpy(resize(np.asarray(t1, np.float32), asl.shape[2:]) / self.t1_norm)[None, None]
+        return torch.cat([asl, t1.to(asl)], dim=1)
+
+    def run_scale(self, n: int, prev: torch.Tensor | None, t1: np.ndarray | None) -> torch.Tensor:
+        """x~_n = G_n([up(x~_{n-1}) or z_0, t_n]) (+ the upsampled input for n > 0), normalised units."""
+        first = self.z0 if n == 0 else upsample(prev, self.shapes[n])
+        with torch.no_grad():
+            out = self.generators[n](self.inputs(first, t1))
+        return out if n == 0 else out + first
+
+    def super_resolve(self, asl: np.ndarray, t1: np.ndarray | None, shape: Sequence[int]) -> np.ndarray:
+        """Paper eq. 2: the last generator on [trilinear up(asl -> shape), T1 on that grid] (+ residual)."""
+        x = torch.from_numpy(np.asarray(asl, np.float32) / self.asl_norm)[None, None]
+        up = upsample(x, shape)
+        with torch.no_grad():
+            out = self.generators[-1](self.inputs(up, t1)) + up
+        return (out[0, 0].numpy() * self.asl_norm).astype(np.float32)
+
+
+def train_pyramid(method: Mapping[str, Any], asl: np.ndarray, t1: np.ndarray | None, *, epochs: int, seed: int,
+                  device: torch.device | str, ckpt_dir: Path | str, progress: bool = True) -> Pyramid:
+    """Train the pyramid on one ASL volume (and its co-registered T1 on the same grid), coarse to fine.
+
+    method: the 'pyramid' trainer keys plus pyramid {factor, min_size, max_scales}, t1_channel, nfc_max,
+    milestone_fraction. Scale n trains in ckpt_dir/scale-n (checkpoints, loss.csv) and starts from scale
+    n-1's final checkpoint; rerunning resumes where a killed run stopped.
+    """
+    use_t1 = bool(method.get("t1_channel", True))
+    if use_t1 and (t1 is None or np.shape(t1) != np.shape(asl)):
+        raise ValueError(f"train_pyramid: the T1 channel needs a T1 volume on the ASL grid {np.shape(asl)}, got "
+                         f"{None if t1 is None else np.shape(t1)}")
+    spec = method["pyramid"]
+    shapes = pyramid_shapes(np.shape(asl), float(spec["factor"]), int(spec["min_size"]), spec.get("max_scales"))
+    asl_norm = float(np.percentile(asl, float(method.get("norm_percentile", 99.0))))
+    t1_norm = float(np.percentile(t1, float(method.get("norm_percentile", 99.0)))) if use_t1 else 1.0
+    if asl_norm <= 0 or t1_norm <= 0:
+        raise ValueError("train_pyramid: the ASL and T1 volumes need positive intensities (normalising percentile <= 0)")
+    z0 = torch.randn((1, 1, *shapes[0]), generator=torch.Generator().manual_seed(int(seed)))
+    pyr = Pyramid([], [], shapes, z0, asl_norm, t1_norm, use_t1)
+    ckpt_dir = Path(ckpt_dir)
+    prev, init_from = None, None
+    for n, shape in enumerate(shapes):
+        first = z0 if n == 0 else upsample(prev, shape)
+        real = resize(np.asarray(asl, np.float32), shape) / asl_norm
+        data = TrainData(lr=pyr.inputs(first, t1).numpy(), hr=real[None, None])
+        m = scale_method(method, n, epochs, init_from)
+        scale_dir = ckpt_dir / f"scale-{n}"
+        generator = fit(m, data, None, epochs=epochs, batch_size=1, seed=seed, device=device, ckpt_dir=scale_dir,
+                        log_csv=scale_dir / "loss.csv", progress=progress)
+        pyr.generators.append(generator)
+        pyr.methods.append(m)
+        prev = pyr.run_scale(n, prev, t1)
+        init_from = str(scale_dir / CKPT_FORMAT.format(epochs))
+    return pyr
+
+
+def scale_logs(ckpt_dir: Path | str, n_scales: int) -> pd.DataFrame:
+    """The per-scale CSV logs of a trained pyramid as one frame with a 'scale' column."""
+    frames = [pd.read_csv(Path(ckpt_dir) / f"scale-{n}" / "loss.csv").assign(scale=n) for n in range(n_scales)]
+    return pd.concat(frames, ignore_index=True)
+
+
+def save_pyramid(path: Path | str, pyr: Pyramid, meta: Mapping[str, Any]) -> None:
+    """Atomically write every generator's weights and the pyramid's settings (loads with weights_only)."""
+    blob = {"state_dicts": [{k: v.detach().cpu() for k, v in g.state_dict().items()} for g in pyr.generators],
+            "methods": pyr.methods, "shapes": [list(s) for s in pyr.shapes], "z0": pyr.z0,
+            "asl_norm": pyr.asl_norm, "t1_norm": pyr.t1_norm, "t1_channel": pyr.t1_channel, "meta": dict(meta)}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_torch_save(blob, Path(path))
+
+
+def load_pyramid(path: Path | str) -> Pyramid:
+    """Inverse of save_pyramid: generators rebuilt from their methods, in eval mode on the CPU."""
+    blob = torch.load(path, map_location="cpu", weights_only=True)
+    generators = []
+    for method, state in zip(blob["methods"], blob["state_dicts"]):
+        g = build_generator(method)
+        g.load_state_dict(state)
+        generators.append(g.eval())
+    return Pyramid(generators, blob["methods"], [tuple(s) for s in blob["shapes"]], blob["z0"],
+                   float(blob["asl_norm"]), float(blob["t1_norm"]), bool(blob["t1_channel"]))

@@ -1,0 +1,167 @@
+"""Cui et al. 2020 (asl_sr) library: networks, losses, pyramid, kinetic model, data and scoring."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from scipy import ndimage
+
+from mrsr.asl import pcasl_general_signal
+from mrsr.experiments.asl_sr.data import grids, simulate_subject
+from mrsr.experiments.asl_sr.evaluate import interpolate, score
+from mrsr.losses import gaussian_lowpass, gradient_penalty, lowpass_mse
+from mrsr.nets import build, count_params
+from mrsr.train import TrainData
+from mrsr.train.multiscale import load_pyramid, pyramid_shapes, save_pyramid, train_pyramid
+
+TINY = {"generator": "unet3d", "generator_kwargs": {"widths": [4, 8, 8]}, "discriminator": "markov3d",
+        "discriminator_kwargs": {"nfc": 4, "n_body": 1}, "init": "normal", "lr_g": 5e-4, "lr_d": 5e-4,
+        "lambda_gp": 0.1, "lambda_mse": 10.0, "lambda_lowpass": 10.0, "lowpass_sigma": 5.0, "d_steps": 1,
+        "g_steps": 1, "pyramid": {"factor": 0.75, "min_size": 6, "max_scales": 3}}
+
+
+def test_parameter_counts_match_methods() -> None:
+    assert count_params(build("unet3d")) == 340_321  # METHODS 1.2
+    assert count_params(build("markov3d")) == 85_057
+
+
+@pytest.mark.parametrize("shape", [(17, 13, 9), (7, 11, 5), (16, 16, 12)])
+def test_unet_keeps_odd_shapes(shape: tuple[int, int, int]) -> None:
+    net = build("unet3d", widths=(2, 4, 4))
+    out = net(torch.zeros(1, 2, *shape))
+    assert out.shape == (1, 1, *shape)
+    assert build("markov3d", nfc=4)(torch.zeros(1, 1, *shape)).shape == (1, 1, *shape)
+
+
+def test_pyramid_shapes_for_odd_sizes() -> None:
+    assert pyramid_shapes((17, 13, 9), 0.75, 8) == [(10, 8, 8), (13, 10, 8), (17, 13, 9)]
+    shapes = pyramid_shapes((65, 33, 23), 0.75, 8)
+    assert shapes[-1] == (65, 33, 23)
+    assert max(shapes[0]) >= 8 and max(shapes[0]) * 0.75 < 8  # the longest axis can shrink no further
+    for a, b in zip(shapes, shapes[1:]):
+        assert all(x <= y for x, y in zip(a, b))
+    assert len(pyramid_shapes((65, 33, 23), 0.75, 8, max_scales=2)) == 2
+    assert pyramid_shapes((5, 5, 5), 0.75, 8) == [(5, 5, 5)]
+    with pytest.raises(ValueError, match="factor"):
+        pyramid_shapes((8, 8, 8), 1.5, 8)
+
+
+def test_gradient_penalty_of_a_linear_critic() -> None:
+    w = torch.tensor([[[[[3.0, 4.0]]]]])  # D(x) = sum(w * x): gradient w everywhere, norm 5
+
+    def critic(x: torch.Tensor) -> torch.Tensor:
+        return (x * w).flatten(1).sum(1)
+
+    real, fake = torch.randn(3, 1, 1, 1, 2), torch.randn(3, 1, 1, 1, 2)
+    assert gradient_penalty(critic, real, fake).item() == pytest.approx((5.0 - 1.0) ** 2)
+    w2 = torch.tensor([[[[[0.6, 0.8]]]]])  # unit norm: no penalty
+    assert gradient_penalty(lambda x: (x * w2).flatten(1).sum(1), real, fake, alpha=0.3).item() == pytest.approx(0.0, abs=1e-10)
+
+
+@pytest.mark.parametrize("shape", [(9, 7, 5), (30, 31, 24)])
+def test_lowpass_matches_scipy_gaussian_filter(shape: tuple[int, int, int]) -> None:
+    x = np.random.default_rng(0).standard_normal(shape)
+    ours = gaussian_lowpass(torch.from_numpy(x)[None, None], 5.0)[0, 0].numpy()
+    ref = ndimage.gaussian_filter(x, 5.0, mode="reflect", truncate=4.0)
+    np.testing.assert_allclose(ours, ref, atol=1e-10)
+    y = np.random.default_rng(1).standard_normal(shape)
+    loss = lowpass_mse(torch.from_numpy(x)[None, None], torch.from_numpy(y)[None, None], 5.0).item()
+    expected = np.mean((ref - ndimage.gaussian_filter(y, 5.0, mode="reflect", truncate=4.0)) ** 2)
+    assert loss == pytest.approx(expected, rel=1e-9)
+
+
+def test_general_kinetic_model_by_hand() -> None:
+    # CBF 60, ATT 0.8 s, T1 1.33 s, tau 1.5 s, PLD 1.2 s, M0 100: t = 2.7 s > ATT + tau, the decaying phase
+    f, lam, t1b = 0.01, 0.9, 1.65
+    t1p = 1.0 / (1.0 / 1.33 + f / lam)
+    amp = 2 * 0.85 * (100 / lam) * f * t1p * math.exp(-0.8 / t1b)
+    decay = amp * math.exp(-(2.7 - 1.5 - 0.8) / t1p) * (1 - math.exp(-1.5 / t1p))
+    assert pcasl_general_signal(60.0, 0.8, 1.33, 1.5, 1.2, m0=100.0) == pytest.approx(decay, rel=1e-6)
+    # ATT 2.0 s: the bolus is still arriving at t = 2.7 s
+    amp2 = 2 * 0.85 * (100 / lam) * f * t1p * math.exp(-2.0 / t1b)
+    filling = amp2 * (1 - math.exp(-(2.7 - 2.0) / t1p))
+    assert pcasl_general_signal(60.0, 2.0, 1.33, 1.5, 1.2, m0=100.0) == pytest.approx(filling, rel=1e-6)
+    assert pcasl_general_signal(60.0, 3.0, 1.33, 1.5, 1.2, m0=100.0) == 0.0  # not arrived
+    assert pcasl_general_signal(0.0, 0.8, 1.33, 1.5, 1.2, m0=100.0) == 0.0
+
+
+def test_train_data_takes_volumes_of_one_rank() -> None:
+    data = TrainData(np.zeros((1, 2, 4, 5, 6)), np.zeros((1, 1, 4, 5, 6)))
+    assert data.lr.dtype == np.float32 and len(data) == 1
+    with pytest.raises(ValueError, match="like lr"):
+        TrainData(np.zeros((1, 2, 4, 5, 6)), np.zeros((1, 1, 5, 6)))
+
+
+def test_pyramid_trains_inherits_weights_and_resumes(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    asl = ndimage.gaussian_filter(rng.random((12, 10, 9)), 1.5).astype(np.float32)
+    t1 = rng.random((12, 10, 9)).astype(np.float32)
+    pyr = train_pyramid(TINY, asl, t1, epochs=2, seed=0, device="cpu", ckpt_dir=tmp_path, progress=False)
+    assert pyr.shapes == pyramid_shapes(asl.shape, 0.75, 6, 3) and len(pyr.generators) == len(pyr.shapes) == 3
+    # scale 1 started from scale 0's final weights: two Adam steps later it is still within a few lr of them
+    start = torch.load(tmp_path / "scale-0" / "epoch-0002.pt", weights_only=True)["trainer"]["generator"]
+    scale1 = torch.load(tmp_path / "scale-1" / "epoch-0002.pt", weights_only=True)["trainer"]
+    assert pyr.methods[1]["init_from"] == str(tmp_path / "scale-0" / "epoch-0002.pt")
+    moved = {k: (scale1["generator"][k] - v).abs().max().item() for k, v in start.items() if k.endswith(("weight", "bias"))}  # parameters, not BN statistics
+    fresh = build("unet3d", widths=(4, 8, 8)).state_dict()
+    assert max(moved.values()) < 3 * 5e-4  # Adam moves each weight by about lr per step
+    assert any((fresh[k] - scale1["generator"][k]).abs().max() > 0.05 for k in moved)  # not a fresh init
+    # resuming trains nothing new and returns the same generators
+    again = train_pyramid(TINY, asl, t1, epochs=2, seed=0, device="cpu", ckpt_dir=tmp_path, progress=False)
+    for a, b in zip(pyr.generators, again.generators):
+        for (k, v), w in zip(a.state_dict().items(), b.state_dict().values()):
+            assert torch.equal(v, w), k
+    sr = pyr.super_resolve(asl, rng.random((24, 20, 9)).astype(np.float32), (24, 20, 9))
+    assert sr.shape == (24, 20, 9) and np.isfinite(sr).all()
+    save_pyramid(tmp_path / "model.pt", pyr, {"subject": "x"})
+    loaded = load_pyramid(tmp_path / "model.pt")
+    np.testing.assert_allclose(loaded.super_resolve(asl, np.ones((24, 20, 9), np.float32), (24, 20, 9)),
+                               pyr.super_resolve(asl, np.ones((24, 20, 9), np.float32), (24, 20, 9)), atol=1e-6)
+
+
+def test_without_t1_channel_the_generator_takes_one_channel(tmp_path: Path) -> None:
+    asl = np.random.default_rng(0).random((8, 8, 7)).astype(np.float32)
+    pyr = train_pyramid({**TINY, "t1_channel": False}, asl, None, epochs=1, seed=0, device="cpu",
+                        ckpt_dir=tmp_path, progress=False)
+    assert pyr.generators[0].enc1[0][0].in_channels == 1
+    with pytest.raises(ValueError, match="T1"):
+        train_pyramid(TINY, asl, None, epochs=1, seed=0, device="cpu", ckpt_dir=tmp_path / "b", progress=False)
+
+
+def test_simulated_qualities_and_grids() -> None:
+    cfg = {"grid": {"fine_voxel_mm": [4.0, 4.0, 4.0], "fine_matrix": [24, 24, 16], "nr_factor": [2, 2, 2],
+                    "lr_factor": [2, 2, 1]},
+           "kinetics": {"tau": 1.5, "pld": 1.2, "alpha": 0.85, "t1_blood": 1.65, "partition": 0.9},
+           "hr_snr_gm": 10.0, "noise_ratio": math.sqrt(8)}
+    assert grids(cfg)["lr"] == ((16.0, 16.0, 8.0), (6, 6, 8))
+    shape = (40, 40, 32)
+    zz = np.linalg.norm(np.indices(shape) - np.array(shape)[:, None, None, None] / 2, axis=0)
+    brain = (zz < 14).astype(np.float32)
+    maps = {"cbf": 60.0 * brain, "att": np.full(shape, 0.8), "t1map": np.full(shape, 1.33), "pd": brain + 0.0,
+            "t1w": 100 * brain, "mask": brain, "gm": brain}
+    d = simulate_subject(maps, 2.0, cfg, np.random.default_rng(0))
+    assert d["hr"].shape == (24, 24, 16) and d["nr"].shape == (12, 12, 8) and d["lr"].shape == (6, 6, 8)
+    assert d["hr_nr"].shape == d["truth_nr"].shape == d["t1w_nr"].shape == (12, 12, 8)
+    # noise: HR residual s.d. sigma, NR sqrt(8) sigma (far from the brain edge the truth is flat)
+    sigma = float(d["sigma_hr"])
+    assert np.std(d["hr"] - d["truth"]) == pytest.approx(sigma, rel=0.1)
+    assert np.std(d["nr"] - d["truth_nr"]) == pytest.approx(sigma * math.sqrt(8), rel=0.15)
+    core = d["truth"][10:14, 10:14, 6:10]
+    assert core.mean() == pytest.approx(float(pcasl_general_signal(60.0, 0.8, 1.33, 1.5, 1.2, m0=100.0)), rel=0.02)
+
+
+def test_interpolation_and_scores() -> None:
+    ramp = np.broadcast_to(np.arange(4, dtype=np.float32)[:, None, None], (4, 3, 2))
+    up = interpolate(ramp, (8, 3, 2), 1)
+    # voxel-edge aligned: new centres at (i + 0.5) / 2 - 0.5 of the old grid, edges clamped
+    np.testing.assert_allclose(up[:, 0, 0], [0, 0.25, 0.75, 1.25, 1.75, 2.25, 2.75, 3.0], atol=1e-6)
+    assert interpolate(ramp, (8, 3, 2), 0)[:, 0, 0].tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    ref = np.random.default_rng(0).random((12, 12, 12)) + 1.0
+    s = score(ref, ref)
+    assert s["psnr"] == math.inf and s["ssim"] == pytest.approx(1.0)
+    noisy = ref + 0.02 * ref.max()
+    assert score(noisy, ref)["psnr"] == pytest.approx(20 * math.log10(1 / 0.02), rel=1e-6)

@@ -1,0 +1,82 @@
+"""The asl_sr experiment in the workflow: DAG shape of the presets and the shared tiny run's outputs."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mrsr.nets import build, count_params
+from test_workflow import REPO, dag_jobs, rule_counts
+
+PAPER_ROWS = ["nearest", "linear", "spline", "proposed"]
+
+
+def test_default_plans_one_gpu_job_per_subject_and_experiment(tmp_path: Path) -> None:
+    jobs = dag_jobs(tmp_path)
+    counts = rule_counts(jobs)
+    assert counts["asl_sr_data"] == counts["asl_sr_eval"] == 3
+    assert counts["asl_sr_train"] == 3 * 2  # Experiments 1 and 2, no ablation in the default
+    assert counts["asl_sr_table"] == 1 and counts["asl_sr_figure"] == 4
+    for job in jobs:
+        if job.rule.name.startswith("asl_sr"):
+            assert job.resources.get("gpu", 0) == (1 if job.rule.name == "asl_sr_train" else 0), job.rule.name
+    table = next(job for job in jobs if job.rule.name == "asl_sr_table")
+    differing = {d[0] for d in table.params.footer["differences"]}
+    assert {"epochs", "model.generator_kwargs.widths", "grid.fine_matrix"} <= differing
+
+
+def test_paper_preset_dry_run_is_at_paper_scale(tmp_path: Path) -> None:
+    jobs = dag_jobs(tmp_path, [REPO / "config/paper.yaml"])
+    train = [job for job in jobs if job.rule.name == "asl_sr_train"]
+    assert len(train) == 3 * (3 + 1)  # Experiment 1 x (proposed, no_t1, no_lowpass) + Experiment 2, per subject
+    job = next(j for j in train if j.wildcards["asl_sr_variant"] == "proposed")
+    method = job.params.method
+    assert job.params.epochs == 2000 and method["pyramid"]["max_scales"] is None
+    assert count_params(build(method["generator"], **method["generator_kwargs"])) == 340_321
+    assert count_params(build(method["discriminator"], **method["discriminator_kwargs"])) == 85_057
+    no_t1 = next(j for j in train if j.wildcards["asl_sr_variant"] == "no_t1")
+    assert no_t1.params.method["t1_channel"] is False
+    table = next(job for job in jobs if job.rule.name == "asl_sr_table")
+    assert not [d for d in table.params.footer["differences"] if d[0].startswith(("epochs", "model", "grid"))]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tiny_run_dir: Path) -> Path:
+    return tiny_run_dir  # tests/conftest.py: one local tiny run per session
+
+
+def test_tiny_run_table1_has_paper_rows_and_plausible_values(run_dir: Path) -> None:
+    out = run_dir / "results/asl_sr"
+    table = pd.read_csv(out / "tables/table1.csv", index_col=0)
+    assert list(table.index) == PAPER_ROWS + ["no_t1", "no_lowpass"]
+    for ref in ("NR", "HR", "Truth"):
+        assert table[f"{ref} PSNR"].between(10, 80).all() and table[f"{ref} SSIM"].between(0, 1).all()
+    assert table.loc["linear", "NR PSNR (paper)"] == pytest.approx(33.6745)
+    assert math.isnan(table.loc["no_t1", "NR PSNR (paper)"])
+    md = (out / "tables/table1.md").read_text()
+    assert "Assumption: " in md and "Differs from the paper preset" in md and "linear" in md.lower()
+    claims = pd.read_csv(out / "claims.csv")
+    assert len(claims) == 3 and set(claims["held"]) <= {"yes", "no"}
+    exp2 = pd.read_csv(out / "tables/exp2.csv", index_col=0)
+    assert list(exp2.index) == ["linear", "proposed"] and exp2["Truth PSNR"].between(10, 80).all()
+
+
+def test_tiny_run_scores_interpolation_against_the_nr_reference(run_dir: Path) -> None:
+    from mrsr.experiments.asl_sr.evaluate import interpolate, score
+    from mrsr.io import load_npz
+
+    out = run_dir / "results/asl_sr"
+    d = load_npz(out / "data/sub-01.npz")
+    metrics = pd.read_csv(out / "eval/sub-01/seed-0/metrics.tsv", sep="\t")
+    row = metrics[(metrics.experiment == "exp1") & (metrics.method == "spline") & (metrics.reference == "nr")].iloc[0]
+    assert row["psnr"] == pytest.approx(score(interpolate(d["lr"], d["nr"].shape, 3), d["nr"])["psnr"])
+    sr = load_npz(out / "models/exp1/proposed/sub-01/seed-0/sr.npz")["sr"]
+    assert sr.shape == d["nr"].shape and np.isfinite(sr).all()
+    log = pd.read_csv(out / "models/exp1/proposed/sub-01/seed-0/loss.csv")
+    assert sorted(log["scale"].unique()) == [0, 1] and {"train_adv", "train_mse", "train_lowpass", "train_d"} <= set(log)
+    for fig in ("fig2_sagittal", "fig3_transaxial", "fig4_exp2", "loss_curves"):
+        assert (out / f"figures/{fig}.png").stat().st_size > 1000

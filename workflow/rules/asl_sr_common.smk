@@ -1,0 +1,82 @@
+# Cui et al. 2020: unsupervised multi-scale 3-D GAN super-resolution of ASL with a T1 prior.
+# Globals, wildcard constraints and input functions of workflow/rules/asl_sr.smk.
+# Wildcards: asl_sr_subject, asl_sr_exp (exp1: LR -> NR grid, exp2: NR -> T1 grid), asl_sr_variant
+# (proposed and the configured ablations), asl_sr_figure (and the shared seed).
+
+
+def asl_sr_final_outputs() -> list[str]:
+    """Table 1 and the Experiment 2 table (csv/md/tex), the claims, Figures 2-4 and the loss curves."""
+    outs = expand(
+        f"{ASR_DIR}/tables/{{t}}.{{ext}}",
+        t=["table1", "exp2"],
+        ext=["csv", "md", "tex"],
+    )
+    outs.append(f"{ASR_DIR}/claims.csv")
+    outs += expand(
+        f"{ASR_DIR}/figures/{{f}}.{{ext}}", f=ASR_FIGURES, ext=["png", "pdf"]
+    )
+    return outs
+
+
+ASL_SR = register_experiment("asl_sr", asl_sr_final_outputs)
+ASR_DIR = "results/asl_sr"
+ASR_SUBJECTS = phantom_subjects()[: int(ASL_SR["n_subjects"])]
+ASR_VARIANTS = ["proposed", *ASL_SR.get("ablations", {})]
+# Experiment 1 trains every variant; Experiment 2 (paper Fig. 4) only the proposed method.
+ASR_RUNS = [("exp1", v) for v in ASR_VARIANTS] + [("exp2", "proposed")]
+ASR_FIGURES = ["fig2_sagittal", "fig3_transaxial", "fig4_exp2", "loss_curves"]
+ASR_MAPS = ("cbf", "att", "t1map", "pd", "t1w", "mask", "gm")
+
+
+wildcard_constraints:
+    asl_sr_subject="|".join(ASR_SUBJECTS),
+    asl_sr_exp="exp1|exp2",
+    asl_sr_variant="|".join(ASR_VARIANTS),
+    asl_sr_figure="|".join(ASR_FIGURES),
+
+
+def asl_sr_maps(wildcards) -> dict[str, str]:
+    """The cohort maps the simulation reads."""
+    return {
+        m: f"results/cohort/{wildcards.asl_sr_subject}/{m}.nii.gz" for m in ASR_MAPS
+    }
+
+
+def asl_sr_subject_index(wildcards) -> int:
+    """Position of the subject (seeds its noise)."""
+    return ASR_SUBJECTS.index(wildcards.asl_sr_subject)
+
+
+def asl_sr_method(wildcards) -> dict:
+    """The model config of a variant: the proposed model with the ablation's overrides."""
+    if wildcards.asl_sr_variant == "proposed":
+        return dict(ASL_SR["model"])
+    return {**ASL_SR["model"], **ASL_SR["ablations"][wildcards.asl_sr_variant]}
+
+
+def asl_sr_run_dirs(subject: str, seed) -> dict[str, str]:
+    """{'<exp>/<variant>': model directory} of every training run of a subject."""
+    return {
+        f"{e}/{v}": f"{ASR_DIR}/models/{e}/{v}/{subject}/seed-{seed}"
+        for e, v in ASR_RUNS
+    }
+
+
+def asl_sr_sr_files(wildcards) -> list[str]:
+    """The SR volumes of every run of a subject."""
+    return [
+        f"{d}/sr.npz"
+        for d in asl_sr_run_dirs(wildcards.asl_sr_subject, wildcards.seed).values()
+    ]
+
+
+def asl_sr_figure_inputs(wildcards) -> dict[str, list[str]]:
+    """Example slices of every subject and the per-scale loss logs of the first subject's runs."""
+    return {
+        "examples": expand(
+            f"{ASR_DIR}/eval/{{s}}/seed-{SEED}/examples.npz", s=ASR_SUBJECTS
+        ),
+        "logs": [
+            f"{d}/loss.csv" for d in asl_sr_run_dirs(ASR_SUBJECTS[0], SEED).values()
+        ],
+    }

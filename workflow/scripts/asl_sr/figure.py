@@ -1,0 +1,34 @@
+"""Figures 2-4 of Cui et al. and the per-scale loss curves."""
+from pathlib import Path
+
+import pandas as pd
+
+from mrsr.experiments.asl_sr.figures import EXP1_COLUMNS, EXP2_COLUMNS, example_rows, image_grid
+from mrsr.figures import loss_curves
+from mrsr.io import load_npz
+from mrsr.runlog import log_to
+
+log = log_to(snakemake.log[0])
+figure = snakemake.wildcards.asl_sr_figure
+stem = Path(snakemake.output.png).with_suffix("")
+tag = f"({snakemake.params.preset} preset, seed {snakemake.params.seed})"
+examples = {Path(p).parent.parent.name: load_npz(p) for p in snakemake.input.examples}
+if figure in ("fig2_sagittal", "fig3_transaxial"):
+    view = "sagittal" if figure == "fig2_sagittal" else "transaxial"
+    number = 2 if view == "sagittal" else 3
+    image_grid(example_rows(examples, "exp1", [view]), EXP1_COLUMNS, stem, window_key="nr",
+               title=f"Fig. {number}: Experiment 1 ({view}): trained on LR, generated on the NR grid {tag}")
+elif figure == "fig4_exp2":
+    first = dict(list(examples.items())[:1])
+    image_grid(example_rows(first, "exp2", ["transaxial", "sagittal"]), EXP2_COLUMNS, stem, window_key="truth",
+               title=f"Fig. 4: Experiment 2: trained on NR, generated on the T1 grid {tag}")
+else:
+    logs = {}
+    for run, path in zip(snakemake.params.runs, snakemake.input.logs):
+        frame = pd.read_csv(path)
+        for scale, part in frame.groupby("scale"):
+            logs[f"{run} scale {scale}"] = part
+    loss_curves(logs, stem, columns=("train_total",),
+                title=f"Per-scale generator loss (adv + λ1 MSE + λ2 low-pass) and critic loss, "
+                      f"{Path(snakemake.input.logs[0]).parent.parent.name} {tag}")
+log.info("%s written", stem)

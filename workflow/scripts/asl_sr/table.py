@@ -1,0 +1,96 @@
+"""Table 1 (Experiment 1: PSNR/SSIM against NR, HR and the truth, beside the paper), the Experiment 2 table
+(linear vs proposed on the T1 grid against the truth and HR), claims."""
+from pathlib import Path
+
+import pandas as pd
+
+from mrsr.footer import failed_to_beat, reference_line, run_footer
+from mrsr.nets import build, count_params
+from mrsr.runlog import log_to
+from mrsr.scorecard import evaluate_claims, write_claims
+from mrsr.tables import aggregate, build_table, load_paper_values, ordering_summary, ours_values, paper_source, write_table
+
+log = log_to(snakemake.log[0])
+cfg = snakemake.params.cfg
+foot = snakemake.params.footer
+metrics = pd.concat([pd.read_csv(p, sep="\t") for p in snakemake.input], ignore_index=True)
+REF_NAMES = {"nr": "NR", "hr": "HR", "truth": "Truth"}
+
+
+def wide(experiment: str) -> tuple[pd.DataFrame, list[str]]:
+    """Per subject and method, one column per <metric>_<reference>; the column keys."""
+    part = metrics[metrics["experiment"] == experiment]
+    frame = part.pivot_table(index=["subject", "method"], columns="reference", values=["psnr", "ssim"])
+    frame.columns = [f"{m}_{r}" for m, r in frame.columns]
+    refs = list(dict.fromkeys(part["reference"]))
+    keys = [f"{m}_{r}" for r in refs for m in ("psnr", "ssim")]
+    return frame.reset_index(), keys
+
+
+def display(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Column 'PSNR_NR' -> 'NR PSNR' (the metric last, so the number formats apply); also its paper and Δ columns."""
+    names = {}
+    for key in keys:
+        old, new = key.upper(), label(key)
+        names.update({old: new, f"{old} (paper)": f"{new} (paper)", f"Δ{old}": f"Δ{new}"})
+    return frame.rename(columns=names)
+
+
+def label(key: str) -> str:
+    """'psnr_nr' -> 'NR PSNR'."""
+    metric, ref = key.split("_", 1)
+    return f"{REF_NAMES[ref]} {metric.upper()}"
+
+
+def verdicts(means: pd.DataFrame, keys: list[str], labels: dict, reference: str = "linear") -> list[str]:
+    """Footer lines: which trained rows did not beat linear interpolation (the no-model reference)."""
+    rows = [k for k in means.index if k not in ("nearest", "spline")]
+    return [reference_line(label(key), labels.get(reference, reference),
+                           failed_to_beat({k: float(means.loc[k, key]) for k in rows}, reference, True, labels))
+            for key in keys]
+
+
+paper = load_paper_values("asl_sr", "table1")
+labels = {k: v["label"] for k, v in paper.items()}
+variants = [v for v in snakemake.params.variants if v != "proposed"]
+labels.update({v: f"Proposed ({v}, not in the paper)" for v in variants})
+per_subject, keys = wide("exp1")
+ours = aggregate(per_subject, columns=keys)
+rows = {**paper, **{v: {"label": labels[v]} for v in variants}}
+params = {"proposed": count_params(build(cfg["model"]["generator"], **{**cfg["model"].get("generator_kwargs", {}), "in_channels": 2}))}
+table = build_table(ours, rows, params=params, metrics=keys)
+table = table.drop(columns=[c for c in table.columns if "TRUTH" in c and ("(paper)" in c or c.startswith("Δ"))])
+means = ours[[f"{k}_mean" for k in keys]].rename(columns=lambda c: c.removesuffix("_mean"))
+paper_keys = ["psnr_nr", "ssim_nr", "psnr_hr", "ssim_hr"]
+orderings = ordering_summary(paper, ours_values(ours, paper_keys), [(k, True) for k in paper_keys])
+subjects = []
+for subject, part in per_subject.groupby("subject"):
+    p = part.set_index("method")
+    subjects.append(f"{subject}: " + ", ".join(f"{labels[m]} NR {p.loc[m, 'psnr_nr']:.2f}/{p.loc[m, 'ssim_nr']:.3f} "
+                                                 f"HR {p.loc[m, 'psnr_hr']:.2f}/{p.loc[m, 'ssim_hr']:.3f}"
+                                                 for m in p.index if m in paper))
+extra = [f"Paper values: {paper_source('asl_sr', 'table1')}; the paper has no truth columns.",
+         f"Ours: mean over {per_subject['subject'].nunique()} subjects; per subject (PSNR/SSIM):",
+         *subjects, *[f"Orderings: {o}" for o in orderings], *verdicts(means, keys, labels),
+         f"#params: generator at this preset's widths (the paper preset: 340,321)."]
+footer = run_footer("asl_sr", {"asl_sr": cfg}, foot, extra=extra)
+write_table(display(table, keys), Path(snakemake.output.csv).with_suffix(""),
+            title="Table 1: Experiment 1 (trained on LR, generated on the NR grid): PSNR / 3-D SSIM vs NR, HR and the truth",
+            footer=footer)
+claims = evaluate_claims("asl_sr", {"table1": means}, preset=foot["preset"], data=foot["data"])
+write_claims(claims, snakemake.output.claims)
+
+per_subject2, keys2 = wide("exp2")
+ours2 = aggregate(per_subject2, columns=keys2)
+rows2 = {"linear": {"label": "Linear"}, "proposed": {"label": "Proposed"}}
+table2 = build_table(ours2, rows2, params=params, metrics=keys2)
+table2 = table2[[c for c in table2.columns if "(paper)" not in c and not c.startswith("Δ")]]
+means2 = ours2[[f"{k}_mean" for k in keys2]].rename(columns=lambda c: c.removesuffix("_mean"))
+footer2 = run_footer("asl_sr", {"asl_sr": cfg}, foot, extra=[
+    "The paper shows Experiment 2 only as images (Fig. 4, linear vs proposed); the phantom's truth allows scores.",
+    f"Ours: mean over {per_subject2['subject'].nunique()} subjects.", *verdicts(means2, keys2, labels)])
+write_table(display(table2, keys2), Path(snakemake.output.exp2_csv).with_suffix(""),
+            title="Experiment 2 (trained on NR, generated on the T1 grid): PSNR / 3-D SSIM vs the truth and HR",
+            footer=footer2)
+log.info("table 1: %d rows; experiment 2: %d rows; claims held: %s", len(table), len(table2),
+         ", ".join(claims["held"]))
