@@ -16,14 +16,10 @@ from snakemake.settings.types import ConfigSettings
 
 REPO = Path(__file__).resolve().parents[1]
 GPU_RULES = {"field_train", "field_infer", "deepasl_train", "deepasl_infer", "ixi_sr_train", "ixi_sr_infer",
-<<<<<<< HEAD
-             "dsgan_dsn", "dsgan_train", "dsgan_infer"}
+             "dsgan_dsn", "dsgan_train", "dsgan_infer", "asl_sr_train"}
 # Inference jobs of the no-model reference rows ask for no GPU: (rule, wildcard, values).
 NO_NETWORK = [("deepasl_infer", "deepasl_method", {"averaging"}), ("ixi_sr_infer", "ixi_sr_method", {"lr", "bicubic"}),
               ("dsgan_infer", "dsgan_method", {"bicubic"})]
-=======
-             "asl_sr_train"}
->>>>>>> asl_sr
 
 
 def dag_jobs(workdir: Path, configfiles: list[Path] = (), config: dict | None = None) -> list:
