@@ -53,6 +53,7 @@ rule asl_sr_train:
     params:
         method=asl_sr_method,
         epochs=ASL_SR["epochs"],
+        compute=compute_params("asl_sr"),
         ckpt_dir=f"{ASR_DIR}/checkpoints/{{asl_sr_exp}}/{{asl_sr_variant}}/{{asl_sr_subject}}/seed-{{seed}}",
     script:
         "../scripts/asl_sr/train.py"

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mrsr.asl import resample_to_grid
+from mrsr.device import Compute
 from mrsr.train.loop import CKPT_FORMAT, TrainData, atomic_torch_save, fit
 from mrsr.train.supervised import build_generator
 
@@ -105,7 +106,8 @@ class Pyramid:
 
 
 def train_pyramid(method: Mapping[str, Any], asl: np.ndarray, t1: np.ndarray | None, *, epochs: int, seed: int,
-                  device: torch.device | str, ckpt_dir: Path | str, progress: bool = True) -> Pyramid:
+                  device: torch.device | str, ckpt_dir: Path | str, progress: bool = True,
+                  compute: Compute | None = None) -> Pyramid:
     """Train the pyramid on one ASL volume (and its co-registered T1 on the same grid), coarse to fine.
 
     method: the 'pyramid' trainer keys plus pyramid {factor, min_size, max_scales}, t1_channel, nfc_max,
@@ -133,7 +135,7 @@ def train_pyramid(method: Mapping[str, Any], asl: np.ndarray, t1: np.ndarray | N
         m = scale_method(method, n, epochs, init_from)
         scale_dir = ckpt_dir / f"scale-{n}"
         generator = fit(m, data, None, epochs=epochs, batch_size=1, seed=seed, device=device, ckpt_dir=scale_dir,
-                        log_csv=scale_dir / "loss.csv", progress=progress)
+                        log_csv=scale_dir / "loss.csv", progress=progress, compute=compute)
         pyr.generators.append(generator)
         pyr.methods.append(m)
         prev = pyr.run_scale(n, prev, t1)

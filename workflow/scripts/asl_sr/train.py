@@ -3,7 +3,7 @@ from pathlib import Path
 
 import torch
 
-from mrsr.device import select_device
+from mrsr.device import Compute, select_device
 from mrsr.io import load_npz, save_npz
 from mrsr.nets import count_params
 from mrsr.runlog import log_to
@@ -22,7 +22,7 @@ d = load_npz(snakemake.input[0])
 source, t1_source, target, t1_target = (("lr", "t1w_lr", "nr", "t1w_nr") if experiment == "exp1"
                                         else ("nr", "t1w_nr", "hr", "t1w"))
 pyr = train_pyramid(method, d[source], d[t1_source], epochs=epochs, seed=seed, device=device,
-                    ckpt_dir=Path(snakemake.params.ckpt_dir))
+                    ckpt_dir=Path(snakemake.params.ckpt_dir), compute=Compute(**snakemake.params.compute))
 sr = pyr.super_resolve(d[source], d[t1_target], d[target].shape)
 meta = {"experiment": "asl_sr", "run": experiment, "variant": snakemake.wildcards.asl_sr_variant,
         "subject": snakemake.wildcards.asl_sr_subject, "seed": seed, "epochs": epochs,
