@@ -2,6 +2,7 @@
 # training and inference of every method, tables 2 and 3 and figures 4-12.
 # Wildcards: field_subject, field_role, field_method, field_table, field_figure (and the shared seed).
 # Globals, wildcard constraints and input functions of workflow/rules/field7to9.smk.
+from mrsr.experiments.field7to9.data import method_entry as field_method_config
 from mrsr.preprocess import split_subjects
 from mrsr.sheets import read_field_sheet
 
@@ -112,8 +113,8 @@ def field_patch_files(split: str) -> list[str]:
 
 
 def field_method_entry(wildcards) -> dict:
-    """The config entry of a method."""
-    return FIELD["methods"][wildcards.field_method]
+    """The config entry of a method, with the experiment-wide U-net output scale."""
+    return field_method_config(FIELD["methods"][wildcards.field_method], FIELD)
 
 
 def field_epochs(wildcards) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +86,30 @@ def _stats_array(stats: dict) -> np.ndarray:
 def stats_dict(array: np.ndarray) -> dict[str, float]:
     """Normalisation statistics stored in a container, as the dict preprocess.apply_norm takes."""
     return {k: float(v) for k, v in zip(_STAT_KEYS, array)}
+
+
+def method_entry(method: Mapping, cfg: Mapping) -> dict:
+    """A method's config entry with the experiment-wide generator settings filled in (U-net output scale)."""
+    entry = dict(method)
+    if entry["generator"] == "unet_g":
+        kwargs = dict(entry.get("generator_kwargs") or {})
+        kwargs.setdefault("tanh_scale", cfg["unet_tanh_scale"])
+        entry["generator_kwargs"] = kwargs
+    return entry
+
+
+def check_output_range(method: Mapping, targets: np.ndarray) -> None:
+    """ValueError unless a bounded generator output (U-net: +-tanh_scale) covers every training target."""
+    kwargs = method.get("generator_kwargs") or {}
+    scale = kwargs.get("tanh_scale") if method["generator"] == "unet_g" else None
+    if scale is None:
+        return
+    reach = float(np.abs(targets).max())
+    if reach >= scale:
+        raise ValueError(
+            f"field7to9.unet_tanh_scale = {scale}: the U-net output (-{scale}, {scale}) cannot reach the "
+            f"training targets (|z| up to {reach:.2f}); set it above {reach:.2f}"
+        )
 
 
 def load_training_data(paths: list[str | Path]) -> TrainData:

@@ -1,0 +1,80 @@
+"""field7to9 fidelity: the U-net output covers z-scored targets, the input reference row, generated footers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from scipy.ndimage import gaussian_filter
+
+from mrsr import nets
+from mrsr.experiments.field7to9.data import check_output_range, method_entry
+from mrsr.preprocess import normalise_zscore
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT = yaml.safe_load((REPO / "config/config.yaml").read_text())["field7to9"]
+
+
+def zscored_pairs(n: int, size: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """n (LR, HR) pairs like the data: dark background, a 'brain' ellipse (a third of the image) with
+    brighter blobs, scaled to [0, 1] then z-scored (paper 5.2): the brain has z > 1, as in the phantom
+    HR volumes; LR = blurred HR with less contrast."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:size, :size]
+    lr, hr = [], []
+    for _ in range(n):
+        cy, cx = rng.uniform(29, 35, 2)
+        brain = ((yy - cy) / 22) ** 2 + ((xx - cx) / 19) ** 2 < 1
+        img = 0.7 * brain
+        for by, bx in rng.uniform(20, 44, (6, 2)):
+            img = np.where(brain & ((yy - by) ** 2 + (xx - bx) ** 2 < 20), 1.0, img)
+        hr.append(normalise_zscore(img)[0])
+        lr.append(normalise_zscore(gaussian_filter(0.5 + 0.6 * img, 1.5))[0])
+    return np.stack(lr)[:, None].astype(np.float32), np.stack(hr)[:, None].astype(np.float32)
+
+
+def fit_unet(tanh_scale: float | None, lr: np.ndarray, hr: np.ndarray, steps: int = 150) -> np.ndarray:
+    """Train the paper's U-net generator (L1, Adam 2e-3 as U-net 7) on the pairs; return its eval-mode output."""
+    torch.manual_seed(0)
+    net = nets.init_normal(nets.build("unet_g", tanh_scale=tanh_scale))
+    opt = torch.optim.Adam(net.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    x, y = torch.from_numpy(lr), torch.from_numpy(hr)
+    for _ in range(steps):
+        loss = (net(x) - y).abs().mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        return net.eval()(x).numpy()
+
+
+def test_default_unet_fits_zscored_targets_beyond_tanh_range() -> None:
+    lr, hr = zscored_pairs(8)
+    assert (hr > 1).mean() > 0.25 and hr.max() > 1.9  # the brain is above z = 1
+    scale = DEFAULT["unet_tanh_scale"]
+    check_output_range({"generator": "unet_g", "generator_kwargs": {"tanh_scale": scale}}, hr)
+    with pytest.raises(ValueError, match="unet_tanh_scale = 1.0"):
+        check_output_range({"generator": "unet_g", "generator_kwargs": {"tanh_scale": 1.0}}, hr)
+    # pix2pix's plain Tanh: whatever it learns, its error is at least that of clipping the target to (-1, 1)
+    floor = float(np.mean(np.clip(np.abs(hr) - 1, 0, None) ** 2))
+    plain = fit_unet(1.0, lr, hr)
+    assert plain.max() < 1 and np.mean((plain - hr) ** 2) >= floor
+    scaled = fit_unet(scale, lr, hr)
+    inside = hr > 1
+    assert np.median(scaled[inside]) > 1.2 and scaled.max() > 1.5
+    assert np.mean((scaled - hr) ** 2) < 0.5 * floor
+
+
+def test_method_entry_gives_unets_the_configured_scale() -> None:
+    methods = DEFAULT["methods"]
+    unet = method_entry(methods["unet7"], DEFAULT)
+    assert unet["generator_kwargs"]["tanh_scale"] == DEFAULT["unet_tanh_scale"]
+    assert "generator_kwargs" not in methods["unet7"]  # the config itself is not modified
+    sharpened = method_entry(methods["unet6"], DEFAULT)["generator_kwargs"]
+    assert sharpened == {"sharpen": True, "tanh_scale": DEFAULT["unet_tanh_scale"]}
+    own = method_entry({**methods["pix2pix9"], "generator_kwargs": {"tanh_scale": None}}, DEFAULT)
+    assert own["generator_kwargs"]["tanh_scale"] is None
+    assert "tanh_scale" not in (method_entry(methods["dcsrn_l1"], DEFAULT).get("generator_kwargs") or {})
