@@ -78,3 +78,47 @@ def test_method_entry_gives_unets_the_configured_scale() -> None:
     own = method_entry({**methods["pix2pix9"], "generator_kwargs": {"tanh_scale": None}}, DEFAULT)
     assert own["generator_kwargs"]["tanh_scale"] is None
     assert "tanh_scale" not in (method_entry(methods["dcsrn_l1"], DEFAULT).get("generator_kwargs") or {})
+
+
+def table_footer(tmp_path: Path, configfiles: list[Path] = (), config: dict | None = None) -> list[str]:
+    """The footer Table 3 would get in a run with this configuration (planned by a dry run)."""
+    from test_workflow import dag_jobs
+
+    from mrsr.footer import run_footer
+
+    jobs = [j for j in dag_jobs(tmp_path, list(configfiles), config) if j.rule.name == "field_table"]
+    job = next(j for j in jobs if j.wildcards["field_table"] == "table3")
+    return run_footer("field7to9", job.params.cfg, job.params.footer)
+
+
+def test_footer_follows_a_changed_config_value(tmp_path: Path) -> None:
+    default = table_footer(tmp_path)
+    assert default[0].startswith("Data: phantom (6 subjects") and default[1] == "Preset: default; seed(s): 0."
+    assert "gan.epochs = 3 (paper preset: 30)" in default[2] and "min_foreground" not in default[2]
+    assert "Assumption: Training patches with less than 0.1 brain are redrawn" in "\n".join(default)
+    assert any("perceptual rows, labelled '(random VGG)'" in line for line in default)
+    changed = table_footer(tmp_path, config={"field7to9": {"min_foreground": 0.3, "unet_tanh_scale": 6.0}})
+    assert "min_foreground = 0.3 (paper preset: 0.1)" in changed[2]
+    assert "unet_tanh_scale = 6 (paper preset: 4)" in changed[2]
+    text = "\n".join(changed)
+    assert "less than 0.3 brain" in text and "less than 0.1 brain" not in text
+    assert "unet_tanh_scale = 6 (null: no Tanh" in text
+
+
+def test_footer_of_the_paper_preset_and_of_a_subject_sheet(tmp_path: Path) -> None:
+    paper = table_footer(tmp_path, [REPO / "config/paper.yaml"])
+    assert paper[1] == "Preset: paper; seed(s): 0."
+    assert paper[2] == "Config: every field7to9 value equals the paper preset (config/paper.yaml)."
+    assert not any(line.startswith("Differs") for line in paper)
+    rows = ["subject\tlr\thr"]
+    for s in ("a", "b", "c"):
+        for role in ("lr", "hr"):
+            (tmp_path / f"{s}_{role}.nii.gz").write_bytes(b"")
+        rows.append(f"{s}\t{s}_lr.nii.gz\t{s}_hr.nii.gz")
+    sheet = tmp_path / "subjects.tsv"
+    sheet.write_text("\n".join(rows) + "\n")
+    mine = table_footer(tmp_path, config={"field7to9": {"subject_sheet": str(sheet)}})
+    assert mine[0] == f"Data: subject sheet {sheet}."
+    text = "\n".join(mine)
+    assert "phantom" not in text.lower() and "MNI152" not in text
+    assert f"subject_sheet = {sheet} (paper preset: null)" in mine[2]

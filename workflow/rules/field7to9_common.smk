@@ -8,12 +8,13 @@ from mrsr.sheets import read_field_sheet
 
 
 def field_final_outputs() -> list[str]:
-    """Tables (csv/md/tex) and figures (png/pdf) of the experiment."""
+    """Tables (csv/md/tex), the claims scored and figures (png/pdf) of the experiment."""
     outs = expand(
         f"{FIELD_DIR}/tables/{{field_table}}.{{ext}}",
         field_table=FIELD_TABLES,
         ext=["csv", "md", "tex"],
     )
+    outs.append(f"{FIELD_DIR}/claims.csv")
     outs += expand(
         f"{FIELD_DIR}/tables/{{field_table}}_overview.png", field_table=FIELD_TABLES
     )
@@ -37,6 +38,16 @@ FIELD_SHEET = (
 )
 FIELD_SUBJECTS = list(FIELD_SHEET) if FIELD_SHEET else phantom_subjects()
 FIELD_SPLIT = split_subjects(FIELD_SUBJECTS, tuple(FIELD["split"]), seed=SEED)
+FIELD_DATA = (
+    f"phantom ({len(FIELD_SUBJECTS)} subjects simulated from the MNI152 2009 templates)"
+    if FIELD_SHEET is None
+    else f"subject sheet {FIELD['subject_sheet']}"
+)
+FIELD_DATA_SHORT = (  # figure titles
+    "phantom data"
+    if FIELD_SHEET is None
+    else f"subject sheet {Path(FIELD['subject_sheet']).name}"
+)
 FIELD_METHODS = list(FIELD["methods"])
 FIELD_TABLES = sorted({m["table"] for m in FIELD["methods"].values()})
 

@@ -17,6 +17,20 @@ from mrsr.preprocess import clip_scale, normalise_zscore
 from mrsr.train import TrainData
 
 
+INPUT_KEY = "input"  # the no-model reference row: the registered, upsampled LR scored as the prediction
+INPUT_LABEL = "input (no model)"
+
+
+def method_labels(paper: Mapping[str, Mapping], cfg: Mapping) -> dict[str, str]:
+    """Row labels of the paper's methods; perceptual rows without ImageNet VGG weights say so."""
+    labels = {}
+    for key, entry in paper.items():
+        method = cfg["methods"].get(key, {})
+        random_vgg = "perceptual" in method.get("losses", {}) and not cfg.get("vgg16_weights")
+        labels[key] = str(entry.get("label", key)) + (" (random VGG)" if random_vgg else "")
+    return labels
+
+
 def slices_along(volume: np.ndarray, axis: int) -> np.ndarray:
     """The 2-D slices of a volume along one axis, stacked first."""
     return np.moveaxis(volume, axis, 0)
