@@ -122,3 +122,27 @@ def test_footer_of_the_paper_preset_and_of_a_subject_sheet(tmp_path: Path) -> No
     text = "\n".join(mine)
     assert "phantom" not in text.lower() and "MNI152" not in text
     assert f"subject_sheet = {sheet} (paper preset: null)" in mine[2]
+
+
+def test_reference_row_first_with_deltas_and_formats() -> None:
+    import pandas as pd
+
+    from mrsr.experiments.field7to9.data import INPUT_KEY, INPUT_LABEL, method_labels
+    from mrsr.tables import build_table, to_markdown, with_reference
+
+    paper = {"a": {"label": "A", "psnr": 60.0, "mse": 0.1, "ssim": 0.5, "params": 10},
+             "p": {"label": "P", "psnr": 61.0, "mse": 0.09, "ssim": 0.4, "params": 20}}
+    ours = pd.DataFrame({"psnr_mean": [62.0, 59.5, 60.0], "mse_mean": [0.05, 0.2, 0.1], "ssim_mean": [0.6, 0.3, 0.45]},
+                        index=["a", "p", INPUT_KEY])
+    cfg = {"vgg16_weights": None, "methods": {"a": {"losses": {"l1": 1.0}}, "p": {"losses": {"perceptual": 1.0}}}}
+    labels = method_labels(paper, cfg)
+    assert labels == {"a": "A", "p": "P (random VGG)"}
+    assert method_labels(paper, {**cfg, "vgg16_weights": "/w/vgg16.pth"})["p"] == "P"
+    table = with_reference(build_table(ours, paper, params={"a": 10, "p": 20}, labels=labels), ours,
+                           key=INPUT_KEY, label=INPUT_LABEL)
+    assert list(table.index) == [INPUT_KEY, "a", "p"] and table.loc[INPUT_KEY, "Method"] == INPUT_LABEL
+    assert table["ΔPSNR vs input"].tolist() == pytest.approx([0.0, 2.0, -0.5])
+    assert table["ΔMSE vs input"].tolist() == pytest.approx([0.0, -0.05, 0.1])
+    assert np.isnan(table.loc[INPUT_KEY, "PSNR (paper)"]) and table["PSNR (paper)"]["a"] == 60.0
+    md = to_markdown(table, title="t", footer=[])
+    assert "| input (no model) | 60.00 | – |" in md and "| +2.00 |" in md and "| -0.50 |" in md
