@@ -44,14 +44,26 @@ def test_every_rule_ran(run_dir: Path) -> None:
 @pytest.mark.parametrize("table", ["table2", "table3"])
 def test_tables_have_every_method_beside_the_paper(run_dir: Path, table: str) -> None:
     paper = load_paper_values("field7to9", table)
-    frame = pd.read_csv(run_dir / FIELD / f"tables/{table}.csv")
-    assert len(frame) == len(paper)
-    assert np.isfinite(frame["PSNR"]).all() and np.isfinite(frame["SSIM"]).all()
+    full = pd.read_csv(run_dir / FIELD / f"tables/{table}.csv", index_col="method_key")
+    assert list(full.index) == ["input", *paper]  # the no-model reference row first
+    frame = full.loc[list(paper)]
+    assert np.isfinite(full["PSNR"]).all() and np.isfinite(full["SSIM"]).all()
     np.testing.assert_allclose(frame["PSNR (paper)"], [v["psnr"] for v in paper.values()])
     np.testing.assert_allclose(frame["ΔPSNR"], frame["PSNR"] - frame["PSNR (paper)"])
+    np.testing.assert_allclose(full["ΔSSIM vs input"], full["SSIM"] - full.loc["input", "SSIM"])
+    scored = pd.read_csv(run_dir / FIELD / "eval/input/seed-0/metrics.tsv", sep="\t")
+    assert full.loc["input", "PSNR"] == pytest.approx(scored["psnr"].mean())
     markdown = (run_dir / FIELD / f"tables/{table}.md").read_text()
-    assert "Preset: test" in markdown and "Seed" in markdown and "orderings" in markdown.lower()
-    assert (run_dir / FIELD / f"tables/{table}.tex").read_text().count("\\\\") >= len(paper)
+    assert "Preset: test; seed(s): 0." in markdown and "orderings" in markdown.lower()
+    assert "patches_per_subject = 8 (paper preset: 300)" in markdown  # generated from the run's config
+    assert "reference row 'input (no model)' on PSNR" in markdown
+    assert (run_dir / FIELD / f"tables/{table}.tex").read_text().count("\\\\") >= len(paper) + 1
+
+
+def test_field_claims_are_scored(run_dir: Path) -> None:
+    claims = pd.read_csv(run_dir / FIELD / "claims.csv")
+    assert len(claims) == 2 and set(claims["held"]) <= {"yes", "no"}
+    assert claims["evidence"].str.contains("psnr: unet7").any() and (claims["preset"] == "test").all()
 
 
 def test_exact_parameter_counts_in_tables(run_dir: Path) -> None:

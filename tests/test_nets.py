@@ -117,16 +117,20 @@ def test_unet_size_checks() -> None:
     assert small(torch.randn(1, 1, 32, 32)).shape == (1, 1, 32, 32)
 
 
-def test_unet_tanh_switch() -> None:
+@pytest.mark.parametrize("scale", [1.0, 4.0])
+def test_unet_scaled_tanh_output(scale: float) -> None:
     torch.manual_seed(0)
     x = 50 * torch.randn(2, 1, 64, 64)
-    bounded = nets.init_normal(nets.build("unet_g", tanh=True)).eval()
-    free = nets.build("unet_g", tanh=False).eval()
+    bounded = nets.init_normal(nets.build("unet_g", tanh_scale=scale)).eval()
+    free = nets.build("unet_g", tanh_scale=None).eval()
     free.load_state_dict(bounded.state_dict())
     with torch.no_grad():
         yb, yf = bounded(x), free(x)
-    assert yb.abs().max() <= 1.0
-    torch.testing.assert_close(yb, torch.tanh(yf))
+    assert yb.abs().max() <= scale
+    torch.testing.assert_close(yb, scale * torch.tanh(yf))
+    assert nets.count_params(bounded) == 1_829_025  # the scale is a constant, not a parameter
+    with pytest.raises(ValueError, match="tanh_scale"):
+        nets.build("unet_g", tanh_scale=0.0)
 
 
 def test_unet_has_one_dropout_block() -> None:

@@ -37,8 +37,9 @@ GPU_RULES = {"field_train", "field_infer"}
 # Rules the profile itself gives a GPU (deepasl_infer asks for one per method in its rule).
 PROFILE_GPU_RULES = GPU_RULES | {"deepasl_train", "ixi_sr_train", "asl_sr_train"}
 # The small sheet, table and figure rules are `localrule: True`: they run on the submit host.
-LOCAL_RULES = {"all", "cohort_sheet", "field_table", "field_figure", "deepasl_table", "deepasl_figure", "dsgan_table",
-               "dsgan_figure", "asl_sr_table", "asl_sr_figure"}
+LOCAL_RULES = {"all", "cohort_sheet", "scorecard", "field_table", "field_claims", "field_figure", "deepasl_table",
+               "deepasl_figure", "dsgan_table", "dsgan_figure", "asl_sr_table", "asl_sr_figure", "ixi_sr_table",
+               "ixi_sr_figure"}
 # The experiment of the foundation issue only: other experiments have their own tests.
 ONLY_FIELD = "experiments: [field7to9]\n"
 SKIP_EXIT = 77
@@ -170,7 +171,8 @@ def test_no_workflow_profile_overrides_the_slurm_profile() -> None:
 
 def test_every_non_local_job_went_through_sbatch(slurm_run: SimpleNamespace) -> None:
     plan_local, plan_remote = split_plan(slurm_run.plan)
-    assert {job.rule.name for job in plan_local} == {"all", "cohort_sheet", "field_table", "field_figure"}  # field7to9 only
+    field_only = {"all", "cohort_sheet", "scorecard", "field_table", "field_claims", "field_figure"}
+    assert {job.rule.name for job in plan_local} == field_only
     assert Counter(rule_of(j) for j in slurm_run.jobs.values()) == Counter(j.rule.name for j in plan_remote)
     for job in slurm_run.jobs.values():
         assert (job["JobState"], job["ExitCode"]) == ("COMPLETED", "0:0"), job

@@ -194,6 +194,31 @@ def build_table(
     return table
 
 
+def with_reference(
+    table: pd.DataFrame,
+    ours: pd.DataFrame,
+    *,
+    key: str,
+    label: str,
+    metrics: Sequence[str] = ("psnr", "mse", "ssim"),
+) -> pd.DataFrame:
+    """A build_table() frame with a no-model reference row first and, per metric, 'Δ<M> vs <key>' (row − reference).
+
+    The reference row (our aggregate under `key`, e.g. the input scored as the prediction) has no paper values.
+    """
+    if key not in ours.index:
+        raise ValueError(f"our results: no reference row {key!r}; have {list(ours.index)}")
+    row = pd.DataFrame(index=pd.Index([key], name=table.index.name), columns=table.columns)
+    row["Method"] = label
+    for m in metrics:
+        row[display_name(m)] = float(ours.loc[key, _mean_column(ours, m)])
+    out = pd.concat([row.astype(table.dtypes.to_dict()), table])
+    for m in metrics:
+        name = display_name(m)
+        out[f"Δ{name} vs {key}"] = out[name].astype(float) - float(out.loc[key, name])
+    return out
+
+
 def _float_or_nan(value: object) -> float:
     """float(value), or NaN for None."""
     return math.nan if value is None else float(value)
@@ -225,7 +250,8 @@ def _format_cell(column: str, value: object) -> str:
         return "–"
     delta = column.startswith("Δ")
     base = column.removeprefix("Δ").removesuffix(" (paper)")
-    text = FORMATS.get(base.split(" ")[-1], "{:.4g}").format(value)  # 'Syn PSNR' is formatted as 'PSNR'
+    words = base.split(" ")  # 'Syn PSNR' and 'PSNR vs input' are formatted as 'PSNR'
+    text = FORMATS.get(next((w for w in words if w in FORMATS), words[-1]), "{:.4g}").format(value)
     return f"+{text}" if delta and float(value) > 0 else text
 
 

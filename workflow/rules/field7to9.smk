@@ -158,6 +158,25 @@ rule field_infer:
         "../scripts/field7to9/infer.py"
 
 
+rule field_input_eval:
+    input:
+        test=field_patch_files("test"),
+    output:
+        metrics=f"{FIELD_DIR}/eval/input/seed-{{seed}}/metrics.tsv",
+        examples=f"{FIELD_DIR}/eval/input/seed-{{seed}}/examples.npz",
+    log:
+        f"logs/field7to9/input_eval/seed-{{seed}}.log",
+    conda:
+        "../../envs/mrsr.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    params:
+        cfg=FIELD,
+    script:
+        "../scripts/field7to9/input_eval.py"
+
+
 rule field_rfsr_train:
     input:
         train=field_patch_files("train"),
@@ -202,7 +221,8 @@ rule field_rfsr_apply:
 
 rule field_table:
     input:
-        field_table_metrics,
+        methods=field_table_metrics,
+        reference=f"{FIELD_DIR}/eval/input/seed-{SEED}/metrics.tsv",
     output:
         csv=report(
             f"{FIELD_DIR}/tables/{{field_table}}.csv",
@@ -225,15 +245,25 @@ rule field_table:
         "../../envs/mrsr.yaml"
     params:
         cfg=FIELD,
-        preset=config["preset"],
-        seed=SEED,
-        data=(
-            "phantom"
-            if FIELD_SHEET is None
-            else f"subject sheet {FIELD['subject_sheet']}"
-        ),
+        footer=footer_params("field7to9", FIELD_DATA, FIELD_SHEET is None),
     script:
         "../scripts/field7to9/table.py"
+
+
+rule field_claims:
+    input:
+        expand(f"{FIELD_DIR}/tables/{{field_table}}.csv", field_table=FIELD_TABLES),
+    output:
+        f"{FIELD_DIR}/claims.csv",
+    log:
+        "logs/field7to9/claims.log",
+    localrule: True
+    conda:
+        "../../envs/mrsr.yaml"
+    params:
+        footer=footer_params("field7to9", FIELD_DATA, FIELD_SHEET is None),
+    script:
+        "../scripts/field7to9/claims.py"
 
 
 rule field_figure:
@@ -254,8 +284,8 @@ rule field_figure:
         "../../envs/mrsr.yaml"
     params:
         spec=field_figure_spec,
-        psnr_peak=FIELD["psnr_peak"],
-        ssim_range=FIELD["ssim_data_range"],
+        cfg=FIELD,
+        data=FIELD_DATA_SHORT,
         preset=config["preset"],
         seed=SEED,
     script:

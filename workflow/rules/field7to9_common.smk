@@ -2,17 +2,19 @@
 # training and inference of every method, tables 2 and 3 and figures 4-12.
 # Wildcards: field_subject, field_role, field_method, field_table, field_figure (and the shared seed).
 # Globals, wildcard constraints and input functions of workflow/rules/field7to9.smk.
+from mrsr.experiments.field7to9.data import method_entry as field_method_config
 from mrsr.preprocess import split_subjects
 from mrsr.sheets import read_field_sheet
 
 
 def field_final_outputs() -> list[str]:
-    """Tables (csv/md/tex) and figures (png/pdf) of the experiment."""
+    """Tables (csv/md/tex), the claims scored and figures (png/pdf) of the experiment."""
     outs = expand(
         f"{FIELD_DIR}/tables/{{field_table}}.{{ext}}",
         field_table=FIELD_TABLES,
         ext=["csv", "md", "tex"],
     )
+    outs.append(f"{FIELD_DIR}/claims.csv")
     outs += expand(
         f"{FIELD_DIR}/tables/{{field_table}}_overview.png", field_table=FIELD_TABLES
     )
@@ -36,6 +38,16 @@ FIELD_SHEET = (
 )
 FIELD_SUBJECTS = list(FIELD_SHEET) if FIELD_SHEET else phantom_subjects()
 FIELD_SPLIT = split_subjects(FIELD_SUBJECTS, tuple(FIELD["split"]), seed=SEED)
+FIELD_DATA = (
+    f"phantom ({len(FIELD_SUBJECTS)} subjects simulated from the MNI152 2009 templates)"
+    if FIELD_SHEET is None
+    else f"subject sheet {FIELD['subject_sheet']}"
+)
+FIELD_DATA_SHORT = (  # figure titles
+    "phantom data"
+    if FIELD_SHEET is None
+    else f"subject sheet {Path(FIELD['subject_sheet']).name}"
+)
 FIELD_METHODS = list(FIELD["methods"])
 FIELD_TABLES = sorted({m["table"] for m in FIELD["methods"].values()})
 
@@ -112,8 +124,8 @@ def field_patch_files(split: str) -> list[str]:
 
 
 def field_method_entry(wildcards) -> dict:
-    """The config entry of a method."""
-    return FIELD["methods"][wildcards.field_method]
+    """The config entry of a method, with the experiment-wide U-net output scale."""
+    return field_method_config(FIELD["methods"][wildcards.field_method], FIELD)
 
 
 def field_epochs(wildcards) -> int:

@@ -8,6 +8,22 @@ from torch import nn
 from mrsr.nets.cnn import Generator
 
 
+class ScaledTanh(nn.Module):
+    """scale * tanh(x): pix2pix's bounded output, over (-scale, scale) instead of (-1, 1)."""
+
+    def __init__(self, scale: float = 1.0) -> None:
+        super().__init__()
+        if not scale > 0:
+            raise ValueError(f"tanh_scale: expected > 0 (or None for a linear output), got {scale}")
+        self.scale = float(scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.scale * torch.tanh(x)
+
+    def extra_repr(self) -> str:
+        return f"scale={self.scale}"
+
+
 class UnetLevel(nn.Module):
     """One U-net level: down conv, inner levels, up conv; inner levels return [skip, up] concatenated."""
 
@@ -19,7 +35,7 @@ class UnetLevel(nn.Module):
         sub: nn.Module | None = None,
         outermost: bool = False,
         dropout: bool = False,
-        tanh: bool = True,
+        tanh_scale: float | None = 1.0,
     ) -> None:
         super().__init__()
         in_ch = outer if in_ch is None else in_ch
@@ -31,9 +47,9 @@ class UnetLevel(nn.Module):
         if outermost:
             down = [down_conv]
             up: list[nn.Module] = [nn.ReLU(True), nn.ConvTranspose2d(up_in, outer, 4, stride=2, padding=1)]
-            if tanh:
-                # assumption: switchable; Tanh bounds outputs to (-1, 1) although targets are z-scored.
-                up.append(nn.Tanh())
+            if tanh_scale is not None:
+                # pix2pix: bounded output; scaled so it can cover z-scored targets (pix2pix's are in [-1, 1]).
+                up.append(ScaledTanh(tanh_scale))
         else:
             down = [nn.LeakyReLU(0.2, True), down_conv]
             if not innermost:
@@ -55,10 +71,18 @@ class UnetLevel(nn.Module):
 
 
 class UnetG(Generator):
-    """pix2pix UnetGenerator(input_nc=1, output_nc=1, num_downs, ngf, BatchNorm); H, W multiples of 2**num_downs."""
+    """pix2pix UnetGenerator(input_nc=1, output_nc=1, num_downs, ngf, BatchNorm); H, W multiples of 2**num_downs.
+
+    The output is tanh_scale * tanh(.) (pix2pix: tanh_scale 1 for targets in [-1, 1]); None: linear output.
+    """
 
     def __init__(
-        self, sharpen: bool = False, tanh: bool = True, num_downs: int = 6, ngf: int = 16, dropout: bool = True
+        self,
+        sharpen: bool = False,
+        tanh_scale: float | None = 1.0,
+        num_downs: int = 6,
+        ngf: int = 16,
+        dropout: bool = True,
     ) -> None:
         # paper: pix2pix U-net generator; 1,829,025 params = num_downs 6, ngf 16 (METHODS 5.5).
         if num_downs < 5:
@@ -70,7 +94,7 @@ class UnetG(Generator):
         level = UnetLevel(ngf * 4, ngf * 8, sub=level)
         level = UnetLevel(ngf * 2, ngf * 4, sub=level)
         level = UnetLevel(ngf, ngf * 2, sub=level)
-        level = UnetLevel(1, ngf, in_ch=1, sub=level, outermost=True, tanh=tanh)
+        level = UnetLevel(1, ngf, in_ch=1, sub=level, outermost=True, tanh_scale=tanh_scale)
         super().__init__(level, sharpen)
         # Each of the num_downs stride-2 convs halves the size; the bottleneck must be at least 1x1.
         self.multiple = 2**num_downs

@@ -4,6 +4,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from mrsr.experiments.field7to9.data import method_labels
 from mrsr.figures import comparison_grid, loss_curves, rfsr_figure
 from mrsr.io import load_npz
 from mrsr.metrics import image_metrics
@@ -12,9 +13,11 @@ from mrsr.tables import load_paper_values
 
 log = log_to(snakemake.log[0])
 spec = snakemake.params.spec
+cfg = snakemake.params.cfg
 stem = Path(snakemake.output.png).with_suffix("")
 figure = snakemake.wildcards.field_figure
-labels = {k: v["label"] for t in ("table2", "table3") for k, v in load_paper_values("field7to9", t).items()}
+# the tables' labels: "(random VGG)" on perceptual rows without ImageNet weights
+labels = {k: v for t in ("table2", "table3") for k, v in method_labels(load_paper_values("field7to9", t), cfg).items()}
 
 
 def shown(image):
@@ -22,7 +25,8 @@ def shown(image):
     return np.rot90(image)
 
 
-title = f"{figure.replace('_', ' ')} (preset {snakemake.params.preset}, seed {snakemake.params.seed})"
+p = snakemake.params
+title = f"{figure.replace('_', ' ')}: {p.data}; preset {p.preset}, seed {p.seed}"
 if spec["kind"] == "rfsr":
     ex = load_npz(snakemake.input[0])
     rfsr_figure(shown(ex["lr"]), shown(ex["gen"]), shown(ex["hr"]), stem, title=title)
@@ -33,7 +37,7 @@ else:
     rows = []
     for method, path in zip(spec["methods"], snakemake.input):
         ex = load_npz(path)
-        scores = image_metrics(ex["gen"], ex["hr"], peak=snakemake.params.psnr_peak, ssim_range=snakemake.params.ssim_range)
+        scores = image_metrics(ex["gen"], ex["hr"], peak=cfg["psnr_peak"], ssim_range=cfg["ssim_data_range"])
         text = f"PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.3f}"
         rows.append({"label": labels.get(method, method), "lr": shown(ex["lr"]), "gen": shown(ex["gen"]),
                      "hr": shown(ex["hr"]), "metrics": text})

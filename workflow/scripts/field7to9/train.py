@@ -4,7 +4,7 @@ from pathlib import Path
 import torch
 
 from mrsr.device import Compute, select_device
-from mrsr.experiments.field7to9.data import load_training_data, training_input
+from mrsr.experiments.field7to9.data import check_output_range, load_training_data, training_input
 from mrsr.nets import count_params
 from mrsr.runlog import log_to
 from mrsr.train import fit, save_model
@@ -18,6 +18,7 @@ seed = int(snakemake.wildcards.seed)
 device = select_device(int(snakemake.resources.get("gpu", 0)))
 train = load_training_data(snakemake.input.train)
 val = load_training_data(snakemake.input.val)
+check_output_range(method, train.hr)
 compute = Compute(**snakemake.params.compute)
 log.info("%s on %s (%s): %d train / %d val patches", snakemake.wildcards.field_method, device, compute, len(train.lr),
          len(val.lr))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +15,20 @@ from mrsr.metrics import image_metrics
 from mrsr.patches import predict_image, random_patch_pairs
 from mrsr.preprocess import clip_scale, normalise_zscore
 from mrsr.train import TrainData
+
+
+INPUT_KEY = "input"  # the no-model reference row: the registered, upsampled LR scored as the prediction
+INPUT_LABEL = "input (no model)"
+
+
+def method_labels(paper: Mapping[str, Mapping], cfg: Mapping) -> dict[str, str]:
+    """Row labels of the paper's methods; perceptual rows without ImageNet VGG weights say so."""
+    labels = {}
+    for key, entry in paper.items():
+        method = cfg["methods"].get(key, {})
+        random_vgg = "perceptual" in method.get("losses", {}) and not cfg.get("vgg16_weights")
+        labels[key] = str(entry.get("label", key)) + (" (random VGG)" if random_vgg else "")
+    return labels
 
 
 def slices_along(volume: np.ndarray, axis: int) -> np.ndarray:
@@ -86,6 +100,30 @@ def _stats_array(stats: dict) -> np.ndarray:
 def stats_dict(array: np.ndarray) -> dict[str, float]:
     """Normalisation statistics stored in a container, as the dict preprocess.apply_norm takes."""
     return {k: float(v) for k, v in zip(_STAT_KEYS, array)}
+
+
+def method_entry(method: Mapping, cfg: Mapping) -> dict:
+    """A method's config entry with the experiment-wide generator settings filled in (U-net output scale)."""
+    entry = dict(method)
+    if entry["generator"] == "unet_g":
+        kwargs = dict(entry.get("generator_kwargs") or {})
+        kwargs.setdefault("tanh_scale", cfg["unet_tanh_scale"])
+        entry["generator_kwargs"] = kwargs
+    return entry
+
+
+def check_output_range(method: Mapping, targets: np.ndarray) -> None:
+    """ValueError unless a bounded generator output (U-net: +-tanh_scale) covers every training target."""
+    kwargs = method.get("generator_kwargs") or {}
+    scale = kwargs.get("tanh_scale") if method["generator"] == "unet_g" else None
+    if scale is None:
+        return
+    reach = float(np.abs(targets).max())
+    if reach >= scale:
+        raise ValueError(
+            f"field7to9.unet_tanh_scale = {scale}: the U-net output (-{scale}, {scale}) cannot reach the "
+            f"training targets (|z| up to {reach:.2f}); set it above {reach:.2f}"
+        )
 
 
 def load_training_data(paths: list[str | Path]) -> TrainData:
