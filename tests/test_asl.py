@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from mrsr.asl import (
-    Kinetics, control_label, drop_end_slices, grid_patches, noise_level_means, noise_sigma, perfusion_signal,
-    quantify_cbf, rigid_variants, training_patches,
+    Kinetics, control_label, drop_end_slices, grid_patches, noise_level_means, noise_sigma, pcasl_general_signal,
+    perfusion_signal, quantify_cbf, rigid_variants, training_patches,
 )
 from mrsr.experiments.deepasl.data import bids_pairs
 from mrsr.experiments.deepasl.evaluate import bland_altman, denoise, paired_tests
@@ -38,6 +38,47 @@ def test_buxton_round_trip_returns_the_cbf_map(tau: float, pld: float) -> None:
     m0 = rng.uniform(50, 150, (4, 6, 7)).astype(np.float32)
     kin = Kinetics(tau, pld)
     np.testing.assert_allclose(quantify_cbf(perfusion_signal(cbf, m0, kin), m0, kin), cbf, rtol=1e-5, atol=1e-4)
+
+
+GKM = {"alpha": 0.85, "t1_blood": 1.65, "partition": 0.9}
+
+
+@pytest.mark.parametrize("att, expected", [
+    # Buxton et al. 1998, CASL, read at t = tau + PLD = 1.8 + 1.6 = 3.4 s; CBF 60 -> f = 0.01 ml/g/s, T1 1.33 s, M0 100:
+    # 1/T1' = 1/1.33 + 0.01/0.9 = 0.751880 + 0.011111 = 0.762991 -> T1' = 1.310632 s; M0b = 100/0.9 = 111.111;
+    # bolus fully delivered (att 0.8 <= PLD): 2 * 111.111 * 0.01 * 1.310632 * 0.85 * e^(-0.8/1.65) [0.615790]
+    #   = 1.524474; * e^(-(3.4 - 1.8 - 0.8)/T1') [0.543138] * (1 - e^(-1.8/T1')) [0.746751] = 0.618310
+    (0.8, 0.618310),
+    # bolus arriving (PLD < att 2.5 <= tau + PLD): 2 * 111.111 * 0.01 * 1.310632 * 0.85 * e^(-2.5/1.65) [0.219775]
+    #   = 0.544083; * (1 - e^(-(3.4 - 2.5)/T1')) [0.496762] = 0.270280
+    (2.5, 0.270280),
+    # no label yet (att 3.6 > tau + PLD)
+    (3.6, 0.0),
+])
+def test_general_kinetic_model_matches_hand_computation(att: float, expected: float) -> None:
+    dm = pcasl_general_signal(np.array([60.0]), np.array([att]), np.array([1.33]), 1.8, 1.6, m0=np.array([100.0]),
+                              **GKM)
+    assert float(dm[0]) == pytest.approx(expected, rel=2e-5, abs=1e-9)
+
+
+def test_general_kinetic_model_reduces_to_eq1_when_tissue_relaxes_like_blood() -> None:
+    # T1' = T1b when 1/T1 = 1/T1b - f/lambda; with att <= PLD the general model is then eq. (1)'s inverse
+    cbf = np.array([20.0, 60.0, 90.0])
+    t1 = 1.0 / (1.0 / 1.65 - cbf / 6000.0 / 0.9)
+    m0 = np.array([80.0, 100.0, 120.0])
+    dm = pcasl_general_signal(cbf, np.array([0.3, 0.9, 1.6]), t1, 1.8, 1.6, m0=m0, **GKM)
+    np.testing.assert_allclose(dm, perfusion_signal(cbf, m0, Kinetics(1.8, 1.6)), rtol=1e-5)
+    # tissue T1 below blood T1 shortens the label's life: eq. (1) then underestimates CBF
+    short = pcasl_general_signal(cbf, np.full(3, 0.8), np.full(3, 1.33), 1.8, 1.6, m0=m0, **GKM)
+    assert (quantify_cbf(short, m0, Kinetics(1.8, 1.6)) < 0.9 * cbf).all()
+
+
+def test_general_kinetic_model_is_zero_without_flow_and_rejects_bad_t1() -> None:
+    dm = pcasl_general_signal(np.array([0.0, 50.0]), np.array([0.0, 1.0]), np.array([0.0, 1.2]), 1.8, 1.6,
+                              m0=np.array([100.0, 100.0]), **GKM)
+    assert dm[0] == 0.0 and dm[1] > 0
+    with pytest.raises(ValueError, match="t1_tissue"):
+        pcasl_general_signal(np.array([50.0]), np.array([1.0]), np.array([0.0]), 1.8, 1.6, m0=np.array([1.0]), **GKM)
 
 
 def test_quantify_is_zero_outside_mask_and_where_m0_vanishes() -> None:

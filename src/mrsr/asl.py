@@ -63,6 +63,33 @@ def perfusion_signal(cbf: np.ndarray, m0: np.ndarray, kin: Kinetics) -> np.ndarr
     return (np.asarray(cbf, dtype=np.float64) * np.asarray(m0, dtype=np.float64) / kin.factor).astype(np.float32)
 
 
+def pcasl_general_signal(cbf: np.ndarray, att: np.ndarray, t1_tissue: np.ndarray, tau: float, pld: float, *,
+                         alpha: float, t1_blood: float, partition: float, m0: np.ndarray) -> np.ndarray:
+    """dM = control - label of Buxton et al.'s (1998) general kinetic model for (p)CASL, read at t = tau + pld.
+
+    Plug-flow delivery c(t) = alpha e^(-att/T1b) for att <= t < att + tau (0 otherwise), instant exchange
+    with residue e^(-f t / lambda) and tissue relaxation e^(-t / T1), so with 1/T1' = 1/T1 + f/lambda:
+      t < att:                  dM = 0
+      att <= t < att + tau:     dM = 2 M0b f T1' alpha e^(-att/T1b) (1 - e^(-(t - att)/T1'))
+      t >= att + tau:           dM = 2 M0b f T1' alpha e^(-att/T1b) e^(-(t - tau - att)/T1') (1 - e^(-tau/T1'))
+    with M0b = M0 / lambda (m0: tissue M0, SI_PD) and f = cbf / 6000 in ml/g/s (cbf in ml/100g/min, times
+    in s). With T1' = T1b and att <= pld it reduces to the inverse of eq. (1), `perfusion_signal`.
+    Voxels with cbf <= 0 give 0; t1_tissue must be > 0 wherever cbf > 0.
+    """
+    cbf, att, t1, m0 = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (cbf, att, t1_tissue, m0)))
+    flowing = cbf > 0
+    if np.any(flowing & ~(t1 > 0)):
+        raise ValueError("pcasl_general_signal: t1_tissue must be > 0 wherever cbf > 0")
+    f = np.where(flowing, cbf, 0.0) / 6000.0
+    t1p = 1.0 / (1.0 / np.where(flowing, t1, 1.0) + f / partition)
+    t = float(tau) + float(pld)
+    amplitude = 2.0 * (m0 / partition) * f * t1p * alpha * np.exp(-att / t1_blood)
+    arriving = amplitude * (1.0 - np.exp(-np.maximum(t - att, 0.0) / t1p))
+    arrived = amplitude * np.exp(-np.maximum(t - tau - att, 0.0) / t1p) * (1.0 - np.exp(-tau / t1p))
+    out = np.where(t < att, 0.0, np.where(t < att + tau, arriving, arrived))
+    return np.where(flowing, out, 0.0).astype(np.float32)
+
+
 # ---------------------------------------------------------------- acquisition grid
 
 
