@@ -26,6 +26,7 @@ rule deepasl_data:
         seed=SEED,
         index=deepasl_subject_index,
         sheet_row=deepasl_sheet_row,
+        maps=ASL_COHORT_MAPS,
     script:
         "../scripts/deepasl/data.py"
 

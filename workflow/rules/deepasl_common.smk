@@ -44,6 +44,8 @@ ASL_HELDOUT = (
     ASL_SUBJECTS[: int(DEEPASL["folds"])] if DEEPASL["folds"] else list(ASL_SUBJECTS)
 )
 ASL_METHODS = list(DEEPASL["methods"])
+# Cohort maps a phantom subject's sets are simulated from (ATT and tissue T1: the general kinetic model).
+ASL_COHORT_MAPS = ("pd", "gm", "wm", "cbf", "mask", "att", "t1map")
 ASL_LABELS = {k: m["label"] for k, m in DEEPASL["methods"].items()}
 # Paper figures: kind, dataset, fraction of pairs, methods shown (unconfigured ones are skipped).
 ASL_FIGURES = {
@@ -83,7 +85,7 @@ def deepasl_maps(wildcards) -> dict[str, str]:
         return {}
     return {
         k: f"results/cohort/{wildcards.deepasl_subject}/{k}.nii.gz"
-        for k in ("pd", "gm", "wm", "cbf", "mask")
+        for k in ASL_COHORT_MAPS
     }
 
 

@@ -13,13 +13,15 @@ if snakemake.params.sheet_row:
     arrays = load_bids_subject(snakemake.params.sheet_row, cfg, dataset, rng)
     source = "subject sheet"
 else:
-    maps = {k: read_nifti(getattr(snakemake.input, k)) for k in ("pd", "gm", "wm", "cbf", "mask")}
+    maps = {k: read_nifti(getattr(snakemake.input, k)) for k in snakemake.params.maps}
     voxel = maps["pd"].voxel_size[0]
     arrays = simulate_phantom({k: v.data for k, v in maps.items()}, voxel, cfg, dataset, rng)
     source = "phantom cohort"
 save_npz(snakemake.output[0], **arrays)
 mask = arrays["mask"] > 0
-log.info("%s %s (%s): grid %s, %d pairs, GM-mean reference CBF %.1f, brain voxels %d",
-         dataset, snakemake.wildcards.deepasl_subject, source, arrays["clean"].shape, int(arrays["n_pairs"]),
-         float(arrays["ref_cbf"][arrays["gm"] >= 0.5].mean()) if (arrays["gm"] >= 0.5).any() else float("nan"),
-         int(mask.sum()))
+gm = (arrays["gm"] >= 0.5) & mask
+gm_mean = lambda key: float(arrays[key][gm].mean()) if gm.any() and key in arrays else float("nan")  # noqa: E731
+log.info("%s %s (%s, %s model): grid %s, %d pairs, GM-mean CBF: reference (eq. 1 on the complete image) %.1f, "
+         "simulated truth %.1f; brain voxels %d", dataset, snakemake.wildcards.deepasl_subject, source,
+         cfg[dataset].get("model"), arrays["clean"].shape, int(arrays["n_pairs"]), gm_mean("ref_cbf"),
+         gm_mean("truth_cbf"), int(mask.sum()))

@@ -6,6 +6,7 @@ import torch
 
 from mrsr.asl import subsample, training_patches
 from mrsr.device import Compute, select_device
+from mrsr.experiments.deepasl.data import loss_reference
 from mrsr.io import load_npz
 from mrsr.nets import count_params
 from mrsr.runlog import log_to
@@ -20,7 +21,8 @@ device = select_device(int(snakemake.resources.get("gpu", 0)))
 parts = []
 for path in snakemake.input.train:
     d = load_npz(path)
-    parts.append(training_patches(d["noisy"], d["clean"], d["ref_cbf"], d["scale"], d["mask"],
+    ref = loss_reference(d, cfg, snakemake.wildcards.deepasl_dataset)
+    parts.append(training_patches(d["noisy"], d["clean"], ref, d["scale"], d["mask"],
                                   size=int(cfg["patch_size"]), augmentations=int(cfg["augmentations"]),
                                   min_brain=float(cfg["min_brain"])))
 x, y, aux = (np.concatenate(p) for p in zip(*parts))

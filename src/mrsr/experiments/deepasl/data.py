@@ -11,7 +11,7 @@ import numpy as np
 
 from mrsr.asl import (
     Kinetics, cbf_scale, control_label, drop_end_slices, gaussian_fwhm, noise_level_means, noise_sigma,
-    perfusion_signal, quantify_cbf, resample_to_grid,
+    pcasl_general_signal, perfusion_signal, quantify_cbf, resample_to_grid,
 )
 from mrsr.io import read_mask, read_nifti
 
@@ -36,28 +36,64 @@ def phantom_on_grid(maps: Mapping[str, np.ndarray], voxel_in: float, grid: Mappi
     return {k: resample_to_grid(to_zyx(v), (voxel_in,) * 3, vox, shape) for k, v in maps.items()}
 
 
-def gm_signal(cbf: np.ndarray, m0: np.ndarray, gm: np.ndarray, kin: Kinetics) -> float:
-    """Mean dM over voxels with GM fraction >= 0.5."""
-    sel = gm >= 0.5
+MODELS = ("single_compartment", "general")
+REFERENCES = ("complete", "ground_truth")
+
+
+def gm_mean(dm: np.ndarray, gm: np.ndarray, mask: np.ndarray) -> float:
+    """Mean dM over brain voxels with GM fraction >= 0.5."""
+    sel = (gm >= 0.5) & mask
     if not sel.any():
         raise ValueError("no voxel with GM fraction >= 0.5: cannot set the noise level from GM perfusion SNR")
-    return float(perfusion_signal(cbf, m0, kin)[sel].mean())
+    return float(dm[sel].mean())
+
+
+def phantom_truth(maps: Mapping[str, np.ndarray], spec: Mapping, dataset: str) -> np.ndarray:
+    """The CBF a set is simulated from: cohort CBF (real-like) or 65 PV_GM + 20 PV_WM (synthetic, paper)."""
+    if dataset == "synthetic":
+        return float(spec["cbf_gm"]) * maps["gm"] + float(spec["cbf_wm"]) * maps["wm"]
+    return maps["cbf"]
+
+
+def phantom_signal(maps: Mapping[str, np.ndarray], voxel_in: float, cfg: Mapping, dataset: str,
+                   g: Mapping[str, np.ndarray], m0_factor: float) -> tuple[np.ndarray, np.ndarray]:
+    """(truth CBF, noise-free dM) of one set on the acquisition grid, by the set's forward model.
+
+    single_compartment: eq. (1) inverted on the grid (the paper's synthetic set). general: Buxton et al.'s (1998)
+    model with the cohort's ATT and tissue-T1 maps, evaluated on the cohort grid and then resampled, as the
+    coarse voxels of an acquisition integrate the signal of the tissue they contain.
+    """
+    spec, kin = cfg[dataset], kinetics(cfg, dataset)
+    mask = g["mask"] > 0.5
+    truth = phantom_truth(g, spec, dataset) * mask
+    model = spec.get("model", "single_compartment")
+    if model == "single_compartment":
+        return truth, perfusion_signal(truth, g["pd"] * m0_factor, kin)
+    if model != "general":
+        raise ValueError(f"deepasl.{dataset}.model: expected one of {MODELS}, got {model!r}")
+    for key in ("att", "t1map"):
+        if key not in maps:
+            raise ValueError(f"deepasl.{dataset}.model 'general' needs the cohort's {key} map")
+    fine = pcasl_general_signal(phantom_truth(maps, spec, dataset) * (maps["mask"] > 0.5), maps["att"],
+                                maps["t1map"], kin.tau, kin.pld, alpha=kin.alpha, t1_blood=kin.t1_blood,
+                                partition=kin.partition, m0=maps["pd"] * m0_factor)
+    return truth, phantom_on_grid({"dm": fine}, voxel_in, cfg["grid"])["dm"] * mask
 
 
 def finish(pairs: np.ndarray, m0: np.ndarray, mask: np.ndarray, gm: np.ndarray, truth: np.ndarray | None,
            kin: Kinetics, levels: list[float], drop: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Noise levels, complete image, reference CBF and CBF scale of one subject; end slices dropped.
 
-    truth: the known CBF (synthetic set) or None, where the reference is f(mean of all pairs) (real set).
+    ref_cbf is the paper's reference f_t = eq. (1) applied to the complete image (mean of all pairs);
+    truth (the CBF the data were simulated from, None for acquired data) is kept as truth_cbf.
     """
     cut = lambda v: drop_end_slices(v, drop, axis=v.ndim - 3)  # noqa: E731
     pairs, m0, mask, gm = cut(pairs), cut(m0), cut(mask) > 0.5, cut(gm)
     clean = pairs.mean(axis=0)
-    ref = quantify_cbf(clean, m0, kin, mask) if truth is None else cut(truth) * mask
-    return {
+    out = {
         "noisy": noise_level_means(pairs, levels, rng),
         "clean": clean.astype(np.float32),
-        "ref_cbf": ref.astype(np.float32),
+        "ref_cbf": quantify_cbf(clean, m0, kin, mask),
         "scale": cbf_scale(m0, kin, mask),
         "m0": m0.astype(np.float32),
         "mask": mask.astype(np.float32),
@@ -66,36 +102,53 @@ def finish(pairs: np.ndarray, m0: np.ndarray, mask: np.ndarray, gm: np.ndarray, 
         "n_pairs": np.asarray(len(pairs)),
         "kinetics": np.asarray([kin.tau, kin.pld, kin.alpha, kin.t1_blood, kin.partition], dtype=np.float32),
     }
+    if truth is not None:
+        out["truth_cbf"] = (cut(truth) * mask).astype(np.float32)
+    return out
+
+
+def loss_reference(data: Mapping[str, np.ndarray], cfg: Mapping, dataset: str) -> np.ndarray:
+    """f_t of the CBF loss term: the complete image's CBF (paper) or, with deepasl.<dataset>.cbf_reference
+    'ground_truth', the noise-free CBF the set was simulated from."""
+    choice = cfg[dataset].get("cbf_reference", "complete")
+    if choice == "complete":
+        return data["ref_cbf"]
+    if choice != "ground_truth":
+        raise ValueError(f"deepasl.{dataset}.cbf_reference: expected one of {REFERENCES}, got {choice!r}")
+    if "truth_cbf" not in data:
+        raise ValueError(f"deepasl.{dataset}.cbf_reference 'ground_truth': this set has no ground truth "
+                         "(acquired data); use 'complete'")
+    return data["truth_cbf"]
 
 
 def simulate_phantom(maps: Mapping[str, np.ndarray], voxel_in: float, cfg: Mapping, dataset: str,
                      rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """One phantom subject of the synthetic or real-like set (cfg: the deepasl config section)."""
+    """One phantom subject of the synthetic or real-like set (cfg: the deepasl config section).
+
+    maps: cohort maps pd, gm, wm, cbf, mask (+ att, t1map for the general model) in (X, Y, Z).
+    """
     if dataset not in DATASETS:
         raise ValueError(f"dataset: expected one of {DATASETS}, got {dataset!r}")
-    g = phantom_on_grid(maps, voxel_in, cfg["grid"])
+    g = phantom_on_grid({k: maps[k] for k in ("pd", "gm", "wm", "cbf", "mask")}, voxel_in, cfg["grid"])
     mask = g["mask"] > 0.5
-    m0 = g["pd"] * (M0_BRAIN_MEAN / float(g["pd"][mask].mean()))
-    real_kin = kinetics(cfg, "real")
+    m0_factor = M0_BRAIN_MEAN / float(g["pd"][mask].mean())
+    m0 = g["pd"] * m0_factor
     # paper: the synthetic noise s.d. comes from the acquired (real) repetitions, so both sets share one sigma,
-    # set by the single-pair GM perfusion SNR of the real-like acquisition.
-    sigma = noise_sigma(gm_signal(g["cbf"], m0, g["gm"], real_kin), float(cfg["pair_snr_gm"]))
+    # set by the single-pair GM perfusion SNR of the real-like acquisition (its own forward model).
+    real_truth, real_dm = phantom_signal(maps, voxel_in, cfg, "real", g, m0_factor)
+    sigma = noise_sigma(gm_mean(real_dm, g["gm"], mask), float(cfg["pair_snr_gm"]))
     spec = cfg[dataset]
     kin = kinetics(cfg, dataset)
-    if dataset == "synthetic":
-        # paper: CBF_GT = 65 PV_GM + 20 PV_WM
-        truth = (float(spec["cbf_gm"]) * g["gm"] + float(spec["cbf_wm"]) * g["wm"]) * mask
-    else:
-        truth = g["cbf"] * mask
-    dm = perfusion_signal(truth, m0, kin)
+    truth, dm = (real_truth, real_dm) if dataset == "real" else phantom_signal(maps, voxel_in, cfg, dataset, g,
+                                                                                m0_factor)
     voxel = (float(cfg["grid"]["slice_mm"]), float(cfg["grid"]["inplane_mm"]), float(cfg["grid"]["inplane_mm"]))
     pairs = control_label(m0, dm, int(spec["n_pairs"]), sigma * float(spec["noise_scale"]), rng,
                           motion_mm=float(spec["motion_mm"]), voxel_mm=voxel)
     if spec["smooth_fwhm_mm"] > 0:
         pairs = gaussian_fwhm(pairs, float(spec["smooth_fwhm_mm"]), (1.0, *voxel), axes=(2, 3))
         m0 = gaussian_fwhm(m0, float(spec["smooth_fwhm_mm"]), voxel, axes=(1, 2))  # assumption: SI_PD smoothed too
-    return finish(pairs, m0, mask.astype(np.float32), g["gm"], truth if dataset == "synthetic" else None, kin,
-                  list(cfg["noise_levels"]), int(cfg["drop_end_slices"]), rng)
+    return finish(pairs, m0, mask.astype(np.float32), g["gm"], truth, kin, list(cfg["noise_levels"]),
+                  int(cfg["drop_end_slices"]), rng)
 
 
 # ---------------------------------------------------------------- BIDS ASL
@@ -148,6 +201,9 @@ def load_bids_subject(row: Mapping[str, str], cfg: Mapping, dataset: str,
             real = gaussian_fwhm(real, float(spec["smooth_fwhm_mm"]), (1.0, vox[2], vox[1], vox[0]), axes=(2, 3))
         return finish(real, m0z, maskz.astype(np.float32), gmz, None, kin, list(cfg["noise_levels"]),
                       int(cfg["drop_end_slices"]), rng)
+    if spec.get("model", "single_compartment") != "single_compartment":
+        raise ValueError(f"deepasl.{dataset}.model: a subject sheet gives no ATT or tissue-T1 maps; only "
+                         "'single_compartment' can simulate its synthetic set")
     wm = to_zyx(read_nifti(row["wm"]).data)
     truth = (float(spec["cbf_gm"]) * gmz + float(spec["cbf_wm"]) * wm) * maskz
     # paper: voxel-wise noise s.d. estimated from the acquired repetitions
