@@ -221,6 +221,42 @@ def test_denoise_subtracts_the_predicted_residual() -> None:
     np.testing.assert_allclose(denoise(noisy, lambda x: 0.25 * x), 0.75 * noisy)
 
 
+def patch_mean(x: np.ndarray) -> np.ndarray:
+    """A context-dependent 'network': every pixel's residual is its input patch's mean."""
+    return np.broadcast_to(x.mean(axis=(-2, -1), keepdims=True), x.shape).copy()
+
+
+def test_patchwise_inference_sees_only_its_patch() -> None:
+    # 80 x 100 slice, 40 px patches every 40 px: rows start 0, 40; columns 0, 40 and 60 (flush with the border)
+    img = np.arange(80 * 100, dtype=np.float32).reshape(1, 1, 80, 100)
+    out = denoise(img, patch_mean, patch_size=40)
+    # the top-left pixel only lies in the patch [0:40, 0:40]: residual = mean of rows 0..39, cols 0..39
+    # = 100 * 19.5 + 19.5 = 1969.5
+    assert out[0, 0, 0, 0] == pytest.approx(0.0 - 1969.5)
+    # column 70 lies in the patches starting at 40 and 60 (overlap averaged): means 100 * 19.5 + 59.5 and + 79.5
+    assert out[0, 0, 0, 70] == pytest.approx(70.0 - (1950.0 + 69.5))
+    # whole-slice inference sees the whole slice instead
+    assert denoise(img, patch_mean)[0, 0, 0, 0] == pytest.approx(-float(img.mean()))
+    # a pixel-wise network gives the same result either way, also on slices smaller than a patch (reflect padding)
+    small = np.random.default_rng(0).normal(size=(2, 3, 30, 50)).astype(np.float32)
+    np.testing.assert_allclose(denoise(small, lambda x: 0.25 * x, patch_size=40), 0.75 * small, rtol=1e-6)
+
+
+def test_patchwise_inference_skips_patches_without_brain() -> None:
+    img = np.ones((2, 1, 80, 80), np.float32)
+    mask = np.zeros((1, 80, 80), bool)
+    mask[0, 5, 5] = True  # brain only in the top-left patch
+    seen = []
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        seen.append(len(x))
+        return 0.5 * x
+
+    out = denoise(img, predict, patch_size=40, mask=mask)
+    assert seen == [2]  # one patch per noise level
+    assert (out[:, 0, :40, :40] == 0.5).all() and (out[:, 0, 40:, :] == 1.0).all() and (out[:, 0, :, 40:] == 1.0).all()
+
+
 def test_bland_altman_statistics() -> None:
     ref = np.array([10.0, 20.0, 30.0, 40.0])
     s = bland_altman(ref + np.array([1.0, 3.0, 1.0, 3.0]), ref)

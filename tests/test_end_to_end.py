@@ -205,13 +205,19 @@ def test_deepasl_table_and_figures(run_dir: Path) -> None:
         assert (run_dir / ASL / f"figures/{fig}.png").stat().st_size > 10_000, fig
 
 
-def test_deepasl_synthetic_reference_is_the_ground_truth(run_dir: Path) -> None:
+def test_deepasl_reference_is_the_complete_images_cbf(run_dir: Path) -> None:
+    from mrsr.asl import quantify_cbf
+    from mrsr.experiments.deepasl.data import kinetics
     from mrsr.io import load_npz
 
     data = load_npz(run_dir / ASL / "data/synthetic/sub-01.npz")
     assert data["noisy"].shape[0] == 4 and int(data["n_pairs"]) == 10
     brain = data["mask"] > 0
-    gm, ref = data["gm"][brain], data["ref_cbf"][brain]
+    # paper: f_t = eq. 1 on the complete image (mean of all pairs), for the loss and the scores
+    cfg = {"synthetic": {"kinetics": {"tau": 1.6, "pld": 2.2}}}
+    np.testing.assert_allclose(data["ref_cbf"], quantify_cbf(data["clean"], data["m0"], kinetics(cfg, "synthetic"),
+                                                              brain), rtol=1e-5, atol=1e-4)
+    gm, ref = data["gm"][brain], data["truth_cbf"][brain]
     # paper: CBF_GT = 65 PV_GM + 20 PV_WM with PV_WM in [0, 1 - PV_GM]: 65 gm <= ref <= 65 gm + 20 (1 - gm)
     assert (ref >= 65 * gm - 1e-3).all() and (ref <= 65 * gm + 20 * (1 - gm) + 1e-3).all()
     assert ref.max() > 55.0

@@ -24,7 +24,9 @@ for i, (subject, path) in enumerate(zip(snakemake.params.subjects, snakemake.inp
         if meta["heldout"] != subject:
             raise ValueError(f"{models[i]}: trained with {meta['heldout']} held out, not {subject}")
         predict = predict_fn(generator, device, int(snakemake.params.batch), compute)
-    denoised = denoise(data["noisy"], predict)
+    # paper: patch-wise inference (patch_size None: whole slices); patches without brain are skipped
+    patch = snakemake.params.patch_size
+    denoised = denoise(data["noisy"], predict, patch_size=patch, mask=data["mask"] if patch else None)
     for row in subject_metrics(denoised, data):
         rows.append({"dataset": snakemake.wildcards.deepasl_dataset, "method": method, "subject": subject, **row})
     if example is None:

@@ -1,4 +1,4 @@
-"""DeepASL evaluation: whole-slice denoising, per-(subject, noise level) metrics, Bland-Altman statistics,
+"""DeepASL evaluation: patch-wise (or whole-slice) denoising, per-(subject, noise level) metrics, Bland-Altman statistics,
 paired tests, and the example arrays the figures draw."""
 
 from __future__ import annotations
@@ -10,20 +10,54 @@ import pandas as pd
 from scipy import stats
 
 from mrsr.metrics import asl_metrics, lins_ccc
+from mrsr.patches import extract_grid, pad_to_min, stitch
 
 METRICS = (("psnr", True), ("rmse", False), ("ccc", True))  # (key, higher is better)
 
 
-def denoise(noisy: np.ndarray, predict: Callable[[np.ndarray], np.ndarray] | None) -> np.ndarray:
+def denoise(noisy: np.ndarray, predict: Callable[[np.ndarray], np.ndarray] | None, *,
+            patch_size: int | None = None, stride: int | None = None, mask: np.ndarray | None = None) -> np.ndarray:
     """dM~_c = dM_n - N~ for every slice of (L, Z, H, W) noise levels; predict=None is plain averaging.
 
-    assumption: whole-slice inference (the networks are fully convolutional) instead of the paper's patch-wise
-    inference; only the zero padding at patch borders differs.
+    patch_size None: whole-slice inference (the networks are fully convolutional). Otherwise patch-wise, as the
+    paper: every slice is cut into the `mrsr.patches` grid of patch_size patches (every `stride` pixels,
+    default patch_size, plus one patch flush with the far border), the patches go through `predict` in
+    batches, and the residuals are stitched back by overlap averaging. With a (Z, H, W) brain mask, patches
+    without a brain voxel are not predicted (residual 0): nothing outside the mask is scored or shown.
     """
     if predict is None:
         return np.asarray(noisy, dtype=np.float32)
-    flat = noisy.reshape(-1, 1, *noisy.shape[-2:]).astype(np.float32)
-    return (flat - predict(flat)).reshape(noisy.shape).astype(np.float32)
+    flat = noisy.reshape(-1, *noisy.shape[-2:]).astype(np.float32)
+    if patch_size is None:
+        residual = predict(flat[:, None])[:, 0]
+    else:
+        keep = None if mask is None else np.broadcast_to(np.asarray(mask) > 0, noisy.shape).reshape(flat.shape)
+        residual = patchwise(predict, flat, int(patch_size), int(stride or patch_size), keep)
+    return (flat - residual).reshape(noisy.shape).astype(np.float32)
+
+
+def patchwise(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray, size: int, stride: int,
+              keep: np.ndarray | None = None) -> np.ndarray:
+    """predict((B, 1, s, s)) on the patch grid of every (H, W) image of (N, H, W), stitched back: (N, H, W).
+
+    keep: optional (N, H, W) bool; a patch with no True pixel is skipped and contributes a zero output.
+    """
+    height, width = images.shape[-2:]
+    padded = np.stack([pad_to_min(img, size)[0] for img in images])
+    cuts = [extract_grid(img, size, stride) for img in padded]
+    patches = np.concatenate([p for p, _ in cuts])
+    needed = np.ones(len(patches), bool)
+    if keep is not None:
+        padded_keep = np.stack([np.pad(k, [(0, n - m) for n, m in zip(padded.shape[1:], k.shape)]) for k in keep])
+        needed = np.concatenate([extract_grid(k, size, stride)[0].any(axis=(1, 2)) for k in padded_keep])
+    out = np.zeros(patches.shape, np.float32)
+    if needed.any():
+        out[needed] = predict(np.ascontiguousarray(patches[needed][:, None], dtype=np.float32))[:, 0]
+    stitched, start = [], 0
+    for img, (part, positions) in zip(padded, cuts):
+        stitched.append(stitch(out[start:start + len(part)], positions, img.shape, crop=0)[:height, :width])
+        start += len(part)
+    return np.stack(stitched).astype(np.float32)
 
 
 def subject_metrics(denoised: np.ndarray, data: Mapping[str, np.ndarray]) -> list[dict[str, float]]:
