@@ -42,6 +42,19 @@ def test_paper_preset_uses_paper_scale(tmp_path: Path) -> None:
     assert pr.params.method["lr_g"] == 1e-4 and pr.params.method["lambda"] == 0.2
     assert cfg["real"]["n_pairs"] == 30 and cfg["synthetic"]["n_pairs"] == 100
     assert cfg["grid"] == {"inplane_mm": 2.7, "slice_mm": 5.0, "matrix": 128, "slices": 17}
+    # the footer's differences from the paper preset: none at paper scale (lr 1e-4 is the paper's)
+    table = next(job for job in jobs if job.rule.name == "deepasl_table")
+    assert table.params.footer["differences"] == [] and table.params.footer["preset"] == "paper"
+    infer = next(job for job in jobs if job.rule.name == "deepasl_infer")
+    assert infer.params.patch_size == 40  # paper: patch-wise inference
+
+
+def test_default_footer_lists_the_reductions(tmp_path: Path) -> None:
+    jobs = dag_jobs(tmp_path)
+    footer = next(job for job in jobs if job.rule.name == "deepasl_table").params.footer
+    diffs = {key: (ours, paper) for key, ours, paper in footer["differences"]}
+    assert diffs["epochs"] == (3, 200) and diffs["methods.pr_02.lr_g"] == (1e-3, 1e-4)
+    assert footer["data"].startswith("phantom cohort (simulated")
 
 
 def write_bids(root: Path, n_subjects: int = 3, pairs: int = 6) -> Path:
@@ -102,6 +115,11 @@ def test_tiny_run_on_a_bids_dataset(tmp_path: Path) -> None:
     assert table.set_index("method_key").loc["pr_02", "#params"] == 146785
     md = (out / "tables/table1.md").read_text()
     assert "subject sheet" in md and "Preset: test" in md and "Orderings: real: PSNR" in md and "Assumption:" in md
+    # acquired data: nothing in the footer calls them simulated or phantom
+    assert "simulated" not in md and "phantom" not in md and "real set: its acquired pCASL" in md
+    claims = pd.read_csv(out / "claims.csv").set_index("claim")["held"]
+    assert claims["Every network beats Averaging on the real set (PSNR, RMSE, CCC)"] in ("yes", "no")
+    assert claims["PR-λ=0.2 beats Dilated Conv on the synthetic set (PSNR, RMSE, CCC)"] == "n/a"
     # Averaging is the input itself: its metrics recompute from the held-out subject's data
     metrics = pd.read_csv(out / "eval/real/averaging/seed-0/metrics.tsv", sep="\t")
     from mrsr.experiments.deepasl.evaluate import subject_metrics

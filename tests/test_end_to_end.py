@@ -199,6 +199,10 @@ def test_deepasl_table_and_figures(run_dir: Path) -> None:
     np.testing.assert_allclose(table["Syn PSNR (paper)"], [20.3, 25.2, 28.0, 26.9, 25.6, 25.3])
     md = (run_dir / ASL / "tables/table1.md").read_text()
     assert "Preset: test" in md and "Orderings: synthetic: CCC" in md and "Paired tests" in md
+    assert "#params: counted from our implementations" in md and "Reference row: Averaging" in md
+    assert "Differs from the paper preset" in md and "epochs = 1 (paper preset: 200)" in md
+    claims = pd.read_csv(run_dir / ASL / "claims.csv")
+    assert len(claims) == 6 and set(claims["held"]) <= {"yes", "no", "n/a"} and (claims["preset"] == "test").all()
     tests = pd.read_csv(run_dir / ASL / "tables/table1_tests.tsv", sep="\t")
     assert set(tests["dataset"]) == {"synthetic", "real"} and len(tests) == 6
     for fig in ("fig2_synthetic", "fig3_real", "fig4_bland_altman"):

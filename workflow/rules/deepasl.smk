@@ -108,6 +108,7 @@ rule deepasl_table:
             category="DeepASL (Ulas et al.)",
             labels={"table": "paired tests", "type": "table"},
         ),
+        claims=f"{ASL_DIR}/claims.csv",
     log:
         "logs/deepasl/table1.log",
     localrule: True
@@ -117,13 +118,7 @@ rule deepasl_table:
         cfg=DEEPASL,
         datasets=ASL_DATASETS,
         heldout=ASL_HELDOUT,
-        preset=config["preset"],
-        seed=SEED,
-        data=(
-            "phantom cohort (simulated pCASL)"
-            if ASL_SHEET is None
-            else f"subject sheet {DEEPASL['subject_sheet']}"
-        ),
+        footer=footer_params("deepasl", ASL_DATA, ASL_SHEET is None),
     script:
         "../scripts/deepasl/table.py"
 

@@ -8,7 +8,7 @@ from mrsr.sheets import read_sheet
 def deepasl_final_outputs() -> list[str]:
     """Table 1 (csv/md/tex + paired tests) and the figures whose dataset is built."""
     outs = expand(f"{ASL_DIR}/tables/table1.{{ext}}", ext=["csv", "md", "tex"])
-    outs.append(f"{ASL_DIR}/tables/table1_tests.tsv")
+    outs += [f"{ASL_DIR}/tables/table1_tests.tsv", f"{ASL_DIR}/claims.csv"]
     figures = [f for f, s in ASL_FIGURES.items() if s["dataset"] in ASL_DATASETS]
     outs += expand(
         f"{ASL_DIR}/figures/{{deepasl_figure}}.{{ext}}",
@@ -39,6 +39,17 @@ ASL_DATASETS = (
     ["synthetic", "real"]
     if ASL_SHEET is None or all(r.get("gm") and r.get("wm") for r in ASL_SHEET.values())
     else ["real"]
+)
+# What the footer and the scorecard say the data are.
+ASL_DATA = (
+    "phantom cohort (simulated pCASL: synthetic and real-like sets)"
+    if ASL_SHEET is None
+    else f"subject sheet {DEEPASL['subject_sheet']} (real set: its acquired pCASL"
+    + (
+        "; synthetic set: simulated from its M0 and GM/WM maps)"
+        if "synthetic" in ASL_DATASETS
+        else ")"
+    )
 )
 ASL_HELDOUT = (
     ASL_SUBJECTS[: int(DEEPASL["folds"])] if DEEPASL["folds"] else list(ASL_SUBJECTS)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from mrsr.footer import failed_to_beat, reference_line
 from mrsr.metrics import asl_metrics, lins_ccc
 from mrsr.patches import extract_grid, pad_to_min, stitch
 
@@ -117,3 +118,29 @@ def paired_tests(metrics: pd.DataFrame, a: str, b: str,
         rows.append({"metric": key, "a": a, "b": b, "n_pairs": len(x), "mean_diff": float(diff.mean()) if len(x) else
                      float("nan"), "p_ttest": t_p, "p_wilcoxon": w_p})
     return rows
+
+
+def claim_tables(metrics: pd.DataFrame, tests: Sequence[Mapping[str, object]],
+                 spec: Sequence[tuple[str, bool]] = METRICS) -> dict[str, pd.DataFrame]:
+    """What mrsr.scorecard scores: table1_<set> (method key -> mean of each metric) and tests_<set> (metric ->
+    p_ttest, p_wilcoxon and p_max, the larger of the two) for every dataset in `metrics` / `tests`."""
+    keys = [k for k, _ in spec]
+    tables = {f"table1_{d}": part.groupby("method", sort=False)[keys].mean()
+              for d, part in metrics.groupby("dataset", sort=False)}
+    frame = pd.DataFrame(list(tests))
+    for dataset, part in (frame.groupby("dataset", sort=False) if len(frame) else []):
+        part = part.set_index("metric")[["p_ttest", "p_wilcoxon"]].astype(float)
+        part["p_max"] = part.max(axis=1, skipna=False)
+        tables[f"tests_{dataset}"] = part
+    return tables
+
+
+def reference_lines(means: pd.DataFrame, dataset: str, labels: Mapping[str, str], reference: str = "averaging",
+                    spec: Sequence[tuple[str, bool]] = METRICS) -> list[str]:
+    """Footer lines naming, per metric, the networks that did not beat the no-model row (Averaging) on a set."""
+    if reference not in means.index:
+        return []
+    name = {"synthetic": "Syn", "real": "Real"}.get(dataset, dataset)
+    return [reference_line(f"{name} {key.upper()}", labels.get(reference, reference),
+                           failed_to_beat(means[key].to_dict(), reference, higher, labels))
+            for key, higher in spec]
