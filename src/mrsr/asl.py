@@ -1,5 +1,5 @@
-"""pCASL: the Buxton single-compartment model (CBF quantification and its inverse), control/label
-simulation from the phantom cohort's quantitative maps, noise levels, and DeepASL training samples.
+"""pCASL: the Buxton single-compartment model (CBF quantification, eq. 1 of Ulas et al., and its inverse), Buxton
+et al.'s (1998) general kinetic model, control/label simulation, noise levels, and DeepASL training samples.
 
 Units: times in seconds, CBF in ml/100g/min, signals in arbitrary units with M0 (SI_PD) on the same scale.
 """
@@ -122,17 +122,6 @@ def gaussian_fwhm(volume: np.ndarray, fwhm_mm: float, voxel_mm: Sequence[float],
 
 
 # ---------------------------------------------------------------- simulation
-
-
-@dataclass
-class ASLSubject:
-    """One subject on the acquisition grid (Z, Y, X): what training and evaluation need."""
-
-    pairs: np.ndarray  # (R, Z, Y, X) control - label of every repetition, after preprocessing
-    m0: np.ndarray  # SI_PD
-    mask: np.ndarray  # brain mask (bool)
-    gm: np.ndarray  # GM partial volume (for the GM-only Bland-Altman analysis)
-    reference_cbf: np.ndarray  # f_t: ground truth (synthetic) or f(mean of all pairs) (real)
 
 
 def control_label(m0: np.ndarray, dm: np.ndarray, n_pairs: int, sigma: float | np.ndarray,

@@ -1,5 +1,6 @@
-"""DeepASL datasets: per-subject arrays (noise levels, complete dM, reference CBF, M0, mask, GM) built from
-the phantom cohort's maps ("synthetic" and "real-like" sets) or from a BIDS ASL series ("real")."""
+"""DeepASL datasets: per-subject arrays (noise levels, complete dM, reference CBF, M0, mask, GM, and the simulated
+truth CBF where known) built from the phantom cohort's maps ("synthetic" and "real-like" sets) or from a BIDS ASL
+series ("real")."""
 
 from __future__ import annotations
 
