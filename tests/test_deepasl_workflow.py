@@ -117,7 +117,7 @@ def test_tiny_run_on_a_bids_dataset(tmp_path: Path) -> None:
     assert "subject sheet" in md and "Preset: test" in md and "Orderings: real: PSNR" in md and "Assumption:" in md
     # acquired data: nothing in the footer calls them simulated or phantom
     assert "simulated" not in md and "phantom" not in md and "real set: its acquired pCASL" in md
-    claims = pd.read_csv(out / "claims.csv").set_index("claim")["held"]
+    claims = pd.read_csv(out / "claims.csv", keep_default_na=False).set_index("claim")["held"]
     assert claims["Every network beats Averaging on the real set (PSNR, RMSE, CCC)"] in ("yes", "no")
     assert claims["PR-λ=0.2 beats Dilated Conv on the synthetic set (PSNR, RMSE, CCC)"] == "n/a"
     # Averaging is the input itself: its metrics recompute from the held-out subject's data
