@@ -43,7 +43,9 @@ for extra in parts[1:]:
     table = table.join(extra.drop(columns=["Method", "#params"]))
 table = table[["Method", *[c for c in table.columns if c not in ("Method", "#params")], "#params"]]
 n = metrics.groupby(["dataset", "method"]).size()
-counted = ", ".join(f"{labels[k]} {v:,}" for k, v in params.items() if k in ("dilated", "pr_02"))
+nets = {m["generator"]: params[k] for k, m in cfg["methods"].items() if m.get("generator")}
+net_names = {"deepasl": "DeepASL (the PR-λ rows)", "dilated_conv": "Dilated Conv"}
+counted = ", ".join(f"{net_names.get(g, g)} {n:,}" for g, n in nets.items())
 extra = [
     "Paper values: " + "; ".join(paper_source("deepasl", f"table1_{d}") for d in snakemake.params.datasets) + ".",
     *[f"Orderings: {o}" for o in orderings],
