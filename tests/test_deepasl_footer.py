@@ -42,6 +42,7 @@ def test_learning_rate_assumption_only_when_the_run_uses_1e_3() -> None:
     assert "Learning rate 1e-3" in joined(section())
     assert "Learning rate" not in joined(section(paper()))
     assert ("methods.pr_02.lr_g", 1e-3, 1e-4) in config_differences(section(), section(paper()))
+    assert "bf16 mixed precision" in joined(section()) and "bf16" not in joined(section(paper()))
 
 
 def test_a_subject_sheet_is_not_called_simulated() -> None:

@@ -64,7 +64,8 @@ def perfusion_signal(cbf: np.ndarray, m0: np.ndarray, kin: Kinetics) -> np.ndarr
 
 
 def pcasl_general_signal(cbf: np.ndarray, att: np.ndarray, t1_tissue: np.ndarray, tau: float, pld: float, *,
-                         alpha: float, t1_blood: float, partition: float, m0: np.ndarray) -> np.ndarray:
+                         alpha: float = ALPHA, t1_blood: float = T1_BLOOD, partition: float = PARTITION,
+                         m0: np.ndarray | float = 1.0) -> np.ndarray:
     """dM = control - label of Buxton et al.'s (1998) general kinetic model for (p)CASL, read at t = tau + pld.
 
     Plug-flow delivery c(t) = alpha e^(-att/T1b) for att <= t < att + tau (0 otherwise), instant exchange
@@ -73,8 +74,8 @@ def pcasl_general_signal(cbf: np.ndarray, att: np.ndarray, t1_tissue: np.ndarray
       att <= t < att + tau:     dM = 2 M0b f T1' alpha e^(-att/T1b) (1 - e^(-(t - att)/T1'))
       t >= att + tau:           dM = 2 M0b f T1' alpha e^(-att/T1b) e^(-(t - tau - att)/T1') (1 - e^(-tau/T1'))
     with M0b = M0 / lambda (m0: tissue M0, SI_PD) and f = cbf / 6000 in ml/g/s (cbf in ml/100g/min, times
-    in s). With T1' = T1b and att <= pld it reduces to the inverse of eq. (1), `perfusion_signal`.
-    Voxels with cbf <= 0 give 0; t1_tissue must be > 0 wherever cbf > 0.
+    in s; arrays broadcast, scalars work). With T1' = T1b and att <= pld it reduces to the inverse of eq. (1),
+    `perfusion_signal`. Voxels with cbf <= 0 give 0; t1_tissue must be > 0 wherever cbf > 0.
     """
     cbf, att, t1, m0 = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (cbf, att, t1_tissue, m0)))
     flowing = cbf > 0
@@ -239,29 +240,3 @@ def subsample(rng: np.random.Generator, n_total: int, n_keep: int | None) -> np.
     if n_keep is None or n_keep >= n_total:
         return np.arange(n_total)
     return np.sort(rng.choice(n_total, size=n_keep, replace=False))
-
-
-# ---------------------------------------------------------------- general kinetic model (Buxton et al. 1998)
-
-
-def pcasl_general_signal(cbf: np.ndarray, att: np.ndarray, t1_tissue: np.ndarray, tau: float, pld: float, *,
-                         alpha: float = ALPHA, t1_blood: float = T1_BLOOD, partition: float = PARTITION,
-                         m0: np.ndarray | float = 1.0) -> np.ndarray:
-    """Control - label difference dM at t = tau + pld of Buxton et al.'s (1998) general kinetic model for
-    (p)CASL: a labelled bolus of duration tau arrives after the transit time att (s), decays with the blood T1
-    while in transit and with T1' (1/T1' = 1/T1 + f/partition) once delivered to tissue.
-
-    dM = 0 for t < att; 2 alpha M0b f T1' e^(-att/T1b) (1 - e^(-(t - att)/T1')) for att <= t < att + tau;
-    2 alpha M0b f T1' e^(-att/T1b) e^(-(t - tau - att)/T1') (1 - e^(-tau/T1')) after; f = cbf / 6000 (ml/g/s),
-    M0b = m0 / partition. cbf in ml/100g/min, times in seconds; m0 sets the signal scale.
-    """
-    f = np.asarray(cbf, dtype=np.float64) / 6000.0
-    att = np.broadcast_to(np.asarray(att, dtype=np.float64), f.shape)
-    t1 = np.asarray(t1_tissue, dtype=np.float64)
-    t1p = 1.0 / (1.0 / np.maximum(t1, 1e-6) + f / partition)
-    t = float(tau) + float(pld)
-    amp = 2.0 * alpha * (np.asarray(m0, dtype=np.float64) / partition) * f * t1p * np.exp(-att / t1_blood)
-    filling = amp * (1.0 - np.exp(-np.maximum(t - att, 0.0) / t1p))
-    decaying = amp * np.exp(-np.maximum(t - tau - att, 0.0) / t1p) * (1.0 - np.exp(-tau / t1p))
-    dm = np.where(t < att, 0.0, np.where(t < att + tau, filling, decaying))
-    return dm.astype(np.float32)

@@ -83,9 +83,7 @@ rule deepasl_infer:
         subjects=ASL_HELDOUT,
         batch=DEEPASL["infer_batch"],
         compute=compute_params("deepasl"),
-        patch_size=(
-            DEEPASL["patch_size"] if DEEPASL["inference"] == "patch" else None
-        ),
+        patch_size=(DEEPASL["patch_size"] if DEEPASL["inference"] == "patch" else None),
     script:
         "../scripts/deepasl/infer.py"
 
