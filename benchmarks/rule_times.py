@@ -2,7 +2,8 @@
 
     python benchmarks/rule_times.py [benchmarks/results]
 
-Prints one row per rule (jobs, total and max seconds, max RSS) and the sum over jobs.
+Prints one row per experiment and one per rule (jobs, total and max seconds, max RSS) and the sum over jobs.
+Job seconds are not wall time: with --cores 2 two jobs run at once.
 Run after `snakemake --cores 2`; the end-to-end wall time is what `time snakemake ...` reports.
 """
 
@@ -34,11 +35,23 @@ def summarise(jobs: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def per_experiment(jobs: pd.DataFrame) -> pd.DataFrame:
+    """Per experiment (the first folder of the rule): jobs, job seconds, the slowest job, peak RSS."""
+    exp = jobs.assign(experiment=jobs["rule"].str.split("/").str[0])
+    return (
+        exp.groupby("experiment")
+        .agg(jobs=("job", "count"), total_s=("s", "sum"), max_s=("s", "max"), max_rss_mb=("max_rss_mb", "max"))
+        .sort_values("total_s", ascending=False)
+    )
+
+
 def main() -> None:
     root = Path(sys.argv[1] if len(sys.argv) > 1 else "benchmarks/results")
     jobs = collect(root)
     if jobs.empty:
         sys.exit(f"no benchmark files under {root}: run the workflow first")
+    print(per_experiment(jobs).to_markdown(floatfmt=".1f"))
+    print()
     table = summarise(jobs)
     print(table.to_markdown(floatfmt=".1f"))
     print(f"\n{len(jobs)} jobs, {jobs.s.sum():.0f} s of job time, peak RSS {jobs.max_rss_mb.max():.0f} MB")
