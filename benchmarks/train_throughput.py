@@ -2,9 +2,15 @@
 
 The mrsr timing includes what the loop does besides the steps: seeding, model construction, the
 per-epoch shuffle, loss bookkeeping and the checkpoint + CSV write. The bare loop builds the same
-model, uses the same permutation and calls loss.item() once per step, as any loop that logs would.
+model(s), uses the same permutation and calls .item() on its losses once per step, as any loop that
+logs would.
+
+Two trainers: `supervised` (Adam + L1 on --model) and `wgan_gp` (GAN-CPCE as in config.yaml: the cpce
+generator, the cpce critic, n_critic 4 critic steps with a gradient penalty per generator step, the
+VGG-19 perceptual term; the bare loop writes the penalty out by hand).
 
     PYTHONPATH=src python benchmarks/train_throughput.py --model dcsrn --patch 64 --batch 32 --n 256
+    PYTHONPATH=src python benchmarks/train_throughput.py --trainer wgan_gp --patch 64 --batch 16 --n 64
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from mrsr.device import seed_everything
+from mrsr.losses import VGG19Perceptual
 from mrsr.nets import build
 from mrsr.train import TrainData, fit
 from mrsr.train.loop import epoch_permutation
@@ -44,10 +51,55 @@ def bare_epoch(model_name: str, data: TrainData, batch_size: int, seed: int) -> 
     return time.perf_counter() - began
 
 
-def mrsr_epoch(model_name: str, data: TrainData, batch_size: int, seed: int) -> float:
+# GAN-CPCE's method entry of config/config.yaml (ixi_sr.methods.cpce) without its label and batch size.
+CPCE = {"trainer": "wgan_gp", "generator": "cpce", "discriminator": "cpce_critic", "lr_g": 1e-4, "lr_d": 1e-4,
+        "betas": [0.9, 0.999], "n_critic": 4, "gp_weight": 10.0, "lambda_p": 0.1}
+
+
+def bare_wgan_epoch(data: TrainData, batch_size: int, seed: int) -> float:
+    """Seconds for a plain WGAN-GP epoch: per batch n_critic critic steps on that batch, then a generator step."""
+    began = time.perf_counter()
+    seed_everything(seed)
+    gen = build(CPCE["generator"]).train()
+    critic = build(CPCE["discriminator"], in_channels=1, patch_size=data.lr.shape[-1]).train()
+    vgg = VGG19Perceptual(None, seed=0)
+    opt_g = torch.optim.Adam(gen.parameters(), lr=CPCE["lr_g"], betas=tuple(CPCE["betas"]))
+    opt_d = torch.optim.Adam(critic.parameters(), lr=CPCE["lr_d"], betas=tuple(CPCE["betas"]))
+    lr, hr = torch.from_numpy(data.lr), torch.from_numpy(data.hr)
+    order = epoch_permutation(len(lr), seed, 1)
+    for start in range(0, len(lr), batch_size):
+        idx = order[start:start + batch_size]
+        x, y = lr[idx], hr[idx]
+        for p in critic.parameters():
+            p.requires_grad_(True)
+        with torch.no_grad():
+            fake = gen(x)
+        for _ in range(CPCE["n_critic"]):
+            a = torch.rand(len(y), 1, 1, 1)
+            mix = (a * y + (1 - a) * fake).requires_grad_(True)
+            (grad,) = torch.autograd.grad(critic(mix).sum(), mix, create_graph=True)
+            penalty = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+            d_loss = critic(fake).mean() - critic(y).mean() + CPCE["gp_weight"] * penalty
+            opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            opt_d.step()
+        for p in critic.parameters():
+            p.requires_grad_(False)
+        out = gen(x)
+        adversarial, perceptual = -critic(out).mean(), vgg(out, y)
+        g_loss = adversarial + CPCE["lambda_p"] * perceptual
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        opt_g.step()
+        for value in (g_loss, adversarial, perceptual, d_loss, penalty):
+            value.item()
+    return time.perf_counter() - began
+
+
+def mrsr_epoch(model_name: str, data: TrainData, batch_size: int, seed: int, trainer: str = "supervised") -> float:
     """Seconds for fit(..., epochs=1), progress off, no validation, checkpoint included."""
-    method = {"trainer": "supervised", "generator": model_name, "losses": {"l1": 1.0}, "lr_g": 1e-3,
-              "betas": [0.9, 0.999]}
+    method = CPCE if trainer == "wgan_gp" else {"trainer": "supervised", "generator": model_name,
+                                                 "losses": {"l1": 1.0}, "lr_g": 1e-3, "betas": [0.9, 0.999]}
     with tempfile.TemporaryDirectory() as tmp:
         began = time.perf_counter()
         fit(method, data, None, epochs=1, batch_size=batch_size, seed=seed, device="cpu",
@@ -57,7 +109,8 @@ def mrsr_epoch(model_name: str, data: TrainData, batch_size: int, seed: int) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="dcsrn")
+    parser.add_argument("--trainer", choices=["supervised", "wgan_gp"], default="supervised")
+    parser.add_argument("--model", default="dcsrn", help="generator of the supervised trainer")
     parser.add_argument("--patch", type=int, default=64)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--n", type=int, default=256, help="number of training patches")
@@ -69,13 +122,23 @@ def main() -> None:
     rng = np.random.default_rng(0)
     lr = rng.normal(size=(args.n, 1, args.patch, args.patch)).astype(np.float32)
     data = TrainData(lr=lr, hr=0.5 * lr)
-    bare_epoch(args.model, data, args.batch, 0)  # warm-up: allocator and oneDNN primitive caches
+    if args.trainer == "wgan_gp":  # images in [0, 1], as the perceptual term expects
+        lr = rng.uniform(size=lr.shape).astype(np.float32)
+        data = TrainData(lr=lr, hr=np.clip(lr + 0.05 * rng.normal(size=lr.shape), 0, 1).astype(np.float32))
+
+    def bare_run(seed: int) -> float:
+        if args.trainer == "wgan_gp":
+            return bare_wgan_epoch(data, args.batch, seed)
+        return bare_epoch(args.model, data, args.batch, seed)
+
+    bare_run(0)  # warm-up: allocator and oneDNN primitive caches
     bare, ours = [], []
     for rep in range(args.repeats):  # interleave so machine-load drift hits both equally
-        bare.append(bare_epoch(args.model, data, args.batch, rep))
-        ours.append(mrsr_epoch(args.model, data, args.batch, rep))
+        bare.append(bare_run(rep))
+        ours.append(mrsr_epoch(args.model, data, args.batch, rep, args.trainer))
     b, m = statistics.median(bare), statistics.median(ours)
-    print(f"model={args.model} patch={args.patch} batch={args.batch} n={args.n} threads={args.threads} "
+    model = "cpce + cpce_critic + VGG-19" if args.trainer == "wgan_gp" else args.model
+    print(f"trainer={args.trainer} model={model} patch={args.patch} batch={args.batch} n={args.n} threads={args.threads} "
           f"repeats={args.repeats}")
     print(f"bare PyTorch loop: {b:.3f} s/epoch (all: {', '.join(f'{t:.3f}' for t in bare)})")
     print(f"mrsr fit loop:     {m:.3f} s/epoch (all: {', '.join(f'{t:.3f}' for t in ours)})")
