@@ -48,7 +48,7 @@ def test_tiny_run_table_claims_and_figures(tiny_run_dir: Path) -> None:
     assert table.loc["circle", "#params"] == 611_418 and table.loc["cpce", "#params"] == 62_016
     md = (out / "tables/table1.md").read_text()
     assert "random VGG" in md and "Preset: test" in md and "reference row 'LR (k-space truncated) [addition]'" in md
-    assert "ixi_sr.epochs" in md  # differences from the paper preset are listed
+    assert "epochs = 2 (paper preset: 100)" in md  # differences from the paper preset are listed
     claims = pd.read_csv(out / "claims.csv")
     assert len(claims) == 2 and set(claims["held"]) <= {"yes", "no"}
     metrics = pd.read_csv(out / "eval/lr/seed-0/metrics.tsv", sep="\t")

@@ -35,7 +35,8 @@ BIN = Path(sys.executable).parent
 CLUSTER = REPO / "tests/slurm/cluster.sh"
 GPU_RULES = {"field_train", "field_infer"}
 # Rules the profile itself gives a GPU (deepasl_infer asks for one per method in its rule).
-PROFILE_GPU_RULES = GPU_RULES | {"deepasl_train", "ixi_sr_train", "asl_sr_train"}
+PROFILE_GPU_RULES = GPU_RULES | {"deepasl_train", "ixi_sr_train", "asl_sr_train", "dsgan_kernelgan", "dsgan_dsn",
+                                 "dsgan_train"}
 # The small sheet, table and figure rules are `localrule: True`: they run on the submit host.
 LOCAL_RULES = {"all", "cohort_sheet", "scorecard", "field_table", "field_claims", "field_figure", "deepasl_table",
                "deepasl_figure", "dsgan_table", "dsgan_figure", "asl_sr_table", "asl_sr_figure", "ixi_sr_table",
