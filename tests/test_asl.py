@@ -14,7 +14,7 @@ from mrsr.asl import (
     Kinetics, control_label, drop_end_slices, grid_patches, noise_level_means, noise_sigma, pcasl_general_signal,
     perfusion_signal, quantify_cbf, rigid_variants, training_patches,
 )
-from mrsr.experiments.deepasl.data import bids_pairs
+from mrsr.bids import bids_pairs
 from mrsr.experiments.deepasl.evaluate import bland_altman, denoise, paired_tests
 from mrsr.metrics import asl_metrics, lins_ccc
 from mrsr.nets import build, count_params

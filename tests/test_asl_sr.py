@@ -10,7 +10,7 @@ import pytest
 import torch
 from scipy import ndimage
 
-from mrsr.asl import pcasl_general_signal
+from mrsr.asl import pcasl_general_signal, resample_to_grid
 from mrsr.experiments.asl_sr.data import grids, simulate_subject
 from mrsr.experiments.asl_sr.evaluate import interpolate, score
 from mrsr.losses import gaussian_lowpass, gradient_penalty, lowpass_mse
@@ -165,3 +165,144 @@ def test_interpolation_and_scores() -> None:
     assert s["psnr"] == math.inf and s["ssim"] == pytest.approx(1.0)
     noisy = ref + 0.02 * ref.max()
     assert score(noisy, ref)["psnr"] == pytest.approx(20 * math.log10(1 / 0.02), rel=1e-6)
+
+
+# ---------------------------------------------------------------- subject sheet (acquired BIDS ASL + T1w)
+
+ASL_SHAPE, ASL_VOXEL = (12, 12, 12), (4.0, 4.0, 4.0)  # SSIM's 3-D window needs >= 11
+T1_SHAPE, T1_VOXEL = (24, 24, 24), (2.0, 2.0, 2.0)  # twice as fine over the same field of view
+T1_SHIFT_MM = (5.0, -3.0, 2.0)  # the T1w's anatomy is displaced by this much in world space
+SHEET_CFG = {"grid": {"nr_factor": [2, 2, 2], "lr_factor": [2, 2, 1]},
+             "registration": {"transform": "Rigid", "fixed": "m0", "aff_iterations": [200, 100, 50]}}
+
+
+def centred_grid(shape: tuple[int, ...], voxel: tuple[float, ...]) -> tuple[list[np.ndarray], np.ndarray]:
+    """World coordinates (mm) of the voxel centres of a grid centred on 0, and its affine."""
+    origin = -(np.asarray(shape) - 1) / 2 * np.asarray(voxel)
+    affine = np.diag([*voxel, 1.0])
+    affine[:3, 3] = origin
+    return np.meshgrid(*(origin[i] + np.arange(shape[i]) * voxel[i] for i in range(3)), indexing="ij"), affine
+
+
+def anatomy(xyz: list[np.ndarray], weights: tuple[float, float, float], shift=(0.0, 0.0, 0.0)) -> np.ndarray:
+    """A smooth head: an ellipsoid brain and two asymmetric blobs, with per-compartment intensities."""
+    x, y, z = (c - s for c, s in zip(xyz, shift))
+
+    def ball(centre, radius):
+        d = np.sqrt(sum(((c - c0) / radius) ** 2 for c, c0 in zip((x, y, z), centre)))
+        return 1.0 / (1.0 + np.exp((d - 1.0) * radius / 1.5))
+
+    parts = (ball((0, 0, 0), 16), ball((8, -5, 3), 6), ball((-7, 7, -4), 5))
+    return sum(w * part for w, part in zip(weights, parts)).astype(np.float32)
+
+
+def write_bids_subject(root: Path, n_pairs: int = 4, sub: str = "sub-01") -> tuple[Path, dict[str, np.ndarray]]:
+    """One BIDS-shaped subject (asl + aslcontext + m0scan, T1w on a finer grid with its anatomy shifted by
+    T1_SHIFT_MM) and its one-row sheet; returns the sheet and the known perfusion, M0 and T1w (unshifted and
+    shifted, on the T1w's grid, which is the Experiment 2 grid here)."""
+    import nibabel as nib
+
+    xyz, affine = centred_grid(ASL_SHAPE, ASL_VOXEL)
+    m0 = anatomy(xyz, (100.0, 50.0, 30.0))
+    perfusion = anatomy(xyz, (1.0, 0.8, 0.5)) + 0.1
+    rng = np.random.default_rng(3)
+    half = rng.normal(0, 0.5, (n_pairs // 2, *ASL_SHAPE))
+    pair_noise = np.concatenate([half, -half])  # sums to zero: the mean of (control - label) is the perfusion
+    vols, context = [], []
+    for noise in pair_noise:
+        common = rng.normal(0, 2.0, ASL_SHAPE)
+        vols += [m0 + common, m0 - perfusion + common - noise]
+        context += ["control", "label"]
+    perf, anat = root / sub / "perf", root / sub / "anat"
+    perf.mkdir(parents=True)
+    anat.mkdir(parents=True)
+    nib.save(nib.Nifti1Image(np.stack(vols, -1).astype(np.float32), affine), perf / f"{sub}_asl.nii.gz")
+    (perf / f"{sub}_aslcontext.tsv").write_text("volume_type\n" + "\n".join(context) + "\n")
+    nib.save(nib.Nifti1Image(m0, affine), perf / f"{sub}_m0scan.nii.gz")
+    t1_xyz, t1_affine = centred_grid(T1_SHAPE, T1_VOXEL)
+    t1w = anatomy(t1_xyz, (60.0, -30.0, 40.0))  # another contrast of the same anatomy
+    shifted = anatomy(t1_xyz, (60.0, -30.0, 40.0), T1_SHIFT_MM)
+    nib.save(nib.Nifti1Image(shifted, t1_affine), anat / f"{sub}_T1w.nii.gz")
+    sheet = root / "subjects.tsv"
+    sheet.write_text("subject\tasl\taslcontext\tm0\tt1w\n"
+                     f"{sub}\t{sub}/perf/{sub}_asl.nii.gz\t{sub}/perf/{sub}_aslcontext.tsv\t"
+                     f"{sub}/perf/{sub}_m0scan.nii.gz\t{sub}/anat/{sub}_T1w.nii.gz\n")
+    return sheet, {"perfusion": perfusion, "m0": m0, "t1w": t1w, "t1w_shifted": shifted}
+
+
+def sheet_row(sheet: Path) -> dict[str, str]:
+    from mrsr.sheets import read_sheet
+
+    schema = Path(__file__).resolve().parents[1] / "workflow/schemas/asl_sr_sheet.schema.yaml"
+    return read_sheet(sheet, schema=schema, file_columns=("asl", "aslcontext", "m0", "t1w", "mask"))["sub-01"]
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(np.ravel(a), np.ravel(b))[0, 1])
+
+
+@pytest.fixture(scope="module")
+def sheet_subject(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
+    from mrsr.experiments.asl_sr.data import load_sheet_subject
+
+    sheet, known = write_bids_subject(tmp_path_factory.mktemp("bids"))
+    return load_sheet_subject(sheet_row(sheet), SHEET_CFG, seed=0), known
+
+
+def test_sheet_subject_nr_is_the_acquired_perfusion_and_lr_is_derived(sheet_subject) -> None:
+    d, known = sheet_subject
+    np.testing.assert_allclose(d["nr"], known["perfusion"], atol=1e-4)  # the control - label mean, exactly
+    assert d["lr"].shape == (6, 6, 12) and d["t1w_lr"].shape == (6, 6, 12)
+    # downsampled as the phantom's LR (box-like smoothing, then linear sampling): the volume's mean is kept
+    np.testing.assert_array_equal(d["lr"], resample_to_grid(d["nr"], ASL_VOXEL, (8.0, 8.0, 4.0), (6, 6, 12)))
+    assert d["lr"].mean() == pytest.approx(known["perfusion"].mean(), rel=0.02)
+    assert d["t1w"].shape == T1_SHAPE and d["t1w_nr"].shape == ASL_SHAPE
+    np.testing.assert_allclose(d["nr_voxel_mm"], ASL_VOXEL) and np.testing.assert_allclose(d["fine_voxel_mm"], T1_VOXEL)
+    np.testing.assert_allclose(d["m0"], known["m0"], atol=1e-4)
+    assert not {"hr", "hr_nr", "truth", "truth_nr"} & set(d)  # acquired data: no HR, no truth
+
+
+def test_sheet_t1w_is_registered_to_the_asl(sheet_subject) -> None:
+    d, known = sheet_subject
+    before, after = correlation(known["t1w_shifted"], known["t1w"]), correlation(d["t1w"], known["t1w"])
+    assert before < 0.85 and after > 0.98, (before, after)  # measured: 0.80 and 0.998
+
+
+@pytest.mark.parametrize(("transform", "fixed", "floor"), [("Rigid", "control", 0.98), ("Affine", "m0", 0.95)])
+def test_sheet_registration_other_choices(tmp_path: Path, transform: str, fixed: str, floor: float) -> None:
+    from mrsr.experiments.asl_sr.data import load_sheet_subject
+
+    sheet, known = write_bids_subject(tmp_path)
+    cfg = {**SHEET_CFG, "registration": {"transform": transform, "fixed": fixed, "aff_iterations": [100, 50]}}
+    d = load_sheet_subject(sheet_row(sheet), cfg, seed=0)
+    assert correlation(d["t1w"], known["t1w"]) > floor  # measured: 0.999 (rigid, control), 0.986 (affine, M0)
+
+
+def test_sheet_errors_name_the_file_or_column(tmp_path: Path) -> None:
+    from mrsr.bids import read_asl_series
+    from mrsr.experiments.asl_sr.data import load_sheet_subject
+    from mrsr.sheets import SheetError
+
+    sheet, _ = write_bids_subject(tmp_path)
+    row = sheet_row(sheet)
+    # a missing column
+    lines = sheet.read_text().splitlines()
+    (tmp_path / "no_t1w.tsv").write_text("\n".join("\t".join(line.split("\t")[:4]) for line in lines) + "\n")
+    with pytest.raises(SheetError, match=r"no_t1w.tsv: line 2.*'t1w' is a required property"):
+        sheet_row(tmp_path / "no_t1w.tsv")
+    # a missing file
+    (tmp_path / "gone.tsv").write_text(sheet.read_text().replace("_m0scan.nii.gz", "_m0.nii.gz"))
+    with pytest.raises(SheetError, match=r"gone.tsv: line 2, column 'm0': file not found: .*sub-01_m0.nii.gz"):
+        sheet_row(tmp_path / "gone.tsv")
+    # an aslcontext whose length differs from the series' volumes
+    context = Path(row["aslcontext"])
+    context.write_text(context.read_text() + "control\nlabel\n")
+    with pytest.raises(ValueError, match=r"sub-01_asl.nii.gz with .*sub-01_aslcontext.tsv: the series has shape "
+                                         r"\(12, 12, 12, 8\), which does not match the 10 aslcontext rows"):
+        read_asl_series(row)
+    context.write_text("volume_type\n" + "control\nlabel\n" * 4)
+    # an ASL matrix that lr_factor does not divide
+    bad = {**SHEET_CFG, "grid": {"nr_factor": [2, 2, 2], "lr_factor": [5, 5, 1]}}
+    with pytest.raises(ValueError, match=r"asl_sr.grid.lr_factor: \[5, 5, 1\] must divide the NR matrix of .*"
+                                         r"sub-01_asl.nii.gz \[12, 12, 12\]"):
+        load_sheet_subject(row, bad, seed=0)

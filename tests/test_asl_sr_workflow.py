@@ -80,3 +80,81 @@ def test_tiny_run_scores_interpolation_against_the_nr_reference(run_dir: Path) -
     assert sorted(log["scale"].unique()) == [0, 1] and {"train_adv", "train_mse", "train_lowpass", "train_d"} <= set(log)
     for fig in ("fig2_sagittal", "fig3_transaxial", "fig4_exp2", "loss_curves"):
         assert (out / f"figures/{fig}.png").stat().st_size > 1000
+
+
+def test_sheet_dry_run_plans_no_cohort_and_names_the_sheet(tmp_path: Path) -> None:
+    from test_asl_sr import write_bids_subject
+
+    sheet, _ = write_bids_subject(tmp_path / "bids")
+    jobs = dag_jobs(tmp_path, config={"experiments": ["asl_sr"], "asl_sr": {"subject_sheet": str(sheet)}})
+    counts = rule_counts(jobs)
+    assert not any(name.startswith("cohort") for name in counts), counts
+    assert counts["asl_sr_data"] == counts["asl_sr_eval"] == 1 and counts["asl_sr_train"] == 2
+    data = next(job for job in jobs if job.rule.name == "asl_sr_data")
+    assert data.params.sheet and set(data.input.keys()) == {"asl", "aslcontext", "m0", "t1w"}
+    footer = next(job for job in jobs if job.rule.name == "asl_sr_table").params.footer
+    assert footer["data"].startswith(f"subject sheet {sheet}")
+    differing = {d[0] for d in footer["differences"]}
+    assert "subject_sheet" in differing and not differing & {"grid.fine_matrix", "grid.fine_voxel_mm", "n_subjects"}
+
+
+def test_bad_asl_sr_sheet_fails_naming_the_file_and_column(tmp_path: Path) -> None:
+    from test_workflow import run_cli
+
+    from test_asl_sr import write_bids_subject
+
+    sheet, _ = write_bids_subject(tmp_path / "bids")
+    sheet.write_text(sheet.read_text().replace("_T1w.nii.gz", "_T2w.nii.gz"))
+    override = tmp_path / "mine.yaml"
+    override.write_text(f"experiments: [asl_sr]\nasl_sr:\n  subject_sheet: {sheet}\n")
+    result = run_cli(["-n", "--configfile", str(override)], tmp_path)
+    out = result.stdout + result.stderr
+    assert result.returncode != 0 and str(sheet) in out and "column 't1w'" in out and "sub-01_T2w.nii.gz" in out
+
+
+@pytest.mark.slow
+def test_tiny_run_on_a_bids_subject(tmp_path: Path) -> None:
+    from snakemake.api import DAGSettings, ExecutionSettings, OutputSettings, ResourceSettings, SnakemakeApi
+    from snakemake.settings.types import ConfigSettings
+
+    from test_asl_sr import write_bids_subject
+
+    sheet, known = write_bids_subject(tmp_path / "bids")
+    work = tmp_path / "work"
+    work.mkdir()
+    override = {"experiments": ["asl_sr"], "asl_sr": {"subject_sheet": str(sheet)}}
+    with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
+        workflow = api.workflow(
+            resource_settings=ResourceSettings(cores=2, resources={"gpu": 1}),
+            config_settings=ConfigSettings(config=override, configfiles=[REPO / "config/test.yaml"]),
+            snakefile=REPO / "Snakefile", workdir=work)
+        workflow.dag(DAGSettings()).execute_workflow(
+            executor="local", execution_settings=ExecutionSettings(keep_incomplete=False))
+    out = work / "results/asl_sr"
+    assert not (work / "results/cohort").exists()
+    table = pd.read_csv(out / "tables/table1.csv", index_col=0)
+    assert list(table.index) == PAPER_ROWS + ["no_t1", "no_lowpass"]
+    assert table["NR PSNR"].between(10, 80).all() and table["NR SSIM"].between(0, 1).all()
+    assert table[["HR PSNR", "HR SSIM"]].isna().all().all() and not any("Truth" in c for c in table.columns)
+    assert table.loc["linear", "HR PSNR (paper)"] == pytest.approx(32.9041)
+    md = (out / "tables/table1.md").read_text()
+    assert f"Data: subject sheet {sheet}" in md and "registered to the ASL once with ANTs (Rigid" in md
+    assert "phantom" not in md and "simulated" not in md and "Not available for these data" in md
+    claims = pd.read_csv(out / "claims.csv", keep_default_na=False).set_index("claim")["held"]
+    assert claims["Against HR, the proposed method is best on PSNR and SSIM"] == "n/a"
+    assert set(claims.drop("Against HR, the proposed method is best on PSNR and SSIM")) <= {"yes", "no"}
+    # the NR reference is the acquired perfusion: the interpolations' scores recompute from it
+    from mrsr.experiments.asl_sr.evaluate import interpolate, score
+    from mrsr.io import load_npz
+
+    d = load_npz(out / "data/sub-01.npz")
+    np.testing.assert_allclose(d["nr"], known["perfusion"], atol=1e-4)
+    metrics = pd.read_csv(out / "eval/sub-01/seed-0/metrics.tsv", sep="\t")
+    row = metrics[(metrics.experiment == "exp1") & (metrics.method == "linear") & (metrics.reference == "nr")]
+    assert float(row["psnr"].iloc[0]) == pytest.approx(score(interpolate(d["lr"], d["nr"].shape, 1), d["nr"])["psnr"])
+    exp2 = pd.read_csv(out / "tables/exp2.csv", index_col=0)
+    assert list(exp2.index) == ["linear", "proposed"] and exp2.filter(like="PSNR").isna().all().all()
+    sr = load_npz(out / "models/exp2/proposed/sub-01/seed-0/sr.npz")["sr"]
+    assert sr.shape == d["t1w"].shape == (24, 24, 24) and np.isfinite(sr).all()
+    for fig in ("fig2_sagittal", "fig3_transaxial", "fig4_exp2", "loss_curves"):
+        assert (out / f"figures/{fig}.png").stat().st_size > 1000

@@ -30,12 +30,16 @@ def test_assumption_conditions_and_filled_values(monkeypatch: pytest.MonkeyPatch
         {"text": "Phantom data.", "when": {"subject_sheet": None}},
         {"text": "Patches with < {patches.min_brain} brain are rejected."},
         {"text": "Only in the paper preset.", "when": {"patches.count": [300, 3000]}},
+        {"text": "Sheet data ({subject_sheet}).", "when": {"subject_sheet": {"not": None}}},
+        {"text": "Not the paper's counts.", "when": {"patches.count": {"not": [300, 3000]}}},
     ]
     monkeypatch.setattr(F, "load_assumptions", lambda experiment: entries)
     cfg = {"subject_sheet": None, "patches": {"min_brain": 0.1, "count": 48}}
-    assert F.applicable_assumptions("x", cfg) == ["Phantom data.", "Patches with < 0.1 brain are rejected."]
+    assert F.applicable_assumptions("x", cfg) == ["Phantom data.", "Patches with < 0.1 brain are rejected.",
+                                                  "Not the paper's counts."]
     cfg = {"subject_sheet": "/data/s.tsv", "patches": {"min_brain": 0.25, "count": 300}}
-    assert F.applicable_assumptions("x", cfg) == ["Patches with < 0.25 brain are rejected.", "Only in the paper preset."]
+    assert F.applicable_assumptions("x", cfg) == ["Patches with < 0.25 brain are rejected.", "Only in the paper preset.",
+                                                  "Sheet data (/data/s.tsv)."]
     monkeypatch.setattr(F, "load_assumptions", lambda experiment: [{"text": "{nope}"}])
     with pytest.raises(KeyError, match="nope"):
         F.applicable_assumptions("x", cfg)

@@ -98,6 +98,31 @@ def test_upsample_covers_the_same_field_of_view() -> None:
     np.testing.assert_allclose(fine[inner], expected[inner], atol=0.02 * np.ptp(ramp))
 
 
+def test_grids_per_axis_finer_and_coarser_keep_the_field_of_view() -> None:
+    affine = oblique_affine()
+    shape = (8, 9, 10)
+
+    def corners(shp, aff):  # world positions of the field of view's first and last corner
+        return [(aff @ np.array([*index, 1.0]))[:3] for index in ((-0.5,) * 3, np.asarray(shp) - 0.5)]
+
+    for factor, expected in (((2, 1, 0.5), (16, 9, 5)), (3, (24, 27, 30))):
+        new_shape, new_affine = pp.upsampled_grid(shape, affine, factor)
+        assert new_shape == expected
+        np.testing.assert_allclose(corners(new_shape, new_affine), corners(shape, affine), atol=1e-9)
+    with pytest.raises(ValueError, match="not a whole number"):
+        pp.upsampled_grid(shape, affine, (1, 0.5, 1))
+
+
+def test_register_onto_a_finer_grid_of_the_fixed_space(blob: np.ndarray, radius: np.ndarray) -> None:
+    moving = ndimage.shift(blob, (2.0, -1.5, 1.0), order=3).astype(np.float32)
+    fine = pp.upsampled_grid(blob.shape, AFFINE, 2)
+    warped = pp.register(moving, AFFINE, blob, AFFINE, seed=1, transform="Rigid", aff_iterations=(100, 50), onto=fine)
+    assert warped.shape == fine[0]
+    up, _ = pp.upsample(blob, AFFINE, 2, interpolation="linear")
+    inner = ndimage.zoom(radius, 2, order=0) < 12
+    assert np.corrcoef(warped[inner], up[inner])[0, 1] > 0.99
+
+
 @pytest.mark.parametrize("transform, options", [
     ("Affine", dict(aff_iterations=(100, 50))),
     ("SyN", dict(aff_iterations=(100, 50), reg_iterations=(20, 10))),

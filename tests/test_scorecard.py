@@ -45,6 +45,14 @@ def test_best_fails_when_another_row_is_better_on_one_metric() -> None:
     assert frame.loc[0, "held"] == "no" and "rmse: a 1 vs b 0.5" in frame.loc[0, "evidence"]
 
 
+def test_claim_on_a_metric_the_table_lacks_is_not_testable() -> None:
+    t = tables()
+    t["t"] = t["t"].drop(columns="rmse")  # e.g. no reference to score it against
+    frame = S.evaluate_claims("x", t, preset="test", data="sheet", spec=SPEC)
+    assert list(frame["held"]) == ["n/a", "yes", "no", "no", "n/a"]
+    assert "rmse not scored in this run" in frame.loc[0, "evidence"]
+
+
 def test_scorecard_round_trip(tmp_path) -> None:
     frame = S.evaluate_claims("x", tables(), preset="test", data="phantom", spec=SPEC)
     S.write_claims(frame, tmp_path / "claims.csv")

@@ -66,7 +66,8 @@ def format_differences(diffs: Sequence[Sequence[Any]], section: str) -> list[str
 
 
 def load_assumptions(experiment: str) -> list[dict[str, Any]]:
-    """The experiment package's assumptions.yaml: a list of {text, when}; [] if it has none."""
+    """The experiment package's assumptions.yaml: a list of {text, when}; [] if it has none. when: dotted config key
+    -> value, list of values, or {not: value or list}."""
     path = resources.files(f"mrsr.experiments.{experiment}").joinpath(ASSUMPTIONS)
     if not path.is_file():
         return []
@@ -78,12 +79,16 @@ def load_assumptions(experiment: str) -> list[dict[str, Any]]:
 
 
 def _holds(when: Mapping[str, Any] | None, flat: Mapping[str, Any], source: str) -> bool:
-    """True if every dotted key has the given value (or one of a list of values)."""
+    """True if every dotted key has the given value (or one of a list of values), or, written {not: value},
+    does not have it."""
     for key, wanted in (when or {}).items():
         if key not in flat:
             raise KeyError(f"{source}: 'when' names {key!r}, which is not a config key")
+        negate = isinstance(wanted, Mapping) and set(wanted) == {"not"}
+        if negate:
+            wanted = wanted["not"]
         options = wanted if isinstance(wanted, list) and not isinstance(flat[key], list) else [wanted]
-        if flat[key] not in options:
+        if (flat[key] in options) == negate:
             return False
     return True
 

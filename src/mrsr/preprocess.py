@@ -102,12 +102,18 @@ def n4(
     return from_ants(corrected)[0]
 
 
-def upsampled_grid(shape: Sequence[int], affine: np.ndarray, factor: int) -> tuple[tuple[int, ...], np.ndarray]:
-    """Shape and affine of factor x finer voxels covering exactly the same field of view."""
-    fine = np.diag([1.0 / factor] * 3 + [1.0])
-    # fine voxel k has its centre at coarse index -0.5 + (k + 0.5) / factor
+def upsampled_grid(shape: Sequence[int], affine: np.ndarray,
+                   factor: float | Sequence[float]) -> tuple[tuple[int, ...], np.ndarray]:
+    """Shape and affine of factor x finer voxels (per axis; < 1 = coarser) covering exactly the same field of
+    view; the shape times the factor must be whole."""
+    factor = np.broadcast_to(np.asarray(factor, dtype=np.float64), (3,))
+    new_shape = np.asarray(shape[:3], dtype=np.float64) * factor
+    if np.any(np.abs(new_shape - np.round(new_shape)) > 1e-6) or np.any(new_shape < 1):
+        raise ValueError(f"upsampled_grid: {tuple(shape[:3])} x {factor.tolist()} is not a whole number of voxels")
+    fine = np.diag([*(1.0 / factor), 1.0])
+    # new voxel k has its centre at old index -0.5 + (k + 0.5) / factor
     fine[:3, 3] = -0.5 + 0.5 / factor
-    return tuple(int(n) * factor for n in shape), np.asarray(affine, dtype=np.float64) @ fine
+    return tuple(int(round(n)) for n in new_shape), np.asarray(affine, dtype=np.float64) @ fine
 
 
 def upsample(data: np.ndarray, affine: np.ndarray, factor: int, *,
@@ -140,9 +146,11 @@ def register(
     aff_shrink_factors: Sequence[int] | None = None,
     aff_smoothing_sigmas: Sequence[int] | None = None,
     single_thread: bool = True,
+    onto: tuple[Sequence[int], np.ndarray] | None = None,
     **options,
 ) -> np.ndarray:
-    """Register moving to fixed with ants.registration and return the warped moving image on the fixed grid.
+    """Register moving to fixed with ants.registration and return the warped moving image on the fixed grid, or
+    with onto = (shape, affine) on that grid (e.g. finer voxels in the fixed image's space; linear interpolation).
 
     transform: any ants type_of_transform; "SyN" = affine + deformable (paper 5.2: "affine + deformable"),
     "Affine", "Rigid", "AffineFast", "SyNRA", ... aff_iterations / reg_iterations: per level for the
@@ -178,7 +186,12 @@ def register(
         raise ValueError(f"register: transform '{transform}' rejected by ants.registration: {exc}") from exc
     finally:
         ants.config._random_seed = previous_seed
-    return result["warpedmovout"].numpy().astype(np.float32)
+    if onto is None:
+        return result["warpedmovout"].numpy().astype(np.float32)
+    target = to_ants(np.zeros(tuple(onto[0]), dtype=np.float32), onto[1])
+    warped = ants.apply_transforms(fixed=target, moving=moving_img, transformlist=result["fwdtransforms"],
+                                   interpolator="linear")
+    return warped.numpy().astype(np.float32)
 
 
 def _values(data: np.ndarray, mask: np.ndarray | None, where: str) -> np.ndarray:

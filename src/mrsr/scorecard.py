@@ -110,6 +110,9 @@ def _score(claim: Mapping[str, Any], tables: Mapping[str, pd.DataFrame], higher_
             return None, f"{claim['method']} {claim['column']} missing"
         return v < float(claim["threshold"]), f"{claim['column']} = {v:.3g} (threshold {claim['threshold']})"
     metrics = claim["metrics"]
+    unscored = [m for m in metrics if m not in frame.columns]
+    if unscored:
+        return None, f"{', '.join(unscored)} not scored in this run (no reference for it)"
     held, evidence = True, []
     if kind in ("best", "beats"):
         method = claim["method"]

@@ -1,5 +1,6 @@
 # Cui et al. 2020: unsupervised multi-scale 3-D GAN super-resolution of ASL with a T1 prior: HR/NR/LR perfusion
-# from the phantom cohort, one pyramid per subject, experiment and variant (GPU-tagged), interpolation
+# from the phantom cohort (or NR/LR from a subject sheet's BIDS ASL, with its T1w registered by ANTs), one
+# pyramid per subject, experiment and variant (GPU-tagged), interpolation
 # baselines, Table 1, the Experiment 2 table, claims, Figures 2-4 and the per-scale loss curves.
 
 
@@ -24,6 +25,7 @@ rule asl_sr_data:
         cfg=ASL_SR,
         seed=SEED,
         index=asl_sr_subject_index,
+        sheet=ASR_SHEET is not None,
     script:
         "../scripts/asl_sr/data.py"
 
@@ -107,9 +109,7 @@ rule asl_sr_table:
         "../../envs/mrsr.yaml"
     params:
         cfg=ASL_SR,
-        footer=footer_params(
-            "asl_sr", "phantom cohort (simulated pCASL, Buxton general model)", True
-        ),
+        footer=asl_sr_footer(),
         variants=ASR_VARIANTS,
     script:
         "../scripts/asl_sr/table.py"

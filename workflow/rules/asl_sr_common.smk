@@ -2,6 +2,8 @@
 # Globals, wildcard constraints and input functions of workflow/rules/asl_sr.smk.
 # Wildcards: asl_sr_subject, asl_sr_exp (exp1: LR -> NR grid, exp2: NR -> T1 grid), asl_sr_variant
 # (proposed and the configured ablations), asl_sr_figure (and the shared seed).
+from mrsr.experiments.asl_sr.data import SHEET_COLUMNS
+from mrsr.sheets import read_sheet
 
 
 def asl_sr_final_outputs() -> list[str]:
@@ -18,14 +20,36 @@ def asl_sr_final_outputs() -> list[str]:
     return outs
 
 
-ASL_SR = register_experiment("asl_sr", asl_sr_final_outputs)
+ASL_SR = register_experiment(
+    "asl_sr", asl_sr_final_outputs, uses_cohort=lambda: ASR_SHEET is None
+)
 ASR_DIR = "results/asl_sr"
-ASR_SUBJECTS = phantom_subjects()[: int(ASL_SR["n_subjects"])]
+ASR_SHEET = (
+    read_sheet(
+        ASL_SR["subject_sheet"],
+        schema=SCHEMAS / "asl_sr_sheet.schema.yaml",
+        file_columns=SHEET_COLUMNS,
+    )
+    if ASL_SR["subject_sheet"]
+    else None
+)
+ASR_SUBJECTS = (
+    list(ASR_SHEET) if ASR_SHEET else phantom_subjects()[: int(ASL_SR["n_subjects"])]
+)
+# What the footer and the scorecard say the data are.
+ASR_DATA = (
+    "phantom cohort (simulated pCASL, Buxton general model)"
+    if ASR_SHEET is None
+    else f"subject sheet {ASL_SR['subject_sheet']} (acquired pCASL: NR = its averaged perfusion; no HR, no truth)"
+)
 ASR_VARIANTS = ["proposed", *ASL_SR.get("ablations", {})]
 # Experiment 1 trains every variant; Experiment 2 (paper Fig. 4) only the proposed method.
 ASR_RUNS = [("exp1", v) for v in ASR_VARIANTS] + [("exp2", "proposed")]
 ASR_FIGURES = ["fig2_sagittal", "fig3_transaxial", "fig4_exp2", "loss_curves"]
 ASR_MAPS = ("cbf", "att", "t1map", "pd", "t1w", "mask", "gm")
+
+# Keys that only shape the phantom's simulation: a sheet run's footer does not list them.
+ASR_PHANTOM_KEYS = ("n_subjects", "kinetics.", "grid.fine_", "hr_snr_gm", "noise_ratio")
 
 
 wildcard_constraints:
@@ -36,7 +60,9 @@ wildcard_constraints:
 
 
 def asl_sr_maps(wildcards) -> dict[str, str]:
-    """The cohort maps the simulation reads."""
+    """The cohort maps the simulation reads, or the subject sheet's files of the subject."""
+    if ASR_SHEET:
+        return dict(ASR_SHEET[wildcards.asl_sr_subject])
     return {
         m: f"results/cohort/{wildcards.asl_sr_subject}/{m}.nii.gz" for m in ASR_MAPS
     }
@@ -80,3 +106,13 @@ def asl_sr_figure_inputs(wildcards) -> dict[str, list[str]]:
             f"{d}/loss.csv" for d in asl_sr_run_dirs(ASR_SUBJECTS[0], SEED).values()
         ],
     }
+
+
+def asl_sr_footer() -> dict:
+    """footer_params of the tables: the data source; a sheet run leaves out the phantom-only differences."""
+    foot = footer_params("asl_sr", ASR_DATA, ASR_SHEET is None)
+    if ASR_SHEET is not None:
+        foot["differences"] = [
+            d for d in foot["differences"] if not d[0].startswith(ASR_PHANTOM_KEYS)
+        ]
+    return foot

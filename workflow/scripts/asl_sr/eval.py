@@ -17,10 +17,11 @@ outputs = {e: experiment_outputs(data, trained[e], e) for e in ("exp1", "exp2")}
 rows = score_subject(data, outputs, subject)
 pd.DataFrame(rows).to_csv(snakemake.output.metrics, sep="\t", index=False)
 examples = {}
-references = {"exp1": {"lr": data["lr"], "nr": data["nr"], "hr": data["hr_nr"]},
-              "exp2": {"nr": data["nr"], "hr": data["hr"], "truth": data["truth"], "t1w": data["t1w"]}}
+# figure panels beside the outputs; acquired (subject-sheet) data have no HR and no truth
+panels = {"exp1": {"lr": "lr", "nr": "nr", "hr": "hr_nr"}, "exp2": {"nr": "nr", "hr": "hr", "truth": "truth", "t1w": "t1w"}}
 for experiment, volumes in outputs.items():
-    for name, volume in {**references[experiment], **volumes}.items():
+    shown = {name: data[key] for name, key in panels[experiment].items() if key in data}
+    for name, volume in {**shown, **volumes}.items():
         for view, image in central_slices(volume).items():
             examples[f"{experiment}.{name}.{view}"] = np.ascontiguousarray(image)
 save_npz(snakemake.output.examples, **examples)

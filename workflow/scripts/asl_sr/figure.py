@@ -13,14 +13,24 @@ figure = snakemake.wildcards.asl_sr_figure
 stem = Path(snakemake.output.png).with_suffix("")
 tag = f"({snakemake.params.preset} preset, seed {snakemake.params.seed})"
 examples = {Path(p).parent.parent.name: load_npz(p) for p in snakemake.input.examples}
+
+
+def shown(columns: dict, rows: list) -> dict:
+    """The columns some row has an image for (acquired data: no HR, no truth)."""
+    return {k: v for k, v in columns.items() if any(k in images for _, images in rows)}
+
+
 if figure in ("fig2_sagittal", "fig3_transaxial"):
     view = "sagittal" if figure == "fig2_sagittal" else "transaxial"
     number = 2 if view == "sagittal" else 3
-    image_grid(example_rows(examples, "exp1", [view]), EXP1_COLUMNS, stem, window_key="nr",
+    rows = example_rows(examples, "exp1", [view])
+    image_grid(rows, shown(EXP1_COLUMNS, rows), stem, window_key="nr",
                title=f"Fig. {number}: Experiment 1 ({view}): trained on LR, generated on the NR grid {tag}")
 elif figure == "fig4_exp2":
     first = dict(list(examples.items())[:1])
-    image_grid(example_rows(first, "exp2", ["transaxial", "sagittal"]), EXP2_COLUMNS, stem, window_key="truth",
+    rows = example_rows(first, "exp2", ["transaxial", "sagittal"])
+    window = "truth" if all("truth" in images for _, images in rows) else "nr"
+    image_grid(rows, shown(EXP2_COLUMNS, rows), stem, window_key=window,
                title=f"Fig. 4: Experiment 2: trained on NR, generated on the T1 grid {tag}")
 else:
     logs = {}

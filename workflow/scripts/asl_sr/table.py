@@ -17,14 +17,33 @@ metrics = pd.concat([pd.read_csv(p, sep="\t") for p in snakemake.input], ignore_
 REF_NAMES = {"nr": "NR", "hr": "HR", "truth": "Truth"}
 
 
-def wide(experiment: str) -> tuple[pd.DataFrame, list[str]]:
-    """Per subject and method, one column per <metric>_<reference>; the column keys."""
+def wide(experiment: str) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Per subject and method, one column per <metric>_<reference>; the column keys; the keys with a score (a
+    subject sheet's acquired data have no HR and no truth: those columns are NaN)."""
     part = metrics[metrics["experiment"] == experiment]
-    frame = part.pivot_table(index=["subject", "method"], columns="reference", values=["psnr", "ssim"])
+    frame = part.pivot_table(index=["subject", "method"], columns="reference", values=["psnr", "ssim"],
+                             dropna=False)
     frame.columns = [f"{m}_{r}" for m, r in frame.columns]
     refs = list(dict.fromkeys(part["reference"]))
     keys = [f"{m}_{r}" for r in refs for m in ("psnr", "ssim")]
-    return frame.reset_index(), keys
+    return frame.reset_index(), keys, [k for k in keys if frame[k].notna().any()]
+
+
+def subject_line(subject: str, p: pd.DataFrame, available: list[str]) -> str:
+    """'<subject>: Nearest NR psnr/ssim HR psnr/ssim, ...' over the paper's rows and references with a score."""
+    refs = [r for r in ("nr", "hr") if f"psnr_{r}" in available]
+    return f"{subject}: " + ", ".join(
+        f"{labels[m]} " + " ".join(f"{REF_NAMES[r]} {p.loc[m, f'psnr_{r}']:.2f}/{p.loc[m, f'ssim_{r}']:.3f}"
+                                   for r in refs) for m in p.index if m in paper)
+
+
+def unavailable_line(keys: list[str], available: list[str]) -> list[str]:
+    """Footer line naming the columns without a reference in these data (shown as –)."""
+    missing = [label(k) for k in keys if k not in available]
+    if not missing:
+        return []
+    return [f"Not available for these data (no such reference; shown as –): {', '.join(missing)}; claims that "
+            "need them are n/a."]
 
 
 def display(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -54,43 +73,44 @@ paper = load_paper_values("asl_sr", "table1")
 labels = {k: v["label"] for k, v in paper.items()}
 variants = [v for v in snakemake.params.variants if v != "proposed"]
 labels.update({v: f"Proposed ({v}, not in the paper)" for v in variants})
-per_subject, keys = wide("exp1")
+per_subject, keys, available = wide("exp1")
+keys = [k for k in keys if k in available or not k.endswith("_truth")]  # the truth only where it is known
 ours = aggregate(per_subject, columns=keys)
 rows = {**paper, **{v: {"label": labels[v]} for v in variants}}
 params = {"proposed": count_params(build(cfg["model"]["generator"], **{**cfg["model"].get("generator_kwargs", {}), "in_channels": 2}))}
 table = build_table(ours, rows, params=params, metrics=keys)
 table = table.drop(columns=[c for c in table.columns if "TRUTH" in c and ("(paper)" in c or c.startswith("Δ"))])
-means = ours[[f"{k}_mean" for k in keys]].rename(columns=lambda c: c.removesuffix("_mean"))
-paper_keys = ["psnr_nr", "ssim_nr", "psnr_hr", "ssim_hr"]
+means = ours[[f"{k}_mean" for k in available]].rename(columns=lambda c: c.removesuffix("_mean"))
+paper_keys = [k for k in ("psnr_nr", "ssim_nr", "psnr_hr", "ssim_hr") if k in available]
 orderings = ordering_summary(paper, ours_values(ours, paper_keys), [(k, True) for k in paper_keys])
-subjects = []
-for subject, part in per_subject.groupby("subject"):
-    p = part.set_index("method")
-    subjects.append(f"{subject}: " + ", ".join(f"{labels[m]} NR {p.loc[m, 'psnr_nr']:.2f}/{p.loc[m, 'ssim_nr']:.3f} "
-                                                 f"HR {p.loc[m, 'psnr_hr']:.2f}/{p.loc[m, 'ssim_hr']:.3f}"
-                                                 for m in p.index if m in paper))
+subjects = [subject_line(s, part.set_index("method"), available) for s, part in per_subject.groupby("subject")]
 extra = [f"Paper values: {paper_source('asl_sr', 'table1')}; the paper has no truth columns.",
          f"Ours: mean over {per_subject['subject'].nunique()} subjects; per subject (PSNR/SSIM):",
-         *subjects, *[f"Orderings: {o}" for o in orderings], *verdicts(means, keys, labels),
+         *subjects, *unavailable_line(keys, available), *[f"Orderings: {o}" for o in orderings],
+         *verdicts(means, available, labels),
          f"#params: generator at this preset's widths (the paper preset: 340,321)."]
 footer = run_footer("asl_sr", {"asl_sr": cfg}, foot, extra=extra)
 write_table(display(table, keys), Path(snakemake.output.csv).with_suffix(""),
-            title="Table 1: Experiment 1 (trained on LR, generated on the NR grid): PSNR / 3-D SSIM vs NR, HR and the truth",
+            title="Table 1: Experiment 1 (trained on LR, generated on the NR grid): PSNR / 3-D SSIM vs "
+                  + ", ".join(REF_NAMES[k.split("_", 1)[1]] for k in keys if k.startswith("psnr")),
             footer=footer)
 claims = evaluate_claims("asl_sr", {"table1": means}, preset=foot["preset"], data=foot["data"])
 write_claims(claims, snakemake.output.claims)
 
-per_subject2, keys2 = wide("exp2")
+per_subject2, keys2, available2 = wide("exp2")
 ours2 = aggregate(per_subject2, columns=keys2)
 rows2 = {"linear": {"label": "Linear"}, "proposed": {"label": "Proposed"}}
 table2 = build_table(ours2, rows2, params=params, metrics=keys2)
 table2 = table2[[c for c in table2.columns if "(paper)" not in c and not c.startswith("Δ")]]
-means2 = ours2[[f"{k}_mean" for k in keys2]].rename(columns=lambda c: c.removesuffix("_mean"))
+means2 = ours2[[f"{k}_mean" for k in available2]].rename(columns=lambda c: c.removesuffix("_mean"))
+scored2 = ("the phantom's truth allows scores." if available2 else
+           "these data have neither HR nor a truth on the T1 grid, so nothing is scored: see Fig. 4.")
 footer2 = run_footer("asl_sr", {"asl_sr": cfg}, foot, extra=[
-    "The paper shows Experiment 2 only as images (Fig. 4, linear vs proposed); the phantom's truth allows scores.",
-    f"Ours: mean over {per_subject2['subject'].nunique()} subjects.", *verdicts(means2, keys2, labels)])
+    f"The paper shows Experiment 2 only as images (Fig. 4, linear vs proposed); {scored2}",
+    f"Ours: mean over {per_subject2['subject'].nunique()} subjects.", *unavailable_line(keys2, available2),
+    *verdicts(means2, available2, labels)])
 write_table(display(table2, keys2), Path(snakemake.output.exp2_csv).with_suffix(""),
             title="Experiment 2 (trained on NR, generated on the T1 grid): PSNR / 3-D SSIM vs the truth and HR",
             footer=footer2)
-log.info("table 1: %d rows; experiment 2: %d rows; claims held: %s", len(table), len(table2),
-         ", ".join(claims["held"]))
+log.info("table 1: %d rows, scored against %s; experiment 2: %d rows; claims held: %s", len(table),
+         ", ".join(available) or "nothing", len(table2), ", ".join(claims["held"]))

@@ -4,6 +4,7 @@ from pathlib import Path
 import torch
 
 from mrsr.device import Compute, select_device
+from mrsr.experiments.asl_sr.evaluate import TRAIN_AND_TARGET
 from mrsr.io import load_npz, save_npz
 from mrsr.nets import count_params
 from mrsr.runlog import log_to
@@ -19,17 +20,16 @@ epochs = int(snakemake.params.epochs)
 device = select_device(int(snakemake.resources.get("gpu", 0)))
 d = load_npz(snakemake.input[0])
 # paper: Experiment 1 trains on LR and generates on the NR grid; Experiment 2 trains on NR, generates on the T1 grid
-source, t1_source, target, t1_target = (("lr", "t1w_lr", "nr", "t1w_nr") if experiment == "exp1"
-                                        else ("nr", "t1w_nr", "hr", "t1w"))
-pyr = train_pyramid(method, d[source], d[t1_source], epochs=epochs, seed=seed, device=device,
+source, t1_target = TRAIN_AND_TARGET[experiment]
+pyr = train_pyramid(method, d[source], d[f"t1w_{source}"], epochs=epochs, seed=seed, device=device,
                     ckpt_dir=Path(snakemake.params.ckpt_dir), compute=Compute(**snakemake.params.compute))
-sr = pyr.super_resolve(d[source], d[t1_target], d[target].shape)
+sr = pyr.super_resolve(d[source], d[t1_target], d[t1_target].shape)
 meta = {"experiment": "asl_sr", "run": experiment, "variant": snakemake.wildcards.asl_sr_variant,
         "subject": snakemake.wildcards.asl_sr_subject, "seed": seed, "epochs": epochs,
         "params_g": count_params(pyr.generators[-1]), "shapes": [list(s) for s in pyr.shapes]}
 save_pyramid(snakemake.output.model, pyr, plain(meta))
 scale_logs(snakemake.params.ckpt_dir, len(pyr.shapes)).to_csv(snakemake.output.log_csv, index=False)
 save_npz(snakemake.output.sr, sr=sr)
-log.info("%s %s %s on %s: scales %s, generator %d parameters, SR %s (mean %.3f vs target-grid reference %.3f)",
+log.info("%s %s %s on %s: scales %s, generator %d parameters, SR %s (mean %.3f vs NR %.3f)",
          experiment, meta["variant"], meta["subject"], device, pyr.shapes, meta["params_g"], sr.shape,
-         float(sr.mean()), float(d[target].mean()))
+         float(sr.mean()), float(d["nr"].mean()))

@@ -3,6 +3,7 @@ by the reference's maximum (METHODS.md 1.5), for Experiment 1 (LR -> NR grid) an
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -12,8 +13,10 @@ from mrsr.metrics import psnr, ssim
 
 # paper: Table 1 rows; scipy.ndimage.zoom orders 0, 1, 3 (cubic B-spline) [METHODS 1.4]
 INTERPOLATIONS = {"nearest": 0, "linear": 1, "spline": 3}
-# Experiment 1 references (NR, HR on the NR grid, the phantom's truth) and Experiment 2's (truth, HR).
+# Experiment 1 references (NR, HR on the NR grid, the phantom's truth) and Experiment 2's (truth, HR); a subject
+# sheet's acquired data have NR only. Training volume and target grid (whose T1w is on it) of each experiment.
 REFERENCES = {"exp1": {"nr": "nr", "hr": "hr_nr", "truth": "truth_nr"}, "exp2": {"truth": "truth", "hr": "hr"}}
+TRAIN_AND_TARGET = {"exp1": ("lr", "t1w_nr"), "exp2": ("nr", "t1w")}
 
 
 def interpolate(volume: np.ndarray, shape: Sequence[int], order: int) -> np.ndarray:
@@ -38,7 +41,7 @@ def score(pred: np.ndarray, ref: np.ndarray) -> dict[str, float]:
 def experiment_outputs(data: Mapping[str, np.ndarray], sr: Mapping[str, np.ndarray], experiment: str) -> dict:
     """{method: volume} of one experiment: the interpolations (Exp. 1; Exp. 2 only linear, as the paper's
     Fig. 4) from the training volume to the target grid, and the trained variants' SR volumes."""
-    source, target = ("lr", "nr") if experiment == "exp1" else ("nr", "hr")
+    source, target = TRAIN_AND_TARGET[experiment]
     kinds = INTERPOLATIONS if experiment == "exp1" else {"linear": 1}
     out = {k: interpolate(data[source], np.shape(data[target]), order) for k, order in kinds.items()}
     return {**out, **sr}
@@ -46,13 +49,15 @@ def experiment_outputs(data: Mapping[str, np.ndarray], sr: Mapping[str, np.ndarr
 
 def score_subject(data: Mapping[str, np.ndarray], outputs: Mapping[str, Mapping[str, np.ndarray]],
                   subject: str) -> list[dict]:
-    """Rows subject, experiment, method, reference, psnr, ssim for every experiment's outputs."""
+    """Rows subject, experiment, method, reference, psnr, ssim for every experiment's outputs; NaN scores where the
+    data lack the reference (acquired data: no HR, no truth)."""
+    missing = {"psnr": math.nan, "ssim": math.nan}
     rows = []
     for experiment, methods in outputs.items():
         for method, volume in methods.items():
             for ref_name, key in REFERENCES[experiment].items():
                 rows.append({"subject": subject, "experiment": experiment, "method": method, "reference": ref_name,
-                             **score(volume, data[key])})
+                             **(score(volume, data[key]) if key in data else missing)})
     return rows
 
 

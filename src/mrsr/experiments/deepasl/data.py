@@ -4,9 +4,7 @@ series ("real")."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping
-from pathlib import Path
 
 import numpy as np
 
@@ -14,7 +12,8 @@ from mrsr.asl import (
     Kinetics, cbf_scale, control_label, drop_end_slices, gaussian_fwhm, noise_level_means, noise_sigma,
     pcasl_general_signal, perfusion_signal, quantify_cbf, resample_to_grid,
 )
-from mrsr.io import read_mask, read_nifti
+from mrsr.bids import read_asl_series
+from mrsr.io import read_nifti
 
 DATASETS = ("synthetic", "real")
 M0_BRAIN_MEAN = 100.0  # assumption: M0 (and dM with it) scaled so the brain-mean M0 is 100; CBF is unchanged
@@ -155,48 +154,19 @@ def simulate_phantom(maps: Mapping[str, np.ndarray], voxel_in: float, cfg: Mappi
 # ---------------------------------------------------------------- BIDS ASL
 
 
-def read_aslcontext(path: str | Path) -> list[str]:
-    """Volume types of a BIDS aslcontext.tsv (column volume_type), lower case."""
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t"))
-    if not rows or "volume_type" not in rows[0]:
-        raise ValueError(f"{path}: expected a TSV with a 'volume_type' column (BIDS aslcontext.tsv)")
-    return [r["volume_type"].strip().lower() for r in rows]
-
-
-def bids_pairs(asl: np.ndarray, context: list[str], where: str) -> np.ndarray:
-    """(R, X, Y, Z) control - label pairs of a 4-D ASL series, i-th control with i-th label."""
-    if asl.ndim != 4 or asl.shape[3] != len(context):
-        raise ValueError(f"{where}: {asl.shape} does not match {len(context)} aslcontext rows")
-    control = [i for i, t in enumerate(context) if t == "control"]
-    label = [i for i, t in enumerate(context) if t == "label"]
-    if not control or len(control) != len(label):
-        raise ValueError(f"{where}: needs equal numbers of control and label volumes, got {len(control)} "
-                         f"and {len(label)}")
-    return np.stack([asl[..., c] - asl[..., lab] for c, lab in zip(control, label)])
-
-
 def load_bids_subject(row: Mapping[str, str], cfg: Mapping, dataset: str,
                       rng: np.random.Generator) -> dict[str, np.ndarray]:
     """A subject-sheet row (asl, aslcontext, m0[, mask][, gm, wm]) as the real set, or the synthetic set
     generated from its M0 and GM/WM maps with the phantom's recipe."""
-    asl = read_nifti(row["asl"], ndim=4)
-    m0 = read_nifti(row["m0"], ndim=(3, 4)).data
-    m0 = m0.mean(axis=3) if m0.ndim == 4 else m0
-    if m0.shape != asl.data.shape[:3]:
-        raise ValueError(f"{row['m0']}: shape {m0.shape} differs from the ASL grid {asl.data.shape[:3]}")
-    if row.get("mask"):
-        mask = read_mask(row["mask"]).data
-    else:
-        mask = m0 > 0.2 * np.percentile(m0, 99)  # assumption: brain = M0 above 20% of its 99th percentile
+    series = read_asl_series(row)
+    m0, mask = series.m0, series.mask
     gm = read_nifti(row["gm"]).data if row.get("gm") else mask.astype(np.float32)
     factor = M0_BRAIN_MEAN / float(m0[mask].mean())
-    vox = asl.voxel_size
+    vox = series.voxel_size
     spec = cfg[dataset]
     kin = kinetics(cfg, dataset)
     m0z, maskz, gmz = to_zyx(m0 * factor), to_zyx(mask), to_zyx(gm)
-    real = np.stack([to_zyx(p) for p in bids_pairs(asl.data * factor, read_aslcontext(row["aslcontext"]),
-                                                   str(row["asl"]))])
+    real = np.stack([to_zyx(p * factor) for p in series.pairs])
     if dataset == "real":
         if spec["smooth_fwhm_mm"] > 0:
             real = gaussian_fwhm(real, float(spec["smooth_fwhm_mm"]), (1.0, vox[2], vox[1], vox[0]), axes=(2, 3))
