@@ -233,7 +233,7 @@ def test_outputs_equal_a_local_run(slurm_run: SimpleNamespace, local_run: Simple
     files = [f"{results}/tables/{t}.csv" for t in ("table2", "table3")]
     files += sorted(str(p.relative_to(slurm_run.workdir))
                     for p in (slurm_run.workdir / results / "eval").glob("*/seed-*/metrics.tsv"))
-    assert len(files) == 2 + 17  # 16 networks and RFSR
+    assert len(files) == 2 + 18  # 16 networks, RFSR and the "input (no model)" row
     for rel in files:
         sep = "\t" if rel.endswith(".tsv") else ","
         ours, theirs = (pd.read_csv(run.workdir / rel, sep=sep) for run in (slurm_run, local_run))
