@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -21,3 +22,12 @@ def tiny_run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-6000:]
     return workdir
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Bitwise comparisons need one fixed thread count (one thread is also fastest for tiny nets)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from mrsr.nets import build, count_params
-from test_workflow import REPO, dag_jobs, rule_counts
+from test_workflow import REPO, dag_jobs, rule_counts, run_tiny
 
 PAPER_ROWS = ["nearest", "linear", "spline", "proposed"]
 
@@ -114,22 +114,13 @@ def test_bad_asl_sr_sheet_fails_naming_the_file_and_column(tmp_path: Path) -> No
 
 @pytest.mark.slow
 def test_tiny_run_on_a_bids_subject(tmp_path: Path) -> None:
-    from snakemake.api import DAGSettings, ExecutionSettings, OutputSettings, ResourceSettings, SnakemakeApi
-    from snakemake.settings.types import ConfigSettings
-
     from test_asl_sr import write_bids_subject
 
     sheet, known = write_bids_subject(tmp_path / "bids")
     work = tmp_path / "work"
     work.mkdir()
     override = {"experiments": ["asl_sr"], "asl_sr": {"subject_sheet": str(sheet)}}
-    with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
-        workflow = api.workflow(
-            resource_settings=ResourceSettings(cores=2, resources={"gpu": 1}),
-            config_settings=ConfigSettings(config=override, configfiles=[REPO / "config/test.yaml"]),
-            snakefile=REPO / "Snakefile", workdir=work)
-        workflow.dag(DAGSettings()).execute_workflow(
-            executor="local", execution_settings=ExecutionSettings(keep_incomplete=False))
+    run_tiny(work, override)
     out = work / "results/asl_sr"
     assert not (work / "results/cohort").exists()
     table = pd.read_csv(out / "tables/table1.csv", index_col=0)

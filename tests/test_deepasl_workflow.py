@@ -8,10 +8,8 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 import pytest
-from snakemake.api import DAGSettings, OutputSettings, ResourceSettings, SnakemakeApi
-from snakemake.settings.types import ConfigSettings, ExecutionSettings
 
-from test_workflow import REPO, dag_jobs, rule_counts
+from test_workflow import REPO, dag_jobs, rule_counts, run_tiny
 
 METHODS = ["averaging", "dilated", "pr_02", "pr_05", "pr_07", "pr_10"]
 
@@ -94,15 +92,7 @@ def test_tiny_run_on_a_bids_dataset(tmp_path: Path) -> None:
     work = tmp_path / "work"
     work.mkdir()
     override = {"experiments": ["deepasl"], "deepasl": {"subject_sheet": str(sheet)}}
-    with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
-        workflow = api.workflow(
-            resource_settings=ResourceSettings(cores=2, resources={"gpu": 1}),
-            config_settings=ConfigSettings(config=override, configfiles=[REPO / "config/test.yaml"]),
-            snakefile=REPO / "Snakefile",
-            workdir=work,
-        )
-        dag = workflow.dag(DAGSettings())
-        dag.execute_workflow(executor="local", execution_settings=ExecutionSettings(keep_incomplete=False))
+    run_tiny(work, override)
     out = work / "results/deepasl"
     # only the real set: the sheet gives no GM/WM maps to build a synthetic set from
     assert not (out / "data/synthetic").exists() and (out / "figures/fig3_real.png").stat().st_size > 10_000

@@ -36,13 +36,7 @@ def make_data(n: int, size: int = 16, seed: int = 0, aux: bool = False) -> Train
     return TrainData(lr=lr, hr=hr, aux=extra)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """Bitwise comparisons need one fixed thread count."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def val_total(trainer, data: TrainData) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -235,3 +236,54 @@ def test_markdown_aligns_numbers_right_and_labels_left():
     table = pd.DataFrame({"Method": ["A", "B"], "CCC": ["0.900 (0.050)", "–"], "Note": ["x", "0.1"]})
     md = T.to_markdown(table, title="T", footer=[])
     assert "| :--- | ---: | :--- |" in md
+
+
+def test_seed_of_and_by_seed_read_the_seed_folder():
+    paths = ["r/eval/unet7/seed-2/metrics.tsv", "r/eval/fcn1/seed-10/metrics.tsv", "r/eval/fcn1/seed-2/metrics.tsv"]
+    assert T.seed_of(paths[1]) == 10
+    assert T.by_seed(paths) == {2: [paths[0], paths[2]], 10: [paths[1]]}
+    with pytest.raises(ValueError, match="r/eval/seed2/metrics.tsv: no 'seed-<n>'"):
+        T.seed_of("r/eval/seed2/metrics.tsv")
+
+
+def _seed_table(psnr: list[float]) -> pd.DataFrame:
+    frame = pd.DataFrame({"Method": ["A", "B"], "PSNR": psnr, "PSNR (paper)": [30.0, 31.0]},
+                         index=pd.Index(["a", "b"], name="method_key"))
+    frame["ΔPSNR"] = frame["PSNR"] - frame["PSNR (paper)"]
+    return frame
+
+
+def test_combine_seeds_means_and_sample_sd_over_seeds():
+    per_seed = {0: _seed_table([30.0, 33.0]), 1: _seed_table([32.0, 30.0]), 2: _seed_table([34.0, 30.0])}
+    out = T.combine_seeds(per_seed, ["PSNR", "ΔPSNR"])
+    assert list(out.columns) == ["Method", "PSNR", "PSNR seed sd", "PSNR (paper)", "ΔPSNR", "ΔPSNR seed sd"]
+    np.testing.assert_allclose(out["PSNR"], [32.0, 31.0])
+    np.testing.assert_allclose(out["PSNR seed sd"], [2.0, np.sqrt(3.0)])  # sd of (30, 32, 34) and of (33, 30, 30)
+    np.testing.assert_allclose(out["ΔPSNR"], out["PSNR"] - out["PSNR (paper)"])
+    assert list(out["Method"]) == ["A", "B"]
+    one = T.combine_seeds({0: per_seed[0]}, ["PSNR"])  # one seed: the table itself, no sd column
+    pd.testing.assert_frame_equal(one, per_seed[0])
+
+
+def test_combine_seeds_rejects_tables_that_disagree():
+    other = _seed_table([30.0, 31.0])
+    other.loc["b", "PSNR (paper)"] = 99.0
+    with pytest.raises(ValueError, match="differ between seeds 0 and 1"):
+        T.combine_seeds({0: _seed_table([30.0, 31.0]), 1: other}, ["PSNR"])
+    with pytest.raises(ValueError, match="other rows or columns"):
+        T.combine_seeds({0: _seed_table([30.0, 31.0]), 1: _seed_table([30.0, 31.0]).iloc[:1]}, ["PSNR"])
+
+
+def test_ordering_flips_name_the_pair_and_the_seeds():
+    paper = {"a": {"label": "A", "psnr": 31.0}, "b": {"label": "B", "psnr": 30.0}, "c": {"label": "C", "psnr": 29.0}}
+    per_seed = {0: {"a": {"psnr": 32.0}, "b": {"psnr": 31.0}, "c": {"psnr": 20.0}},
+                1: {"a": {"psnr": 30.0}, "b": {"psnr": 31.0}, "c": {"psnr": 20.0}},
+                2: {"a": {"psnr": 33.0}, "b": {"psnr": 31.0}, "c": {"psnr": 20.0}}}
+    assert T.ordering_flips(paper, per_seed, [("psnr", True)]) == [
+        "PSNR: A better than B in seed(s) 0, 2, not in 1"]
+    lines = T.seeds_lines(paper, per_seed, [("psnr", True)])
+    assert lines[0].startswith("Training seeds 0, 1, 2: each value is the mean over the seeds")
+    assert lines[1] == "Ordering flips between seeds: PSNR: A better than B in seed(s) 0, 2, not in 1"
+    steady = {s: {"a": {"psnr": 32.0}, "b": {"psnr": 31.0}, "c": {"psnr": 20.0}} for s in (0, 1)}
+    assert T.seeds_lines(paper, steady, [("psnr", True)])[-1] == "No paper ordering flips between seeds."
+    assert T.seeds_lines(paper, {0: per_seed[0]}, [("psnr", True)]) == []

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 from snakemake.api import DAGSettings, OutputSettings, ResourceSettings, SnakemakeApi
-from snakemake.settings.types import ConfigSettings
+from snakemake.settings.types import ConfigSettings, ExecutionSettings
 
 REPO = Path(__file__).resolve().parents[1]
 GPU_RULES = {"field_train", "field_infer", "deepasl_train", "deepasl_infer", "ixi_sr_train", "ixi_sr_infer",
@@ -34,6 +34,19 @@ def dag_jobs(workdir: Path, configfiles: list[Path] = (), config: dict | None = 
         dag = workflow.dag(DAGSettings(forceall=True))
         dag.execute_workflow(executor="dryrun")
         return list(workflow._workflow.dag.jobs)
+
+
+def run_tiny(workdir: Path, config: dict) -> None:
+    """Run the tiny configuration (config/test.yaml) with `config` on top, locally, in workdir."""
+    with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
+        workflow = api.workflow(
+            resource_settings=ResourceSettings(cores=2, resources={"gpu": 1}),
+            config_settings=ConfigSettings(config=config, configfiles=[REPO / "config/test.yaml"]),
+            snakefile=REPO / "Snakefile",
+            workdir=workdir,
+        )
+        workflow.dag(DAGSettings()).execute_workflow(
+            executor="local", execution_settings=ExecutionSettings(keep_incomplete=False))
 
 
 def rule_counts(jobs: list) -> dict[str, int]:

@@ -194,6 +194,88 @@ def build_table(
     return table
 
 
+SEED_SD = " seed sd"  # suffix of the column holding the spread of a value over training seeds
+
+
+def seed_of(path: str | Path) -> int:
+    """The training seed of an output path (its 'seed-<n>' folder); ValueError naming the path if it has none."""
+    match = re.search(r"(?:^|/)seed-(\d+)(?:/|$)", Path(path).as_posix())
+    if match is None:
+        raise ValueError(f"{path}: no 'seed-<n>' folder in the path")
+    return int(match.group(1))
+
+
+def by_seed(paths: Sequence[str | Path]) -> dict[int, list[str]]:
+    """Paths grouped by their training seed (seed_of), seeds ascending, each group in the given order."""
+    groups: dict[int, list[str]] = {}
+    for path in paths:
+        groups.setdefault(seed_of(path), []).append(str(path))
+    return dict(sorted(groups.items()))
+
+
+def combine_seeds(tables: Mapping[int, pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
+    """One table from per-seed tables of the same rows and columns: each of `columns` is averaged over the seeds and,
+    with several seeds, followed by '<column> seed sd' (sample sd over seeds, ddof=1); every other column is taken
+    from the first seed and must agree across seeds (labels, parameter counts, paper values). NaN stays NaN."""
+    if not tables:
+        raise ValueError("combine_seeds: no per-seed table")
+    seeds = sorted(tables)
+    first = tables[seeds[0]]
+    for seed in seeds[1:]:
+        other = tables[seed]
+        if list(other.index) != list(first.index) or list(other.columns) != list(first.columns):
+            raise ValueError(f"combine_seeds: seed {seed}'s table has other rows or columns than seed {seeds[0]}'s")
+        fixed = [c for c in first.columns if c not in columns]
+        if not first[fixed].astype(object).equals(other[fixed].astype(object)):
+            raise ValueError(f"combine_seeds: non-averaged columns differ between seeds {seeds[0]} and {seed}")
+    missing = [c for c in columns if c not in first.columns]
+    if missing:
+        raise ValueError(f"combine_seeds: no column(s) {missing}; have {list(first.columns)}")
+    out = first.copy()
+    for column in columns:
+        stacked = np.stack([tables[s][column].astype(float).to_numpy() for s in seeds])
+        out[column] = stacked.mean(axis=0)
+        if len(seeds) > 1:
+            out.insert(out.columns.get_loc(column) + 1, column + SEED_SD, stacked.std(axis=0, ddof=1))
+    return out
+
+
+def ordering_flips(
+    paper: Mapping[str, Mapping],
+    per_seed: Mapping[int, Mapping[str, Mapping[str, float]]],
+    metrics: Sequence[tuple[str, bool]] | Mapping[str, bool] = DEFAULT_METRICS,
+) -> list[str]:
+    """The paper's strict pairwise orderings that hold for some training seeds and not for others, one line per
+    metric that has any: 'PSNR: A better than B in seeds 0, 2, not in 1; ...'. per_seed: {seed: ours_values()}."""
+    lines = []
+    for metric, higher in _metric_spec(metrics):
+        flips = []
+        for a, b in paper_orderings(paper, metric, higher):
+            held = {seed: _better(float(v[a][metric]), float(v[b][metric]), higher) for seed, v in per_seed.items()}
+            if len(set(held.values())) > 1:
+                yes = ", ".join(str(s) for s, h in held.items() if h)
+                no = ", ".join(str(s) for s, h in held.items() if not h)
+                flips.append(f"{_label(paper, a)} better than {_label(paper, b)} in seed(s) {yes}, not in {no}")
+        if flips:
+            lines.append(f"{display_name(metric)}: " + "; ".join(flips))
+    return lines
+
+
+def seeds_lines(paper: Mapping[str, Mapping], per_seed: Mapping[int, Mapping[str, Mapping[str, float]]],
+                metrics: Sequence[tuple[str, bool]] | Mapping[str, bool] = DEFAULT_METRICS) -> list[str]:
+    """Footer lines on training seeds: with one seed none; with several, how the values are combined and where the
+    paper's orderings flip between seeds (or that none does)."""
+    if len(per_seed) < 2:
+        return []
+    seeds = ", ".join(str(s) for s in sorted(per_seed))
+    lines = [f"Training seeds {seeds}: each value is the mean over the seeds; '{SEED_SD.strip()}' columns give the "
+             "sample standard deviation over seeds; orderings are checked on the seed means."]
+    flips = ordering_flips(paper, per_seed, metrics)
+    lines += [f"Ordering flips between seeds: {line}" for line in flips] or [
+        "No paper ordering flips between seeds."]
+    return lines
+
+
 def with_reference(
     table: pd.DataFrame,
     ours: pd.DataFrame,

@@ -12,8 +12,10 @@ from mrsr.scorecard import has_claims
 SCHEMAS = Path(workflow.current_basedir).parent / "schemas"
 validate(config, schema=str(SCHEMAS / "config.schema.yaml"))
 
-SEED = int(config["seed"])
-COMMON_KEYS = ("preset", "seed", "experiments", "cohort")
+SEED = int(config["seed"])  # data: simulation, splits, patch sampling
+# Training seeds: every trained method runs once per seed (outputs under seed-<n>/); tables combine them.
+SEEDS = sorted({int(s) for s in config.get("seeds") or [SEED]})
+COMMON_KEYS = ("preset", "seed", "seeds", "experiments", "cohort")
 # key -> function returning the experiment's final outputs; filled by register_experiment().
 EXPERIMENTS: dict = {}
 # key -> function telling whether the experiment reads the phantom cohort in this run.
@@ -68,7 +70,7 @@ def footer_params(key: str, data: str, phantom: bool) -> dict:
     return {
         "data": data,
         "preset": config["preset"],
-        "seeds": [SEED],
+        "seeds": SEEDS,
         "differences": [list(d) for d in diffs],
     }
 
