@@ -215,7 +215,8 @@ def by_seed(paths: Sequence[str | Path]) -> dict[int, list[str]]:
 
 def combine_seeds(tables: Mapping[int, pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
     """One table from per-seed tables of the same rows and columns: each of `columns` is averaged over the seeds and,
-    with several seeds, followed by '<column> seed sd' (sample sd over seeds, ddof=1); every other column is taken
+    with several seeds, followed by '<column> seed sd' (sample sd over seeds, ddof=1; none after a 'Δ' column, whose
+    spread is that of its value); every other column is taken
     from the first seed and must agree across seeds (labels, parameter counts, paper values). NaN stays NaN."""
     if not tables:
         raise ValueError("combine_seeds: no per-seed table")
@@ -235,7 +236,7 @@ def combine_seeds(tables: Mapping[int, pd.DataFrame], columns: Sequence[str]) ->
     for column in columns:
         stacked = np.stack([tables[s][column].astype(float).to_numpy() for s in seeds])
         out[column] = stacked.mean(axis=0)
-        if len(seeds) > 1:
+        if len(seeds) > 1 and not column.startswith("Δ"):  # a Δ's spread is its value's (paper, reference fixed)
             out.insert(out.columns.get_loc(column) + 1, column + SEED_SD, stacked.std(axis=0, ddof=1))
     return out
 
