@@ -33,7 +33,10 @@ def test_default_plans_loso_folds_per_dataset_and_method(tmp_path: Path) -> None
 def test_paper_preset_uses_paper_scale(tmp_path: Path) -> None:
     jobs = dag_jobs(tmp_path, [REPO / "config/paper.yaml"])
     train = [job for job in jobs if job.rule.name == "deepasl_train"]
-    assert len(train) == 2 * 5 * 5  # leave-one-subject-out over all 5 subjects
+    assert len(train) == 2 * 5 * 5 * 3  # leave-one-subject-out over all 5 subjects, 3 training seeds
+    assert {job.wildcards["seed"] for job in train} == {"0", "1", "2"}
+    # each network evaluated once per seed, Averaging (no network) once per dataset
+    assert rule_counts(jobs)["deepasl_infer"] == 2 * 5 * 3 + 2
     pr = next(job for job in train if job.wildcards["deepasl_method"] == "pr_02")
     cfg = pr.params.cfg
     assert (cfg["epochs"], cfg["batch_size"], cfg["patches_per_fold"], cfg["patch_size"]) == (200, 500, 18000, 40)
@@ -45,6 +48,25 @@ def test_paper_preset_uses_paper_scale(tmp_path: Path) -> None:
     assert table.params.footer["differences"] == [] and table.params.footer["preset"] == "paper"
     infer = next(job for job in jobs if job.rule.name == "deepasl_infer")
     assert infer.params.patch_size == 40  # paper: patch-wise inference
+
+
+def test_two_seeds_train_and_evaluate_every_network_twice_and_averaging_once(tmp_path: Path) -> None:
+    jobs = dag_jobs(tmp_path, config={"experiments": ["deepasl"], "seeds": [0, 1]})
+    counts = rule_counts(jobs)
+    # twice the default's 2 x 5 x 2 trainings and 2 x 5 network evaluations; Averaging and the data once
+    assert counts["deepasl_train"] == 2 * (2 * 5 * 2) and counts["deepasl_data"] == 2 * 5
+    infer = [job for job in jobs if job.rule.name == "deepasl_infer"]
+    assert len(infer) == 2 * (2 * 5) + 2
+    assert sorted(job.wildcards["seed"] for job in infer if job.wildcards["deepasl_method"] == "averaging") == ["0"] * 2
+    assert counts["deepasl_table"] == 1 and counts["deepasl_figure"] == 3
+    table = next(job for job in jobs if job.rule.name == "deepasl_table")
+    inputs = [str(f) for f in table.input]
+    assert len(inputs) == 2 * (5 * 2 + 1) and table.params.seeds == [0, 1]
+    assert "results/deepasl/eval/real/pr_02/seed-1/metrics.tsv" in inputs
+    assert "results/deepasl/eval/real/averaging/seed-1/metrics.tsv" not in inputs
+    # figures show the first seed's networks
+    figure = next(job for job in jobs if job.rule.name == "deepasl_figure")
+    assert all("/seed-0/" in str(f) for f in figure.input) and figure.params.seeds == [0, 1]
 
 
 def test_default_footer_lists_the_reductions(tmp_path: Path) -> None:
@@ -86,12 +108,20 @@ def write_bids(root: Path, n_subjects: int = 3, pairs: int = 6) -> Path:
     return sheet
 
 
+def seed_means_of(out: Path, method: str, key: str) -> tuple[float, float]:
+    """Mean and sd (ddof 1) over training seeds 0 and 1 of a method's mean metric on the real set, recomputed
+    from the metrics files (Averaging's one file, seed-0, stands for both seeds)."""
+    seeds = (0, 1) if method != "averaging" else (0, 0)
+    values = [pd.read_csv(out / f"eval/real/{method}/seed-{s}/metrics.tsv", sep="\t")[key].mean() for s in seeds]
+    return float(np.mean(values)), float(np.std(values, ddof=1))
+
+
 @pytest.mark.slow
-def test_tiny_run_on_a_bids_dataset(tmp_path: Path) -> None:
+def test_tiny_run_on_a_bids_dataset_with_two_training_seeds(tmp_path: Path) -> None:
     sheet = write_bids(tmp_path / "bids")
     work = tmp_path / "work"
     work.mkdir()
-    override = {"experiments": ["deepasl"], "deepasl": {"subject_sheet": str(sheet)}}
+    override = {"experiments": ["deepasl"], "deepasl": {"subject_sheet": str(sheet)}, "seeds": [0, 1]}
     run_tiny(work, override)
     out = work / "results/deepasl"
     # only the real set: the sheet gives no GM/WM maps to build a synthetic set from
@@ -122,6 +152,34 @@ def test_tiny_run_on_a_bids_dataset(tmp_path: Path) -> None:
     # the reference CBF is f(mean of all pairs): in brain ~ 8 / 1000 * M0-normalised factor
     assert float(np.median(data["ref_cbf"][(data["mask"] > 0)])) > 0
     assert (out / "models/real/pr_02/fold-sub-01/seed-0/model.pt").is_file()
+    assert_seed_means(out, table.set_index("method_key"), md)
+
+
+def assert_seed_means(out: Path, table: pd.DataFrame, md: str) -> None:
+    """Table 1, its tests and claims of a two-seed run hold the seed means, recomputed from the metrics files."""
+    assert (out / "models/real/pr_02/fold-sub-01/seed-1/model.pt").is_file()
+    assert not (out / "eval/real/averaging/seed-1").exists()  # no network: evaluated once
+    for key in ("psnr", "rmse", "ccc"):
+        recomputed = pd.DataFrame([seed_means_of(out, m, key) for m in METHODS], index=METHODS)
+        np.testing.assert_allclose(table[f"Real {key.upper()}"], recomputed[0], rtol=1e-12)
+        np.testing.assert_allclose(table[f"Real {key.upper()} seed sd"], recomputed[1], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(table[f"ΔReal {key.upper()} seed sd"], recomputed[1], rtol=1e-9, atol=1e-12)
+    assert table.loc["averaging", "Real PSNR seed sd"] == 0 and table.loc["pr_02", "Real PSNR seed sd"] > 0
+    assert "Real PSNR std seed sd" not in table.columns
+    assert "seed(s): 0, 1." in md and "Training seeds 0, 1: each value is the mean over the seeds" in md
+    assert "real set: Ordering flips between seeds: " in md or "real set: No paper ordering flips" in md
+    assert "values averaged over the training seeds" in md
+    # paired tests on each (subject, level)'s mean over the seeds
+    rows = {m: sum(pd.read_csv(out / f"eval/real/{m}/seed-{s}/metrics.tsv", sep="\t")["psnr"] for s in (0, 1)) / 2
+            for m in ("pr_02", "dilated")}
+    tests = pd.read_csv(out / "tables/table1_tests.tsv", sep="\t").set_index("metric")
+    assert tests.loc["psnr", "mean_diff"] == pytest.approx(float((rows["pr_02"] - rows["dilated"]).mean()))
+    # the claim reads the seed means
+    beaten = all((table.loc[m, "Real PSNR"] > table.loc["averaging", "Real PSNR"])
+                 and (table.loc[m, "Real RMSE"] < table.loc["averaging", "Real RMSE"])
+                 and (table.loc[m, "Real CCC"] > table.loc["averaging", "Real CCC"]) for m in METHODS[1:])
+    claims = pd.read_csv(out / "claims.csv", keep_default_na=False).set_index("claim")["held"]
+    assert claims["Every network beats Averaging on the real set (PSNR, RMSE, CCC)"] == ("yes" if beaten else "no")
 
 
 def test_invalid_deepasl_config_fails_naming_the_key(tmp_path: Path) -> None:

@@ -116,6 +116,7 @@ rule deepasl_table:
         cfg=DEEPASL,
         datasets=ASL_DATASETS,
         heldout=ASL_HELDOUT,
+        seeds=SEEDS,
         footer=footer_params("deepasl", ASL_DATA, ASL_SHEET is None),
     script:
         "../scripts/deepasl/table.py"
@@ -141,6 +142,6 @@ rule deepasl_figure:
         spec=deepasl_figure_spec,
         labels=ASL_LABELS,
         preset=config["preset"],
-        seed=SEED,
+        seeds=SEEDS,
     script:
         "../scripts/deepasl/figure.py"

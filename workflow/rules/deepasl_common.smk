@@ -152,22 +152,29 @@ def deepasl_gpu(wildcards) -> int:
     return 1 if DEEPASL["methods"][wildcards.deepasl_method].get("generator") else 0
 
 
+def deepasl_seeds(method: str) -> list[int]:
+    """Training seeds a method is evaluated with: all for a network; the data seed for Averaging (no network:
+    computed once, shared by every seed's table)."""
+    return SEEDS if DEEPASL["methods"][method].get("generator") else [SEED]
+
+
 def deepasl_metric_files(wildcards) -> list[str]:
-    """Metrics of every method on every built dataset."""
-    return expand(
-        f"{ASL_DIR}/eval/{{deepasl_dataset}}/{{m}}/seed-{SEED}/metrics.tsv",
-        deepasl_dataset=ASL_DATASETS,
-        m=ASL_METHODS,
-    )
+    """Metrics of every method on every built dataset, a network's once per training seed."""
+    return [
+        f"{ASL_DIR}/eval/{dataset}/{m}/seed-{seed}/metrics.tsv"
+        for dataset in ASL_DATASETS
+        for m in ASL_METHODS
+        for seed in deepasl_seeds(m)
+    ]
 
 
 def deepasl_figure_inputs(wildcards) -> list[str]:
-    """Example arrays of the methods a figure shows."""
+    """Example arrays of the methods a figure shows (networks: the first training seed)."""
     dataset = ASL_FIGURES[wildcards.deepasl_figure]["dataset"]
-    return expand(
-        f"{ASL_DIR}/eval/{dataset}/{{m}}/seed-{SEED}/examples.npz",
-        m=ASL_FIGURE_METHODS,
-    )
+    return [
+        f"{ASL_DIR}/eval/{dataset}/{m}/seed-{deepasl_seeds(m)[0]}/examples.npz"
+        for m in ASL_FIGURE_METHODS
+    ]
 
 
 def deepasl_figure_spec(wildcards) -> dict:

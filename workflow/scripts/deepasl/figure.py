@@ -1,4 +1,4 @@
-"""Ulas et al. Figs. 2-4: denoised perfusion images / CBF maps, and Bland-Altman plots of GM CBF."""
+"""Ulas et al. Figs. 2-4: denoised perfusion images / CBF maps, Bland-Altman plots of GM CBF (first training seed)."""
 from pathlib import Path
 
 from mrsr.experiments.deepasl.figures import bland_altman_figure, denoising_figure
@@ -12,7 +12,9 @@ labels = snakemake.params.labels
 stem = Path(snakemake.output.png).with_suffix("")
 subject = str(next(iter(examples.values()))["subject"])
 pct = int(round(100 * spec["fraction"]))
-where = f"{spec['dataset']} set, {subject}, {pct}% of pairs (preset {snakemake.params.preset}, seed {snakemake.params.seed})"
+seeds = list(snakemake.params.seeds)  # the networks shown are those of the first training seed
+seed = f"seed {seeds[0]}" + (f" of training seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else "")
+where = f"{spec['dataset']} set, {subject}, {pct}% of pairs (preset {snakemake.params.preset}, {seed})"
 if spec["kind"] == "images":
     denoising_figure(examples, labels, spec["fraction"], stem, title=f"{spec['title']}: {where}")
 else:
