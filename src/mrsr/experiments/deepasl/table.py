@@ -94,7 +94,7 @@ def our_columns(datasets: Sequence[str], keys: Sequence[str] = KEYS) -> tuple[li
 def combine_tables(tables: Mapping[int, pd.DataFrame], datasets: Sequence[str],
                    keys: Sequence[str] = KEYS) -> pd.DataFrame:
     """The seeds' Table 1 in one: metrics, Δ and std columns averaged over the seeds; with several seeds a
-    'seed sd' column after each metric and Δ (none for the std columns: a spread of a spread says little)."""
+    'seed sd' column after each metric (none for the std columns: a spread of a spread says little)."""
     values, stds = our_columns(datasets, keys)
     table = combine_seeds(tables, values + stds)
     return table.drop(columns=[c + SEED_SD for c in stds if c + SEED_SD in table.columns])
