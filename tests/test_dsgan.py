@@ -1,16 +1,19 @@
-"""Huang et al. 2021 (dsgan) library: parameter counts, the generator's kernel, regularisers, constructions, BRISQUE."""
+"""Huang et al. 2021 (dsgan) library: parameter counts, the generator's kernel, regularisers, constructions, BRISQUE,
+tables combined over training seeds."""
 
 from __future__ import annotations
 
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from scipy.special import gamma
 
 from mrsr import metrics
 from mrsr.experiments.dsgan import data
+from mrsr.experiments.dsgan import evaluate as E
 from mrsr.nets import build, count_params
 from mrsr.train import TrainData, fit
 from mrsr.train.dsgan import (
@@ -228,3 +231,44 @@ def test_sheet_lr_is_registered_and_halved() -> None:
     assert out.shape == (20, 20, 8)
     reference = np.stack([hr[..., k].reshape(20, 2, 20, 2).mean((1, 3)) for k in range(8)], -1)
     assert np.corrcoef(out.ravel(), reference.ravel())[0, 1] > 0.95
+
+
+def _slice_metrics(shift: float) -> pd.DataFrame:
+    """Per-slice metrics of Bicubic (the same in every seed) and DSGAN (shifted by `shift`) on 2 subjects x 2 slices."""
+    rows = []
+    for method in ("bicubic", "dsgan"):
+        for k, (subject, fold, i) in enumerate([("s1", 0, 0), ("s1", 0, 1), ("s2", 1, 0), ("s2", 1, 1)]):
+            add = shift if method == "dsgan" else 0.0
+            rows.append({"method": method, "subject": subject, "fold": fold, "slice": i, "psnr": 20.0 + k + add,
+                         "ssim": 0.5 + 0.01 * k + add / 100, "brisque": 40.0 - k - add})
+    return pd.DataFrame(rows)
+
+
+def test_seed_mean_metrics_average_each_slice_over_seeds() -> None:
+    per_seed = {0: _slice_metrics(1.0), 1: _slice_metrics(3.0)}
+    mean = E.seed_mean_metrics(per_seed)
+    assert len(mean) == 8 and list(mean["method"]) == ["bicubic"] * 4 + ["dsgan"] * 4
+    np.testing.assert_allclose(mean["psnr"], [20, 21, 22, 23, 22, 23, 24, 25])  # DSGAN: 20 + k + mean(1, 3)
+    np.testing.assert_allclose(mean["brisque"], [40, 39, 38, 37, 38, 37, 36, 35])
+    assert E.seed_mean_metrics({0: per_seed[0]}) is per_seed[0]  # one seed: untouched
+    with pytest.raises(ValueError, match="do not score the same slices"):
+        E.seed_mean_metrics({0: per_seed[0], 1: per_seed[1].iloc[:-1]})
+
+
+def test_tables_combine_over_seeds_on_our_columns_only() -> None:
+    paper = {"bicubic": {"label": "Bicubic", "brisque": 58.0, "brisque_std": 2.5, "ssim": 0.6, "ssim_std": 0.06,
+                         "psnr": 22.2, "psnr_std": 0.9},
+             "dsgan": {"label": "DSGAN+EDSR", "brisque": 34.1, "brisque_std": 2.4, "ssim": 0.63, "ssim_std": 0.05,
+                       "psnr": 22.3, "psnr_std": 1.0, "params": 10}}
+    tables = {s: E.paper_table(_slice_metrics(shift), paper, {"dsgan": 10}) for s, shift in ((0, 1.0), (1, 3.0))}
+    columns = E.our_columns(tables[0])
+    assert columns == ["BRISQUE (LIVE model)", "BRISQUE (LIVE model) std", "ΔBRISQUE", "SSIM", "SSIM std", "ΔSSIM",
+                       "PSNR", "PSNR std", "ΔPSNR"]
+    out = E.combine_over_seeds(tables, columns)
+    assert out.loc["dsgan", "PSNR"] == pytest.approx(23.5)  # mean of 20..23 plus mean(1, 3)
+    assert out.loc["dsgan", "PSNR seed sd"] == pytest.approx(np.std([22.5, 24.5], ddof=1))
+    assert out.loc["bicubic", "PSNR seed sd"] == 0.0 and out.loc["dsgan", "PSNR (paper)"] == 22.3
+    assert out.loc["dsgan", "ΔPSNR"] == pytest.approx(23.5 - 22.3)
+    assert out.loc["dsgan", "PSNR std"] == pytest.approx(np.std([0, 1, 2, 3], ddof=1))
+    assert "PSNR std seed sd" not in out.columns and "#params" in out.columns
+    pd.testing.assert_frame_equal(E.combine_over_seeds({0: tables[0]}, columns), tables[0])

@@ -1,4 +1,5 @@
-"""The dsgan experiment in the workflow: DAG shape of the presets and the shared tiny run's outputs."""
+"""The dsgan experiment in the workflow: DAG shape of the presets and training seeds, the shared tiny run's outputs
+and a tiny run with two training seeds."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from mrsr.io import load_npz
-from test_workflow import REPO, dag_jobs, rule_counts
+from mrsr.train.dsgan import kernel_distance
+from test_workflow import REPO, dag_jobs, rule_counts, run_tiny
 
 METHODS = ["bicubic", "zf", "gb", "dsgan", "dsn"]
+TRAINED = ["zf", "gb", "dsgan", "dsn"]
+COLUMNS = {"psnr": "PSNR", "ssim": "SSIM", "brisque": "BRISQUE (LIVE model)"}
 
 
 def test_default_plans_one_dsgan_job_per_subject_and_edsr_per_construction_and_fold(tmp_path: Path) -> None:
@@ -31,14 +36,42 @@ def test_default_plans_one_dsgan_job_per_subject_and_edsr_per_construction_and_f
 def test_paper_preset_uses_paper_scale(tmp_path: Path) -> None:
     jobs = dag_jobs(tmp_path, [REPO / "config/paper.yaml"])
     counts = rule_counts(jobs)
-    assert counts["dsgan_kernelgan"] == 24 and counts["dsgan_train"] == 4 * 5 and counts["dsgan_dsn"] == 5
+    # three training seeds: DSGAN per subject, EDSR per construction and fold, DSN per fold, each per seed
+    assert counts["dsgan_data"] == 24 and counts["dsgan_kernelgan"] == 24 * 3
+    assert counts["dsgan_train"] == 4 * 5 * 3 and counts["dsgan_dsn"] == 5 * 3
+    assert counts["dsgan_infer"] == 4 * 3 + 1 and counts["dsgan_table"] == 1  # Bicubic once
     cfg = next(job for job in jobs if job.rule.name == "dsgan_train").params.cfg
     assert cfg["slices_per_subject"] == 72 and cfg["kernelgan"]["iterations"] == 3000
     assert cfg["kernelgan"]["lambda_update_every"] == 200 and cfg["kernelgan"]["lr"] == 2e-4
     assert (cfg["edsr"]["n_blocks"], cfg["edsr"]["channels"], cfg["edsr"]["patch_size"]) == (16, 64, 48)
     assert cfg["edsr"]["rotations"] == 8 and cfg["gb_sigma"] == 1.5
     footer = next(job for job in jobs if job.rule.name == "dsgan_table").params.footer
-    assert footer["preset"] == "paper" and footer["differences"] == []
+    assert footer["preset"] == "paper" and footer["differences"] == [] and footer["seeds"] == [0, 1, 2]
+
+
+def test_two_seeds_double_the_trained_jobs_only(tmp_path: Path) -> None:
+    one = rule_counts(dag_jobs(tmp_path / "one", config={"experiments": ["dsgan"]}))
+    jobs = dag_jobs(tmp_path / "two", config={"experiments": ["dsgan"], "seeds": [0, 1]})
+    two = rule_counts(jobs)
+    for rule in ("dsgan_kernelgan", "dsgan_dsn", "dsgan_train"):
+        assert two[rule] == 2 * one[rule], rule
+    assert (one["dsgan_infer"], two["dsgan_infer"]) == (5, 2 * 4 + 1)  # the trained methods twice, Bicubic once
+    for rule in ("dsgan_data", "dsgan_table", "dsgan_figure"):
+        assert two[rule] == one[rule], rule
+    for job in jobs:
+        seed = dict(job.wildcards.items()).get("seed")
+        if job.rule.name in ("dsgan_train", "dsgan_infer") and seed is not None:
+            trained = [f for f in job.input if "/kernelgan/" in f or "/dsn/" in f or "/models/" in f]
+            assert all(f"/seed-{seed}/" in f for f in trained), job  # each seed's EDSR on its own DSGAN/DSN
+        if job.rule.name == "dsgan_infer" and job.wildcards["dsgan_method"] == "bicubic":
+            assert seed == "0"
+    table = next(job for job in jobs if job.rule.name == "dsgan_table")
+    assert sorted(table.input.reference) == ["results/dsgan/eval/bicubic/seed-0/metrics.tsv"]
+    assert sorted(table.input.metrics) == sorted(f"results/dsgan/eval/{m}/seed-{s}/metrics.tsv"
+                                                 for m in TRAINED for s in (0, 1))
+    assert len(table.input.kernelgan) == 2 * 6
+    figure = next(job for job in jobs if job.rule.name == "dsgan_figure")
+    assert all("/seed-0/" in f for f in figure.input if "/data/" not in f)  # figures show the first seed
 
 
 @pytest.mark.slow
@@ -54,18 +87,21 @@ def test_tiny_run_outputs(tiny_run_dir: Path) -> None:
     assert table2.loc["gb", "#params"] == 259_713  # EDSR with the test preset's 1 block
     mean_psnr = metrics.groupby("method")["psnr"].mean()
     assert table2.loc["dsgan", "PSNR"] == pytest.approx(mean_psnr["dsgan"])
+    assert not any("seed sd" in c for c in table2.columns)  # one training seed: no spread columns
     assert list(pd.read_csv(out / "tables/table3.csv", index_col=0).index) == ["dsn", "dsgan"]
     md = (out / "tables/table2.md").read_text()
     for line in ("Preset: test", "kernelgan.iterations = 8 (paper preset: 3000)", "Bicubic", "t-test DSGAN+EDSR",
                  "Kernel (phantom only)", "not the paper's liver"):
         assert line in md
+    for text in (md, (out / "tables/table3.md").read_text()):
+        assert "Training seeds" not in text and "between seeds" not in text  # one training seed: no seeds lines
     tests = pd.read_csv(out / "tables/ttest_gb_vs_dsgan.tsv", sep="\t")
     assert set(tests["metric"]) == {"brisque", "ssim", "psnr"} and tests["p_t"].between(0, 1).all()
     claims = pd.read_csv(out / "claims.csv")
     assert len(claims) == 6 and set(claims["held"]) <= {"yes", "no", "n/a"}
     kernels = pd.read_csv(out / "tables/kernels.tsv", sep="\t", index_col=0)
     assert kernels.loc["dsgan", "n"] == 3 and kernels["kernel_distance"].between(0, 5).all()
-    k = load_npz(out / "kernelgan/sub-01.npz")
+    k = load_npz(out / "kernelgan/seed-0/sub-01.npz")
     data = load_npz(out / "data/sub-01.npz")
     assert k["lr"].shape == data["lr"].shape == data["gb"].shape == data["zf"].shape
     assert data["hr"].shape[1:] == tuple(2 * s for s in data["lr"].shape[1:])
@@ -92,3 +128,50 @@ def test_subject_sheet_replaces_the_phantom(tmp_path: Path) -> None:
                                                      for k in ("lr", "hr")}
     table = next(job for job in jobs if job.rule.name == "dsgan_table")
     assert table.params.footer["data"] == f"subject sheet {sheet}"
+
+
+def _seed_metrics(out: Path, method: str, seed: int) -> pd.DataFrame:
+    return pd.read_csv(out / f"eval/{method}/seed-{seed}/metrics.tsv", sep="\t")
+
+
+@pytest.mark.slow
+def test_tiny_run_with_two_seeds_reports_seed_means_and_spread(tmp_path: Path) -> None:
+    run_tiny(tmp_path, {"experiments": ["dsgan"], "seeds": [0, 1]})
+    out = tmp_path / "results/dsgan"
+    assert not (out / "eval/bicubic/seed-1").exists()  # no training: scored once
+    assert not np.array_equal(load_npz(out / "kernelgan/seed-0/sub-01.npz")["kernels"],
+                              load_npz(out / "kernelgan/seed-1/sub-01.npz")["kernels"])  # DSGAN retrained per seed
+    for table, methods in (("table2", ["zf", "gb", "dsgan"]), ("table3", ["dsn", "dsgan"])):
+        frame = pd.read_csv(out / f"tables/{table}.csv", index_col=0)
+        assert "PSNR std seed sd" not in frame.columns
+        for method in methods:
+            per_seed = [_seed_metrics(out, method, s) for s in (0, 1)]
+            for key, column in COLUMNS.items():
+                values = [m[key].mean() for m in per_seed]
+                assert frame.loc[method, column] == pytest.approx(np.mean(values))
+                assert frame.loc[method, f"{column} seed sd"] == pytest.approx(np.std(values, ddof=1))
+                assert frame.loc[method, f"{column} std"] == pytest.approx(np.mean([m[key].std() for m in per_seed]))
+            assert frame.loc[method, "ΔPSNR"] == pytest.approx(frame.loc[method, "PSNR"] - frame.loc[method, "PSNR (paper)"])
+    table2 = pd.read_csv(out / "tables/table2.csv", index_col=0)
+    assert table2.loc["bicubic", "PSNR"] == pytest.approx(_seed_metrics(out, "bicubic", 0)["psnr"].mean())
+    assert table2.loc["bicubic", "PSNR seed sd"] == 0.0
+    # t-test on the per-slice values averaged over the seeds
+    avg = {m: (_seed_metrics(out, m, 0)["psnr"] + _seed_metrics(out, m, 1)["psnr"]) / 2 for m in ("dsgan", "gb")}
+    tests = pd.read_csv(out / "tables/ttest_gb_vs_dsgan.tsv", sep="\t", index_col="metric")
+    assert tests.loc["psnr", "p_t_better"] == pytest.approx(
+        stats.ttest_rel(avg["dsgan"], avg["gb"], alternative="greater").pvalue)
+    # kernel distance: mean over seeds of each seed's mean over slices
+    hidden = load_npz(out / "data/sub-01.npz")["kernel"]
+    per_seed = [np.mean([kernel_distance(k, hidden) for p in sorted((out / f"kernelgan/seed-{s}").glob("*.npz"))
+                         for k in load_npz(p)["kernels"]]) for s in (0, 1)]
+    kernels = pd.read_csv(out / "tables/kernels.tsv", sep="\t", index_col=0)
+    assert kernels.loc["dsgan", "kernel_distance"] == pytest.approx(np.mean(per_seed))
+    assert kernels.loc["dsgan", "kernel_distance seed sd"] == pytest.approx(np.std(per_seed, ddof=1))
+    md = (out / "tables/table2.md").read_text()
+    for line in ("Preset: test; seed(s): 0, 1.", "Training seeds 0, 1: each value is the mean over the seeds",
+                 "paired over slices, per-slice values averaged over the training seeds", "averaged over 2 training seeds"):
+        assert line in md
+    assert "Ordering flips between seeds" in md or "No paper ordering flips between seeds." in md
+    claims = pd.read_csv(out / "claims.csv").set_index("claim")
+    beats = claims.loc["DSGAN+EDSR beats GB+EDSR on SSIM and PSNR", "evidence"]
+    assert f"psnr: dsgan {table2.loc['dsgan', 'PSNR']:.4g} vs gb {table2.loc['gb', 'PSNR']:.4g}" in beats  # seed means

@@ -1,6 +1,8 @@
 # Huang et al. 2021: phantom real LR, per-slice DSGAN (one job per subject), DSN proxy per fold, EDSR per
 # training-set construction and fold, evaluation against the registered HR, Tables 2-3, Figures 3-7.
 # Wildcards: dsgan_subject, dsgan_fold, dsgan_construction, dsgan_method, dsgan_figure (and the shared seed).
+# Training seed (seed-<n>/, one run per seed in SEEDS): DSGAN, the DSN proxy, EDSR and its evaluation. Data seed
+# (SEED): the data and the Bicubic row (no training), shared by every training seed.
 
 
 include: "dsgan_common.smk"
@@ -32,11 +34,11 @@ rule dsgan_kernelgan:
     input:
         f"{DSGAN_DIR}/data/{{dsgan_subject}}.npz",
     output:
-        f"{DSGAN_DIR}/kernelgan/{{dsgan_subject}}.npz",
+        f"{DSGAN_DIR}/kernelgan/seed-{{seed}}/{{dsgan_subject}}.npz",
     log:
-        f"logs/dsgan/kernelgan/{{dsgan_subject}}.log",
+        f"logs/dsgan/kernelgan/{{dsgan_subject}}_seed-{{seed}}.log",
     benchmark:
-        f"benchmarks/results/dsgan/kernelgan/{{dsgan_subject}}.tsv"
+        f"benchmarks/results/dsgan/kernelgan/{{dsgan_subject}}_seed-{{seed}}.tsv"
     conda:
         "../../envs/mrsr.yaml"
     threads: 1
@@ -46,9 +48,8 @@ rule dsgan_kernelgan:
         runtime=gpu_runtime,
     params:
         cfg=DSGAN,
-        seed=SEED,
         index=dsgan_subject_index,
-        ckpt_dir=f"{DSGAN_DIR}/checkpoints/kernelgan/{{dsgan_subject}}",
+        ckpt_dir=f"{DSGAN_DIR}/checkpoints/kernelgan/{{dsgan_subject}}/seed-{{seed}}",
         compute=compute_params("dsgan"),
     script:
         "../scripts/dsgan/kernelgan.py"
@@ -59,13 +60,13 @@ rule dsgan_dsn:
         data=dsgan_dsn_inputs,
         apply=dsgan_subject_files("data", DSGAN_SUBJECTS),
     output:
-        model=f"{DSGAN_DIR}/dsn/fold-{{dsgan_fold}}/model.pt",
-        lr=f"{DSGAN_DIR}/dsn/fold-{{dsgan_fold}}/lr.npz",
-        log_csv=f"{DSGAN_DIR}/dsn/fold-{{dsgan_fold}}/loss.csv",
+        model=f"{DSGAN_DIR}/dsn/fold-{{dsgan_fold}}/seed-{{seed}}/model.pt",
+        lr=f"{DSGAN_DIR}/dsn/fold-{{dsgan_fold}}/seed-{{seed}}/lr.npz",
+        log_csv=f"{DSGAN_DIR}/dsn/fold-{{dsgan_fold}}/seed-{{seed}}/loss.csv",
     log:
-        f"logs/dsgan/dsn/fold-{{dsgan_fold}}.log",
+        f"logs/dsgan/dsn/fold-{{dsgan_fold}}_seed-{{seed}}.log",
     benchmark:
-        f"benchmarks/results/dsgan/dsn/fold-{{dsgan_fold}}.tsv"
+        f"benchmarks/results/dsgan/dsn/fold-{{dsgan_fold}}_seed-{{seed}}.tsv"
     retries: 1
     conda:
         "../../envs/mrsr.yaml"
@@ -76,9 +77,8 @@ rule dsgan_dsn:
         runtime=gpu_runtime,
     params:
         cfg=DSGAN,
-        seed=SEED,
         subjects=DSGAN_SUBJECTS,
-        ckpt_dir=f"{DSGAN_DIR}/checkpoints/dsn/fold-{{dsgan_fold}}",
+        ckpt_dir=f"{DSGAN_DIR}/checkpoints/dsn/fold-{{dsgan_fold}}/seed-{{seed}}",
         compute=compute_params("dsgan"),
     script:
         "../scripts/dsgan/dsn.py"
@@ -141,8 +141,8 @@ rule dsgan_infer:
 
 rule dsgan_table:
     input:
-        metrics=dsgan_metric_files,
-        kernelgan=dsgan_subject_files("kernelgan", DSGAN_SUBJECTS),
+        unpack(dsgan_metric_files),
+        kernelgan=[f for s in SEEDS for f in dsgan_kernelgan_files(s, DSGAN_SUBJECTS)],
         data=dsgan_subject_files("data", DSGAN_SUBJECTS),
     output:
         csv=report(
@@ -205,7 +205,7 @@ rule dsgan_figure:
     params:
         cfg=DSGAN,
         preset=config["preset"],
-        seed=SEED,
+        seeds=SEEDS,
         subjects=DSGAN_SUBJECTS,
     script:
         "../scripts/dsgan/figure.py"

@@ -106,8 +106,13 @@ def dsgan_cohort(wildcards) -> dict[str, str]:
 
 
 def dsgan_subject_files(kind: str, subjects: list[str]) -> list[str]:
-    """Per-subject data ('data') or learned-degradation ('kernelgan') files."""
+    """Per-subject data files ('data'; the data seed's, shared by every training seed)."""
     return [f"{DSGAN_DIR}/{kind}/{s}.npz" for s in subjects]
+
+
+def dsgan_kernelgan_files(seed: int | str, subjects: list[str]) -> list[str]:
+    """Per-subject learned degradations (G(HR), kernels) of one training seed."""
+    return [f"{DSGAN_DIR}/kernelgan/seed-{seed}/{s}.npz" for s in subjects]
 
 
 def dsgan_dsn_inputs(wildcards) -> list[str]:
@@ -116,13 +121,15 @@ def dsgan_dsn_inputs(wildcards) -> list[str]:
 
 
 def dsgan_train_inputs(wildcards) -> dict[str, list[str]]:
-    """Training subjects' data, plus their DSGAN LR or the fold's DSN LR for those constructions."""
+    """Training subjects' data, plus their DSGAN LR or the fold's DSN LR (of the same training seed)."""
     train = dsgan_split(wildcards.dsgan_fold)[0]
     inputs = {"data": dsgan_subject_files("data", train)}
     if wildcards.dsgan_construction == "dsgan":
-        inputs["synthetic"] = dsgan_subject_files("kernelgan", train)
+        inputs["synthetic"] = dsgan_kernelgan_files(wildcards.seed, train)
     if wildcards.dsgan_construction == "dsn":
-        inputs["synthetic"] = [f"{DSGAN_DIR}/dsn/fold-{wildcards.dsgan_fold}/lr.npz"]
+        inputs["synthetic"] = [
+            f"{DSGAN_DIR}/dsn/fold-{wildcards.dsgan_fold}/seed-{wildcards.seed}/lr.npz"
+        ]
     return inputs
 
 
@@ -142,19 +149,28 @@ def dsgan_infer_gpu(wildcards) -> int:
     return 0 if wildcards.dsgan_method == "bicubic" else 1
 
 
-def dsgan_metric_files(wildcards) -> list[str]:
-    """Per-slice metrics of every method."""
-    return expand(f"{DSGAN_DIR}/eval/{{m}}/seed-{SEED}/metrics.tsv", m=DSGAN_METHODS)
+def dsgan_metric_files(wildcards) -> dict[str, list[str]]:
+    """Per-slice metrics: Bicubic once (data seed; no training), every EDSR method per training seed."""
+    return {
+        "reference": [f"{DSGAN_DIR}/eval/bicubic/seed-{SEED}/metrics.tsv"],
+        "metrics": expand(
+            f"{DSGAN_DIR}/eval/{{m}}/seed-{{s}}/metrics.tsv",
+            s=SEEDS,
+            m=DSGAN_CONSTRUCTIONS,
+        ),
+    }
 
 
 def dsgan_figure_inputs(wildcards) -> dict[str, list[str]]:
-    """Everything a figure may show: the first subject's data, DSGAN and DSN LR, every method's examples."""
-    first = DSGAN_SUBJECTS[0]
+    """Everything a figure may show, of the first training seed: the first subject's data, DSGAN and DSN LR,
+    every method's examples (Bicubic's from the data seed)."""
+    first, seed = DSGAN_SUBJECTS[0], SEEDS[0]
     return {
         "data": [f"{DSGAN_DIR}/data/{first}.npz"],
-        "kernelgan": dsgan_subject_files("kernelgan", DSGAN_SUBJECTS),
-        "dsn": [f"{DSGAN_DIR}/dsn/fold-{dsgan_fold_of(first)}/lr.npz"],
-        "examples": expand(
-            f"{DSGAN_DIR}/eval/{{m}}/seed-{SEED}/examples.npz", m=DSGAN_METHODS
+        "kernelgan": dsgan_kernelgan_files(seed, DSGAN_SUBJECTS),
+        "dsn": [f"{DSGAN_DIR}/dsn/fold-{dsgan_fold_of(first)}/seed-{seed}/lr.npz"],
+        "examples": [f"{DSGAN_DIR}/eval/bicubic/seed-{SEED}/examples.npz"]
+        + expand(
+            f"{DSGAN_DIR}/eval/{{m}}/seed-{seed}/examples.npz", m=DSGAN_CONSTRUCTIONS
         ),
     }

@@ -1,5 +1,6 @@
-"""DSN proxy of one fold (GPU-tagged): HR -> real LR (NLM-denoised) with an L1 loss on the same, mismatched pairs
-of the fold's training subjects; then DSN(HR) of every subject."""
+"""DSN proxy of one fold and training seed (GPU-tagged): HR -> real LR (NLM-denoised) with an L1 loss on the same,
+mismatched pairs of the fold's training subjects; then DSN(HR) of every subject. The training seed draws the crops
+and initialises the network."""
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ from mrsr.train import TrainData, fit, save_model
 log = log_to(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 cfg, dcfg = snakemake.params.cfg, snakemake.params.cfg["dsn"]
-seed = int(snakemake.params.seed)
+seed = int(snakemake.wildcards.seed)
 device = select_device(int(snakemake.resources.get("gpu", 0)))
 rng = np.random.default_rng([seed, 14, int(snakemake.wildcards.dsgan_fold)])
 hrs, lrs = [], []

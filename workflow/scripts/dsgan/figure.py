@@ -1,4 +1,5 @@
-"""One figure of Huang et al. (Figs 3-7) or the learned-kernel figure, from the first subject's first slice."""
+"""One figure of Huang et al. (Figs 3-7) or the learned-kernel figure, from the first subject's first slice and the
+first training seed (named in the title when there are several)."""
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,9 @@ from mrsr.train.dsgan import kernel_distance
 log = log_to(snakemake.log[0])
 cfg, name = snakemake.params.cfg, snakemake.wildcards.dsgan_figure
 stem = Path(snakemake.output.png).with_suffix("")
-tag = f"({snakemake.params.preset} preset, seed {snakemake.params.seed}, {snakemake.params.subjects[0]} slice 0)"
+seeds = list(snakemake.params.seeds)
+of = f" of training seeds {', '.join(str(s) for s in seeds)}" if len(seeds) > 1 else ""
+tag = f"({snakemake.params.preset} preset, seed {seeds[0]}{of}, {snakemake.params.subjects[0]} slice 0)"
 d = load_npz(snakemake.input.data[0])
 first = load_npz(snakemake.input.kernelgan[0])
 hr, lr, nlm, gb = d["hr"][0], d["lr"][0], d["lr_nlm"][0], d["gb"][0]

@@ -1,5 +1,6 @@
-"""One DSGAN per slice of one subject (one GPU-tagged job per subject, slices in sequence): crops from gradient probability maps, the shared
-training loop, then LR_syn = G(HR) over the slice and the learned kernel."""
+"""One DSGAN per slice of one subject and training seed (one GPU-tagged job per subject and seed, slices in sequence):
+crops from gradient probability maps, the shared training loop, then LR_syn = G(HR) over the slice and the learned
+kernel. The training seed draws the crops and initialises the networks."""
 import shutil
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from mrsr.train import TrainData, fit
 log = log_to(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 cfg, kg = snakemake.params.cfg, snakemake.params.cfg["kernelgan"]
+seed = int(snakemake.wildcards.seed)
 device = select_device(int(snakemake.resources.get("gpu", 0)))
 d = load_npz(snakemake.input[0])
 method = {"trainer": "dsgan", "generator": "dsgan_g", "discriminator": "dsgan_d", "lr_g": float(kg["lr"]),
@@ -27,11 +29,11 @@ lr_key = "lr_nlm"  # paper: the LR is NLM-denoised before DSGAN training
 synthetic, kernels, rows = [], [], []
 for i, (hr, lr) in enumerate(zip(d["hr"], d[lr_key])):
     began = time.perf_counter()
-    rng = np.random.default_rng([snakemake.params.seed, 13, snakemake.params.index, i])
+    rng = np.random.default_rng([seed, 13, snakemake.params.index, i])
     x = D.sample_crops(D.to_unit(hr), D.gradient_probability_map(hr, 64), 64, n, rng)
     y = D.sample_crops(D.to_unit(lr), D.gradient_probability_map(lr, 26), 26, n, rng)
     ckpt = Path(snakemake.params.ckpt_dir) / f"slice-{i}"
-    g = fit(method, TrainData(x, y), None, epochs=1, batch_size=1, seed=snakemake.params.seed * 1000 + i,
+    g = fit(method, TrainData(x, y), None, epochs=1, batch_size=1, seed=seed * 1000 + i,
             device=device, ckpt_dir=ckpt, log_csv=ckpt / "loss.csv", progress=False,
             compute=Compute(**snakemake.params.compute))
     loss = pd.read_csv(ckpt / "loss.csv").iloc[-1]

@@ -1,22 +1,30 @@
 """Tables 2 and 3 of Huang et al. (ours beside the paper), the GB vs DSGAN t-test, learned vs hidden kernel,
-generated footers and the claims scorecard."""
+generated footers and the claims scorecard. Each table is built per training seed (Bicubic: the same, untrained row
+in every seed) and combined over seeds (mean, 'seed sd'); orderings, reference lines and claims read the seed means,
+the t-test the per-slice values averaged over seeds, the kernel distance the mean over seeds."""
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mrsr.experiments.dsgan.evaluate import METRICS, kernel_report, means, paper_table, ttest
+from mrsr.experiments.dsgan.evaluate import (METRICS, combine_over_seeds, kernel_report, means, our_columns,
+                                             paper_table, seed_mean_metrics, ttest)
 from mrsr.footer import failed_to_beat, reference_line, run_footer
 from mrsr.io import load_npz
 from mrsr.metrics import BRISQUE_LABEL
 from mrsr.nets import build, count_params
 from mrsr.runlog import log_to
 from mrsr.scorecard import evaluate_claims, write_claims
-from mrsr.tables import load_paper_values, ordering_summary, paper_source, write_table
+from mrsr.tables import by_seed, load_paper_values, ordering_summary, paper_source, seeds_lines, write_table
 
 log = log_to(snakemake.log[0])
 cfg, footer = snakemake.params.cfg, snakemake.params.footer
-metrics = pd.concat([pd.read_csv(p, sep="\t") for p in snakemake.input.metrics], ignore_index=True)
+reference = list(snakemake.input.reference)  # Bicubic: no training, one file for every seed
+per_seed = {seed: pd.concat([pd.read_csv(p, sep="\t") for p in reference + paths], ignore_index=True)
+            for seed, paths in by_seed(snakemake.input.metrics).items()}
+seeds = sorted(per_seed)
+several = len(seeds) > 1
+metrics = seed_mean_metrics(per_seed)  # per-slice values averaged over seeds (one seed: its own)
 ecfg = cfg["edsr"]
 edsr_params = count_params(build("edsr", n_blocks=int(ecfg["n_blocks"]), channels=int(ecfg["channels"])))
 params = {k: edsr_params for k in ("zf", "gb", "dsgan", "dsn")}
@@ -25,34 +33,60 @@ labels = {"bicubic": "Bicubic", "zf": "ZF+EDSR", "gb": "GB+EDSR", "dsgan": "DSGA
 tests = ttest(metrics, "dsgan", "gb")
 tests.to_csv(snakemake.output.ttest, sep="\t", index=False)
 true_kernel = load_npz(snakemake.input.data[0])["kernel"]
-learned = np.concatenate([load_npz(p)["kernels"] for p in snakemake.input.kernelgan])
 known = bool(np.isfinite(true_kernel).all())  # acquired (sheet) data have no known kernel
-kernels = kernel_report(true_kernel, learned, float(cfg["gb_sigma"])) if known else pd.DataFrame(
-    {"kernel": ["dsgan", "gb"], "kernel_distance": [np.nan, np.nan], "kernel_distance_std": [np.nan, np.nan],
-     "n": [len(learned), 1]}).set_index("kernel", drop=False)
+
+
+def seed_kernels(paths: list[str]) -> pd.DataFrame:
+    """Learned (one training seed's slices) and GB kernel against the hidden kernel; NaN where it is unknown."""
+    learned = np.concatenate([load_npz(p)["kernels"] for p in paths])
+    if known:
+        return kernel_report(true_kernel, learned, float(cfg["gb_sigma"]))
+    return pd.DataFrame({"kernel": ["dsgan", "gb"], "kernel_distance": [np.nan, np.nan],
+                         "kernel_distance_std": [np.nan, np.nan], "n": [len(learned), 1]}).set_index("kernel", drop=False)
+
+
+kernels = combine_over_seeds({seed: seed_kernels(paths) for seed, paths in by_seed(snakemake.input.kernelgan).items()},
+                             ["kernel_distance", "kernel_distance_std"])
 kernels.to_csv(snakemake.output.kernels, sep="\t", index=False)
 
 n = metrics.groupby("method").size()
 common = [f"Ours: mean (std, ddof 1) over {int(n.min())} test slices per method (each subject scored by the EDSR "
           f"of the fold that held it out; {cfg['folds']} folds). BRISQUE (LIVE model) is the natural-image model; the "
           "paper's BRISQUE column is its MR-trained model: compare orderings, not values.",
-          "t-test DSGAN+EDSR vs GB+EDSR (paired over slices; paper: p < 0.05): " + "; ".join(
+          "t-test DSGAN+EDSR vs GB+EDSR (paired over slices" + (", per-slice values averaged over the training seeds"
+                                                               if several else "") + "; paper: p < 0.05): " + "; ".join(
               f"{r.metric.upper()} Δ={r.mean_diff:+.3g} p={r.p_t:.3g} (one-sided, DSGAN better: {r.p_t_better:.3g})" for r in tests.itertuples()),
           (f"Kernel (phantom only): distance to the hidden kernel, DSGAN {kernels.loc['dsgan', 'kernel_distance']:.3f} "
-           f"(mean of {int(kernels.loc['dsgan', 'n'])} slices) vs GB {kernels.loc['gb', 'kernel_distance']:.3f}: "
+           f"(mean of {int(kernels.loc['dsgan', 'n'])} slices"
+           + (f", averaged over {len(seeds)} training seeds, seed sd {kernels.loc['dsgan', 'kernel_distance seed sd']:.3f}"
+              if several else "") + f") vs GB {kernels.loc['gb', 'kernel_distance']:.3f}: "
            + ("DSGAN is closer." if kernels.loc["dsgan", "kernel_distance"] < kernels.loc["gb", "kernel_distance"]
               else "DSGAN is NOT closer (target missed).")) if known else
           "Kernel: the true degradation kernel of acquired data is unknown; no kernel distance."]
+if several:
+    common.append("Training seeds: DSGAN, the DSN proxy and EDSR are retrained per seed on the same data; Bicubic "
+                  "(no training) is the same in every seed. The std columns are the per-seed std over slices, "
+                  "averaged over the seeds.")
+
+
+def seed_table(seed_metrics: pd.DataFrame, paper: dict) -> pd.DataFrame:
+    """One training seed's table: ours (mean, std over slices) beside the paper, our labels."""
+    frame = paper_table(seed_metrics, paper, params)
+    frame["Method"] = [labels[k] for k in frame.index]
+    return frame
+
+
 frames = {}
 for table, outs in (("table2", ("csv", "Table 2: SR of the real LR, training-set constructions vs Bicubic")),
                     ("table3", ("csv3", "Table 3: DSN (proxy) vs DSGAN"))):
     paper = load_paper_values("dsgan", table)
-    frame = paper_table(metrics, paper, params)
-    frame["Method"] = [labels[k] for k in frame.index]
-    ours = means(frame)
+    tables = {seed: seed_table(per_seed[seed], paper) for seed in seeds}
+    frame = combine_over_seeds(tables, our_columns(tables[seeds[0]]))
+    ours = means(frame)  # seed means
     frames[table] = ours
     extra = [*common, f"Paper values: {paper_source('dsgan', table)}"]
     extra += [f"Orderings: {o}" for o in ordering_summary(paper, ours.to_dict("index"), METRICS)]
+    extra += seeds_lines(paper, {seed: means(t).to_dict("index") for seed, t in tables.items()}, METRICS)
     if table == "table2":
         for metric, higher in METRICS:
             name = BRISQUE_LABEL if metric == "brisque" else metric.upper()

@@ -1,4 +1,5 @@
-"""Huang et al. 2021 evaluation: tables with std columns, the GB vs DSGAN t-test, learned vs hidden kernels."""
+"""Huang et al. 2021 evaluation: tables with std columns, the GB vs DSGAN t-test, learned vs hidden kernels, and
+their combination over training seeds."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from scipy import stats
 
 from mrsr.experiments.dsgan.data import anisotropic_gaussian
 from mrsr.metrics import BRISQUE_LABEL
-from mrsr.tables import aggregate, build_table
+from mrsr.tables import SEED_SD, aggregate, build_table, combine_seeds
 from mrsr.train.dsgan import kernel_distance
 
 METRICS = (("brisque", False), ("ssim", True), ("psnr", True))  # the paper's column order and directions
+SLICE_KEY = ["method", "subject", "fold", "slice"]  # one row of the per-slice metrics
 
 
 def paper_table(metrics: pd.DataFrame, paper: Mapping[str, Mapping], params: Mapping[str, int]) -> pd.DataFrame:
@@ -61,3 +63,34 @@ def kernel_report(true_kernel: np.ndarray, learned: np.ndarray, gb_sigma: float)
     return pd.DataFrame({"kernel": ["dsgan", "gb"], "kernel_distance": [float(d.mean()), kernel_distance(gb, true_kernel)],
                          "kernel_distance_std": [float(d.std(ddof=1)) if len(d) > 1 else np.nan, 0.0],
                          "n": [len(d), 1]}).set_index("kernel", drop=False)
+
+
+def our_columns(frame: pd.DataFrame) -> list[str]:
+    """Columns of a paper_table frame that hold our values: each metric's mean, std over slices and Δ."""
+    names = [BRISQUE_LABEL if key == "brisque" else key.upper() for key, _ in METRICS]
+    deltas = [f"Δ{key.upper()}" for key, _ in METRICS]
+    return [c for c in frame.columns if c in names or c in deltas or c in [f"{n} std" for n in names]]
+
+
+def combine_over_seeds(frames: Mapping[int, pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """combine_seeds over `columns`; the spread of a std-over-slices column ('... std', '..._std') is left out
+    (its mean over seeds is kept). One seed: the frame itself."""
+    out = combine_seeds(frames, columns)
+    spread_of_std = [c + SEED_SD for c in columns if c.endswith((" std", "_std"))]
+    return out.drop(columns=[c for c in spread_of_std if c in out.columns])
+
+
+def seed_mean_metrics(per_seed: Mapping[int, pd.DataFrame]) -> pd.DataFrame:
+    """Per-slice metrics averaged over training seeds, one row per method, subject, fold and slice (first-seen
+    order); every seed must score the same slices. One seed: its frame unchanged."""
+    if not per_seed:
+        raise ValueError("seed_mean_metrics: no per-seed metrics")
+    if len(per_seed) == 1:
+        return next(iter(per_seed.values()))
+    stacked = pd.concat(list(per_seed.values()), ignore_index=True)
+    counts = stacked.groupby(SLICE_KEY, sort=False).size()
+    if (counts != len(per_seed)).any():
+        raise ValueError(f"seed_mean_metrics: seeds {sorted(per_seed)} do not score the same slices: "
+                         f"{counts[counts != len(per_seed)].index.tolist()[:5]}")
+    values = [key for key, _ in METRICS]
+    return stacked.groupby(SLICE_KEY, sort=False, as_index=False)[values].mean()
