@@ -1,9 +1,11 @@
 """FLOP utilisation of every network's training step, in fp32 and bf16, against this machine's convolution peak.
 
 For each distinct network of each experiment's methods (config/config.yaml; new experiments join through
-SHAPES below, or automatically when their section has `patch_size` and `batch_size`; an experiment without
-a `methods` mapping, such as dsgan with its kernelgan/dsn/edsr sections, is not covered yet), one training step
-(mrsr.train.build_trainer + the loop's own train_step: forward, loss, backward, Adam; GANs: D and G steps) is
+SHAPES below, or automatically when their section has `patch_size` and `batch_size`; an experiment whose networks
+are not in a `methods` mapping registers a case builder in EXPERIMENT_CASES, as dsgan does for its DSGAN (G + D,
+batch 1, 64 -> 26 crops), DSN proxy (64 -> 32 crops) and EDSR x2 from its kernelgan/dsn/edsr sections, with the
+method mappings and crop sizes of mrsr.experiments.dsgan.methods that the workflow's scripts train), one training
+step (mrsr.train.build_trainer + the loop's own train_step: forward, loss, backward, Adam; GANs: D and G steps) is
 
 - counted with torch.utils.flop_counter.FlopCounterMode (convolutions and matrix products, forward and
   backward; element-wise ops, norms and the optimiser are free in that count),
@@ -28,7 +30,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +40,8 @@ import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
 from mrsr.device import Compute, seed_everything
+from mrsr.experiments.dsgan.methods import (DSN_CROPS, KERNELGAN_BATCH, KERNELGAN_CROPS, dsn_method, edsr_method,
+                                            kernelgan_method)
 from mrsr.train import build_trainer
 from mrsr.train.loop import prepare, train_step
 
@@ -50,7 +54,8 @@ AUX_CHANNELS = {"kinetic": 3}  # trainers that take TrainData.aux, and its chann
 
 @dataclass(frozen=True)
 class Case:
-    """One training step to measure: an experiment's method, its batch size and square patch size."""
+    """One training step to measure: an experiment's method, its batch size, square input patch size and target
+    patch size (None: the input's)."""
 
     experiment: str
     method_key: str
@@ -58,10 +63,21 @@ class Case:
     batch: int
     patch: int
     same_as: tuple[str, ...] = ()  # other methods of the experiment with the same networks
+    target: int | None = None
 
     @property
     def name(self) -> str:
         return f"{self.experiment}/{self.method_key}"
+
+    @property
+    def target_patch(self) -> int:
+        return self.patch if self.target is None else self.target
+
+    @property
+    def shape(self) -> str:
+        """batch x patch x patch, '-> target' where the target's size differs."""
+        text = f"{self.batch}x{self.patch}x{self.patch}"
+        return text if self.target_patch == self.patch else f"{text}->{self.target_patch}"
 
 
 def field7to9_shape(section: Mapping[str, Any], method: Mapping[str, Any]) -> tuple[int, int]:
@@ -83,6 +99,22 @@ SHAPES: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], tuple[int, in
 }
 
 
+def dsgan_cases(section: Mapping[str, Any]) -> list[Case]:
+    """dsgan's DSGAN (one per slice, batch 1), DSN proxy and EDSR x2 (one per training-set construction)."""
+    kg, dsn, edsr = section["kernelgan"], section["dsn"], section["edsr"]
+    patch = int(edsr["patch_size"])
+    return [Case("dsgan", "kernelgan", kernelgan_method(kg), KERNELGAN_BATCH, KERNELGAN_CROPS[0],
+                 target=KERNELGAN_CROPS[1]),
+            Case("dsgan", "dsn", dsn_method(dsn), int(dsn["batch_size"]), DSN_CROPS[0], target=DSN_CROPS[1]),
+            Case("dsgan", "edsr", edsr_method(edsr), int(edsr["batch_size"]), patch, target=2 * patch)]
+
+
+# Experiments whose networks are not in a `methods` mapping register their cases here.
+EXPERIMENT_CASES: dict[str, Callable[[Mapping[str, Any]], list[Case]]] = {
+    "dsgan": dsgan_cases,
+}
+
+
 def network_key(method: Mapping[str, Any]) -> tuple:
     """What decides a step's cost: trainer, networks and their options, conditioning, a perceptual term."""
     return (method["trainer"], method["generator"], repr(sorted((method.get("generator_kwargs") or {}).items())),
@@ -94,15 +126,16 @@ def cases(config: Mapping[str, Any]) -> list[Case]:
     found: dict[tuple, Case] = {}
     for experiment in config["experiments"]:
         section = config[experiment]
+        if experiment in EXPERIMENT_CASES:
+            found.update({(experiment, c.method_key): c for c in EXPERIMENT_CASES[experiment](section)})
+            continue
         shape = SHAPES.get(experiment, generic_shape)
         for key, method in section.get("methods", {}).items():
             if "generator" not in method or "trainer" not in method:
                 continue  # no network (averaging, interpolation, forests)
             ident = (experiment, *network_key(method))
             if ident in found:
-                case = found[ident]
-                found[ident] = Case(case.experiment, case.method_key, case.method, case.batch, case.patch,
-                                    (*case.same_as, key))
+                found[ident] = replace(found[ident], same_as=(*found[ident].same_as, key))
                 continue
             method = dict(method)
             if method["trainer"] == "kinetic":
@@ -112,11 +145,14 @@ def cases(config: Mapping[str, Any]) -> list[Case]:
 
 
 def batch_for(case: Case, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
-    """A random (lr, hr, extra) batch of the case's shape (aux: a positive CBF map, scale and a full mask)."""
+    """A random (lr, hr, extra) batch of the case's shapes (hr: half lr where they match; aux: a positive CBF map,
+    scale and a full mask)."""
     rng = np.random.default_rng(seed)
-    shape = (case.batch, 1, case.patch, case.patch)
-    lr = torch.from_numpy(rng.normal(size=shape).astype(np.float32))
-    hr = 0.5 * lr
+    lr = torch.from_numpy(rng.normal(size=(case.batch, 1, case.patch, case.patch)).astype(np.float32))
+    if case.target_patch == case.patch:
+        hr = 0.5 * lr
+    else:
+        hr = torch.from_numpy(rng.normal(size=(case.batch, 1, case.target_patch, case.target_patch)).astype(np.float32))
     n_aux = AUX_CHANNELS.get(case.method["trainer"], 0)
     extra = {"aux": torch.ones((case.batch, n_aux, case.patch, case.patch))} if n_aux else {}
     return lr, hr, extra
@@ -194,8 +230,7 @@ def main() -> None:
     selected = [c for c in cases(config)
                 if args.only is None or c.name in args.only or c.method_key in args.only]
     if args.max_batch:
-        selected = [Case(c.experiment, c.method_key, c.method, min(c.batch, args.max_batch), c.patch, c.same_as)
-                    for c in selected]
+        selected = [replace(c, batch=min(c.batch, args.max_batch)) for c in selected]
     if not selected:
         sys.exit(f"no case matches --only {args.only}; cases: {', '.join(c.name for c in cases(config))}")
     if args.steps:
@@ -226,7 +261,7 @@ def main() -> None:
             cells.append(f" {1e3 * t:.0f} | {rate:.0f} ({100 * rate / peak[s[:4]]:.0f} %) |")
         speedup = (stat(times["fp32"]) / stat(times["bf16-cl"])
                    if {"fp32", "bf16-cl"} <= set(times) else float("nan"))
-        print(f"| {case.name} | {', '.join(case.same_as) or '-'} | {case.batch}x{case.patch}x{case.patch} | "
+        print(f"| {case.name} | {', '.join(case.same_as) or '-'} | {case.shape} | "
               f"{flops / 1e9:.2f} | {peak['fp32']:.0f} / {peak['bf16']:.0f} |" + "".join(cells)
               + f" {speedup:.2f}x |", flush=True)
 

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from mrsr.device import Compute, select_device
+from mrsr.experiments.dsgan.methods import DSN_CROPS, dsn_method
 from mrsr.io import load_npz, save_npz
 from mrsr.nets import count_params
 from mrsr.runlog import log_to
@@ -24,13 +25,14 @@ for path in snakemake.input.data:
     hrs += list(d["hr"])
     lrs += list(d["lr_nlm"])
 xs, ys = [], []
+hr_crop, lr_crop = DSN_CROPS
 for _ in range(int(dcfg["crops"])):
     i = int(rng.integers(len(hrs)))
-    r, c = (2 * int(rng.integers((s - 64) // 2 + 1)) for s in hrs[i].shape)
-    xs.append(hrs[i][r:r + 64, c:c + 64])
-    ys.append(lrs[i][r // 2:r // 2 + 32, c // 2:c // 2 + 32])
+    r, c = (2 * int(rng.integers((s - hr_crop) // 2 + 1)) for s in hrs[i].shape)
+    xs.append(hrs[i][r:r + hr_crop, c:c + hr_crop])
+    ys.append(lrs[i][r // 2:r // 2 + lr_crop, c // 2:c // 2 + lr_crop])
 train = TrainData(np.stack(xs)[:, None], np.stack(ys)[:, None])
-method = {"trainer": "supervised", "generator": "dsn_proxy", "losses": {"l1": 1.0}, "lr_g": float(dcfg["lr"])}
+method = dsn_method(dcfg)
 model = fit(method, train, None, epochs=int(dcfg["epochs"]), batch_size=int(dcfg["batch_size"]), seed=seed,
             device=device, ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
             compute=Compute(**snakemake.params.compute))

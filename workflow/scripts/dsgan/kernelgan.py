@@ -11,6 +11,7 @@ import torch
 
 from mrsr.device import Compute, select_device
 from mrsr.experiments.dsgan import data as D
+from mrsr.experiments.dsgan.methods import kernelgan_method
 from mrsr.io import load_npz, save_npz
 from mrsr.runlog import log_to
 from mrsr.train import TrainData, fit
@@ -21,9 +22,7 @@ cfg, kg = snakemake.params.cfg, snakemake.params.cfg["kernelgan"]
 seed = int(snakemake.wildcards.seed)
 device = select_device(int(snakemake.resources.get("gpu", 0)))
 d = load_npz(snakemake.input[0])
-method = {"trainer": "dsgan", "generator": "dsgan_g", "discriminator": "dsgan_d", "lr_g": float(kg["lr"]),
-          "lr_d": float(kg["lr"]), **{k: kg[k] for k in ("bic_threshold", "bic_patience", "lambda_update_every",
-                                                         "lr_decay_every") if k in kg}}
+method = kernelgan_method(kg)
 n = int(kg["iterations"])
 lr_key = "lr_nlm"  # paper: the LR is NLM-denoised before DSGAN training
 synthetic, kernels, rows = [], [], []

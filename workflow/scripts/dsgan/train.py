@@ -7,6 +7,7 @@ import torch
 
 from mrsr.device import Compute, select_device
 from mrsr.experiments.dsgan.data import edsr_pairs
+from mrsr.experiments.dsgan.methods import edsr_method
 from mrsr.io import load_npz
 from mrsr.nets import count_params
 from mrsr.runlog import log_to
@@ -31,8 +32,7 @@ for k, path in enumerate(snakemake.input.data):
         lrs += list(dsn[Path(path).stem])
 rng = np.random.default_rng([seed, 15, int(snakemake.wildcards.dsgan_fold)])
 x, y = edsr_pairs(lrs, hrs, int(ecfg["patch_size"]), int(ecfg["patches"]), int(ecfg["rotations"]), rng)
-method = {"trainer": "supervised", "generator": "edsr", "losses": {"l1": 1.0}, "lr_g": float(ecfg["lr"]),
-          "generator_kwargs": {"n_blocks": int(ecfg["n_blocks"]), "channels": int(ecfg["channels"])}}
+method = edsr_method(ecfg)
 model = fit(method, TrainData(x, y), None, epochs=int(ecfg["epochs"]), batch_size=int(ecfg["batch_size"]),
             seed=seed, device=device, ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
             compute=Compute(**snakemake.params.compute))
