@@ -11,7 +11,7 @@ import torch
 
 from mrsr.device import Compute, select_device
 from mrsr.experiments.dsgan import data as D
-from mrsr.experiments.dsgan.methods import kernelgan_method
+from mrsr.experiments.dsgan.methods import KERNELGAN_BATCH, KERNELGAN_CROPS, kernelgan_method
 from mrsr.io import load_npz, save_npz
 from mrsr.runlog import log_to
 from mrsr.train import TrainData, fit
@@ -29,10 +29,11 @@ synthetic, kernels, rows = [], [], []
 for i, (hr, lr) in enumerate(zip(d["hr"], d[lr_key])):
     began = time.perf_counter()
     rng = np.random.default_rng([seed, 13, snakemake.params.index, i])
-    x = D.sample_crops(D.to_unit(hr), D.gradient_probability_map(hr, 64), 64, n, rng)
-    y = D.sample_crops(D.to_unit(lr), D.gradient_probability_map(lr, 26), 26, n, rng)
+    hr_crop, lr_crop = KERNELGAN_CROPS
+    x = D.sample_crops(D.to_unit(hr), D.gradient_probability_map(hr, hr_crop), hr_crop, n, rng)
+    y = D.sample_crops(D.to_unit(lr), D.gradient_probability_map(lr, lr_crop), lr_crop, n, rng)
     ckpt = Path(snakemake.params.ckpt_dir) / f"slice-{i}"
-    g = fit(method, TrainData(x, y), None, epochs=1, batch_size=1, seed=seed * 1000 + i,
+    g = fit(method, TrainData(x, y), None, epochs=1, batch_size=KERNELGAN_BATCH, seed=seed * 1000 + i,
             device=device, ckpt_dir=ckpt, log_csv=ckpt / "loss.csv", progress=False,
             compute=Compute(**snakemake.params.compute))
     loss = pd.read_csv(ckpt / "loss.csv").iloc[-1]
