@@ -12,7 +12,7 @@ from scipy import ndimage
 
 from mrsr.asl import pcasl_general_signal, resample_to_grid
 from mrsr.experiments.asl_sr.data import grids, simulate_subject
-from mrsr.experiments.asl_sr.evaluate import interpolate, score
+from mrsr.experiments.asl_sr.evaluate import data_panels, example_slices, interpolate, interpolations, score
 from mrsr.losses import gaussian_lowpass, gradient_penalty, lowpass_mse
 from mrsr.nets import build, count_params
 from mrsr.train import TrainData
@@ -165,6 +165,21 @@ def test_interpolation_and_scores() -> None:
     assert s["psnr"] == math.inf and s["ssim"] == pytest.approx(1.0)
     noisy = ref + 0.02 * ref.max()
     assert score(noisy, ref)["psnr"] == pytest.approx(20 * math.log10(1 / 0.02), rel=1e-6)
+
+
+def test_interpolations_and_panels_need_no_trained_run() -> None:
+    rng = np.random.default_rng(1)
+    acquired = {"lr": rng.random((4, 4, 2)), "nr": rng.random((8, 8, 2)), "t1w_nr": np.zeros((8, 8, 2)),
+                "t1w": rng.random((16, 16, 4))}  # a subject sheet's data: no HR, no truth
+    exp1, exp2 = interpolations(acquired, "exp1"), interpolations(acquired, "exp2")
+    assert list(exp1) == ["nearest", "linear", "spline"] and list(exp2) == ["linear"]
+    np.testing.assert_array_equal(exp1["spline"], interpolate(acquired["lr"], (8, 8, 2), 3))
+    np.testing.assert_array_equal(exp2["linear"], interpolate(acquired["nr"], (16, 16, 4), 1))
+    panels = data_panels(acquired)
+    assert list(panels["exp1"]) == ["lr", "nr"] and list(panels["exp2"]) == ["nr", "t1w"]
+    slices = example_slices({"exp2": {"linear": exp2["linear"]}})
+    assert sorted(slices) == ["exp2.linear.sagittal", "exp2.linear.transaxial"]
+    np.testing.assert_array_equal(slices["exp2.linear.transaxial"], np.rot90(exp2["linear"][:, :, 2]))
 
 
 # ---------------------------------------------------------------- subject sheet (acquired BIDS ASL + T1w)

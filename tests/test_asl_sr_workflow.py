@@ -13,12 +13,13 @@ from mrsr.nets import build, count_params
 from test_workflow import REPO, dag_jobs, rule_counts, run_tiny
 
 PAPER_ROWS = ["nearest", "linear", "spline", "proposed"]
+REFS = {"nr": "NR", "hr": "HR", "truth": "Truth"}  # reference key -> table column prefix
 
 
 def test_default_plans_one_gpu_job_per_subject_and_experiment(tmp_path: Path) -> None:
     jobs = dag_jobs(tmp_path)
     counts = rule_counts(jobs)
-    assert counts["asl_sr_data"] == counts["asl_sr_eval"] == 3
+    assert counts["asl_sr_data"] == counts["asl_sr_eval"] == counts["asl_sr_baselines"] == 3
     assert counts["asl_sr_train"] == 3 * 2  # Experiments 1 and 2, no ablation in the default
     assert counts["asl_sr_table"] == 1 and counts["asl_sr_figure"] == 4
     for job in jobs:
@@ -32,7 +33,11 @@ def test_default_plans_one_gpu_job_per_subject_and_experiment(tmp_path: Path) ->
 def test_paper_preset_dry_run_is_at_paper_scale(tmp_path: Path) -> None:
     jobs = dag_jobs(tmp_path, [REPO / "config/paper.yaml"])
     train = [job for job in jobs if job.rule.name == "asl_sr_train"]
-    assert len(train) == 3 * (3 + 1)  # Experiment 1 x (proposed, no_t1, no_lowpass) + Experiment 2, per subject
+    # Experiment 1 x (proposed, no_t1, no_lowpass) + Experiment 2, per subject and training seed (0, 1, 2)
+    assert len(train) == 3 * (3 + 1) * 3
+    assert {j.wildcards["seed"] for j in train} == {"0", "1", "2"}
+    counts = rule_counts(jobs)
+    assert counts["asl_sr_eval"] == 3 * 3 and counts["asl_sr_baselines"] == 3 and counts["asl_sr_table"] == 1
     job = next(j for j in train if j.wildcards["asl_sr_variant"] == "proposed")
     method = job.params.method
     assert job.params.epochs == 2000 and method["pyramid"]["max_scales"] is None
@@ -42,6 +47,22 @@ def test_paper_preset_dry_run_is_at_paper_scale(tmp_path: Path) -> None:
     assert no_t1.params.method["t1_channel"] is False
     table = next(job for job in jobs if job.rule.name == "asl_sr_table")
     assert not [d for d in table.params.footer["differences"] if d[0].startswith(("epochs", "model", "grid"))]
+
+
+def test_two_seeds_plan_every_training_and_evaluation_twice(tmp_path: Path) -> None:
+    one = rule_counts(dag_jobs(tmp_path / "one", config={"experiments": ["asl_sr"]}))
+    jobs = dag_jobs(tmp_path / "two", config={"experiments": ["asl_sr"], "seeds": [0, 1]})
+    two = rule_counts(jobs)
+    assert two["asl_sr_train"] == 2 * one["asl_sr_train"] == 12
+    assert two["asl_sr_eval"] == 2 * one["asl_sr_eval"] == 6
+    for rule in ("asl_sr_data", "asl_sr_baselines", "asl_sr_table", "asl_sr_figure"):
+        assert two[rule] == one[rule], rule
+    assert two["asl_sr_table"] == 1
+    table = next(job for job in jobs if job.rule.name == "asl_sr_table")
+    assert sorted(Path(p).parent.name for p in table.input.metrics) == ["seed-0"] * 3 + ["seed-1"] * 3
+    assert {Path(p).parent.name for p in table.input.baselines} == {"seed-0"}
+    figure = next(job for job in jobs if job.rule.name == "asl_sr_figure")
+    assert figure.params.seed == 0 and all("/seed-0/" in p for p in figure.input.logs + figure.input.examples)
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +92,7 @@ def test_tiny_run_scores_interpolation_against_the_nr_reference(run_dir: Path) -
 
     out = run_dir / "results/asl_sr"
     d = load_npz(out / "data/sub-01.npz")
-    metrics = pd.read_csv(out / "eval/sub-01/seed-0/metrics.tsv", sep="\t")
+    metrics = pd.read_csv(out / "eval/sub-01/seed-0/baselines.tsv", sep="\t")
     row = metrics[(metrics.experiment == "exp1") & (metrics.method == "spline") & (metrics.reference == "nr")].iloc[0]
     assert row["psnr"] == pytest.approx(score(interpolate(d["lr"], d["nr"].shape, 3), d["nr"])["psnr"])
     sr = load_npz(out / "models/exp1/proposed/sub-01/seed-0/sr.npz")["sr"]
@@ -89,7 +110,8 @@ def test_sheet_dry_run_plans_no_cohort_and_names_the_sheet(tmp_path: Path) -> No
     jobs = dag_jobs(tmp_path, config={"experiments": ["asl_sr"], "asl_sr": {"subject_sheet": str(sheet)}})
     counts = rule_counts(jobs)
     assert not any(name.startswith("cohort") for name in counts), counts
-    assert counts["asl_sr_data"] == counts["asl_sr_eval"] == 1 and counts["asl_sr_train"] == 2
+    assert counts["asl_sr_data"] == counts["asl_sr_eval"] == counts["asl_sr_baselines"] == 1
+    assert counts["asl_sr_train"] == 2
     data = next(job for job in jobs if job.rule.name == "asl_sr_data")
     assert data.params.sheet and set(data.input.keys()) == {"asl", "aslcontext", "m0", "t1w"}
     footer = next(job for job in jobs if job.rule.name == "asl_sr_table").params.footer
@@ -140,7 +162,7 @@ def test_tiny_run_on_a_bids_subject(tmp_path: Path) -> None:
 
     d = load_npz(out / "data/sub-01.npz")
     np.testing.assert_allclose(d["nr"], known["perfusion"], atol=1e-4)
-    metrics = pd.read_csv(out / "eval/sub-01/seed-0/metrics.tsv", sep="\t")
+    metrics = pd.read_csv(out / "eval/sub-01/seed-0/baselines.tsv", sep="\t")
     row = metrics[(metrics.experiment == "exp1") & (metrics.method == "linear") & (metrics.reference == "nr")]
     assert float(row["psnr"].iloc[0]) == pytest.approx(score(interpolate(d["lr"], d["nr"].shape, 1), d["nr"])["psnr"])
     exp2 = pd.read_csv(out / "tables/exp2.csv", index_col=0)
@@ -149,3 +171,44 @@ def test_tiny_run_on_a_bids_subject(tmp_path: Path) -> None:
     assert sr.shape == d["t1w"].shape == (24, 24, 24) and np.isfinite(sr).all()
     for fig in ("fig2_sagittal", "fig3_transaxial", "fig4_exp2", "loss_curves"):
         assert (out / f"figures/{fig}.png").stat().st_size > 1000
+
+
+def subject_means(paths: list[Path], experiment: str) -> pd.DataFrame:
+    """Mean over subjects of the metrics files' psnr and ssim, per (method, reference)."""
+    frame = pd.concat([pd.read_csv(p, sep="\t") for p in paths])
+    return frame[frame.experiment == experiment].groupby(["method", "reference"])[["psnr", "ssim"]].mean()
+
+
+@pytest.mark.slow
+def test_tiny_run_with_two_seeds_reports_seed_means_and_spread(tmp_path: Path) -> None:
+    run_tiny(tmp_path, {"experiments": ["asl_sr"], "seeds": [0, 1]})
+    out = tmp_path / "results/asl_sr"
+    baselines = sorted(out.glob("eval/*/seed-0/baselines.tsv"))
+    assert len(baselines) == 2 and not list(out.glob("eval/*/seed-1/baselines.tsv"))
+    for name, experiment in (("table1", "exp1"), ("exp2", "exp2")):
+        table = pd.read_csv(out / f"tables/{name}.csv", index_col=0)
+        seeds = [subject_means(sorted(out.glob(f"eval/*/seed-{s}/metrics.tsv")), experiment) for s in (0, 1)]
+        fixed = subject_means(baselines, experiment)
+        for (method, ref), row in fixed.iterrows():  # the interpolations: one value, no spread over seeds
+            assert table.loc[method, f"{REFS[ref]} PSNR"] == pytest.approx(row["psnr"])
+            assert table.loc[method, f"{REFS[ref]} PSNR seed sd"] == 0
+        for (method, ref), _ in seeds[0].iterrows():
+            for metric in ("psnr", "ssim"):
+                values = [s.loc[(method, ref), metric] for s in seeds]
+                column = f"{REFS[ref]} {metric.upper()}"
+                assert table.loc[method, column] == pytest.approx(np.mean(values), rel=1e-12)
+                assert table.loc[method, f"{column} seed sd"] == pytest.approx(np.std(values, ddof=1), rel=1e-9)
+                assert table.loc[method, f"{column} seed sd"] > 0  # two seeds train two different pyramids
+    table = pd.read_csv(out / "tables/table1.csv", index_col=0)
+    delta = table["NR PSNR"] - table["NR PSNR (paper)"]
+    np.testing.assert_allclose(table["ΔNR PSNR"].dropna(), delta.dropna(), rtol=1e-9)
+    np.testing.assert_allclose(table.loc[PAPER_ROWS, "ΔNR PSNR seed sd"], table.loc[PAPER_ROWS, "NR PSNR seed sd"],
+                               rtol=1e-9)  # the paper value is fixed; rows without one have no Δ
+    # claims read the seed means of the table, not a seed's values nor the spread
+    evidence = pd.read_csv(out / "claims.csv").set_index("claim")["evidence"]
+    linear, proposed = table.loc["linear", "NR PSNR"], table.loc["proposed", "NR PSNR"]
+    assert f"psnr_nr: linear {linear:.4g} vs proposed {proposed:.4g}" in evidence.iloc[0]
+    md = (out / "tables/table1.md").read_text()
+    assert "seed(s): 0, 1" in md and "Training seeds 0, 1: each value is the mean over the seeds" in md
+    assert "flips between seeds" in md and "mean over the training seeds" in md
+    assert "Training seeds 0, 1" in (out / "tables/exp2.md").read_text()

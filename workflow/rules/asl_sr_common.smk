@@ -1,7 +1,7 @@
 # Cui et al. 2020: unsupervised multi-scale 3-D GAN super-resolution of ASL with a T1 prior.
 # Globals, wildcard constraints and input functions of workflow/rules/asl_sr.smk.
 # Wildcards: asl_sr_subject, asl_sr_exp (exp1: LR -> NR grid, exp2: NR -> T1 grid), asl_sr_variant
-# (proposed and the configured ablations), asl_sr_figure (and the shared seed).
+# (proposed and the configured ablations), asl_sr_figure (and the shared seed: the training seed, one of SEEDS).
 from mrsr.experiments.asl_sr.data import SHEET_COLUMNS
 from mrsr.sheets import read_sheet
 
@@ -97,13 +97,17 @@ def asl_sr_sr_files(wildcards) -> list[str]:
 
 
 def asl_sr_figure_inputs(wildcards) -> dict[str, list[str]]:
-    """Example slices of every subject and the per-scale loss logs of the first subject's runs."""
+    """Example slices of every subject (the data and interpolations; the trained runs of the first training seed)
+    and the per-scale loss logs of the first subject's runs of that seed."""
     return {
+        "baselines": expand(
+            f"{ASR_DIR}/eval/{{s}}/seed-{SEED}/baselines.npz", s=ASR_SUBJECTS
+        ),
         "examples": expand(
-            f"{ASR_DIR}/eval/{{s}}/seed-{SEED}/examples.npz", s=ASR_SUBJECTS
+            f"{ASR_DIR}/eval/{{s}}/seed-{SEEDS[0]}/examples.npz", s=ASR_SUBJECTS
         ),
         "logs": [
-            f"{d}/loss.csv" for d in asl_sr_run_dirs(ASR_SUBJECTS[0], SEED).values()
+            f"{d}/loss.csv" for d in asl_sr_run_dirs(ASR_SUBJECTS[0], SEEDS[0]).values()
         ],
     }
 

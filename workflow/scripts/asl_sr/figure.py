@@ -1,4 +1,4 @@
-"""Figures 2-4 of Cui et al. and the per-scale loss curves."""
+"""Figures 2-4 of Cui et al. and the per-scale loss curves, of the first training seed."""
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +12,9 @@ log = log_to(snakemake.log[0])
 figure = snakemake.wildcards.asl_sr_figure
 stem = Path(snakemake.output.png).with_suffix("")
 tag = f"({snakemake.params.preset} preset, seed {snakemake.params.seed})"
-examples = {Path(p).parent.parent.name: load_npz(p) for p in snakemake.input.examples}
+# per subject: the data and interpolations (scored once) with the trained runs of the figures' training seed
+examples = {Path(b).parent.parent.name: {**load_npz(b), **load_npz(e)}
+            for b, e in zip(snakemake.input.baselines, snakemake.input.examples)}
 
 
 def shown(columns: dict, rows: list) -> dict:

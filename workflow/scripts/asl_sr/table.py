@@ -1,5 +1,8 @@
 """Table 1 (Experiment 1: PSNR/SSIM against NR, HR and the truth, beside the paper), the Experiment 2 table
-(linear vs proposed on the T1 grid against the truth and HR), claims."""
+(linear vs proposed on the T1 grid against the truth and HR), claims. Each table is built per training seed (the
+interpolations, scored once, in every seed's table), then combined: mean over seeds and, with several seeds, a
+'seed sd' column per value; orderings, verdicts and claims read the seed means."""
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -8,16 +11,21 @@ from mrsr.footer import failed_to_beat, reference_line, run_footer
 from mrsr.nets import build, count_params
 from mrsr.runlog import log_to
 from mrsr.scorecard import evaluate_claims, write_claims
-from mrsr.tables import aggregate, build_table, load_paper_values, ordering_summary, ours_values, paper_source, write_table
+from mrsr.tables import (aggregate, build_table, by_seed, combine_seeds, load_paper_values, ordering_summary,
+                         ours_values, paper_source, seeds_lines, write_table)
 
 log = log_to(snakemake.log[0])
 cfg = snakemake.params.cfg
 foot = snakemake.params.footer
-metrics = pd.concat([pd.read_csv(p, sep="\t") for p in snakemake.input], ignore_index=True)
 REF_NAMES = {"nr": "NR", "hr": "HR", "truth": "Truth"}
 
 
-def wide(experiment: str) -> tuple[pd.DataFrame, list[str], list[str]]:
+def read_metrics(paths: Sequence[str]) -> pd.DataFrame:
+    """The eval rules' metrics.tsv files in one frame."""
+    return pd.concat([pd.read_csv(p, sep="\t") for p in paths], ignore_index=True)
+
+
+def wide(metrics: pd.DataFrame, experiment: str) -> tuple[pd.DataFrame, list[str], list[str]]:
     """Per subject and method, one column per <metric>_<reference>; the column keys; the keys with a score (a
     subject sheet's acquired data have no HR and no truth: those columns are NaN)."""
     part = metrics[metrics["experiment"] == experiment]
@@ -69,48 +77,91 @@ def verdicts(means: pd.DataFrame, keys: list[str], labels: dict, reference: str 
             for key in keys]
 
 
+def exp1_table(metrics: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str], list[str]]:
+    """Table 1 of one seed's metrics (display columns); its aggregate, per-subject frame, column keys, scored keys."""
+    per_subject, keys, available = wide(metrics, "exp1")
+    keys = [k for k in keys if k in available or not k.endswith("_truth")]  # the truth only where it is known
+    ours = aggregate(per_subject, columns=keys)
+    table = build_table(ours, rows, params=params, metrics=keys)
+    table = table.drop(columns=[c for c in table.columns if "TRUTH" in c and ("(paper)" in c or c.startswith("Δ"))])
+    return display(table, keys), ours, per_subject, keys, available
+
+
+def exp2_table(metrics: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str], list[str]]:
+    """The Experiment 2 table of one seed's metrics, as exp1_table (no paper values, so no Δ columns)."""
+    per_subject, keys, available = wide(metrics, "exp2")
+    ours = aggregate(per_subject, columns=keys)
+    table = build_table(ours, rows2, params=params, metrics=keys)
+    table = table[[c for c in table.columns if "(paper)" not in c and not c.startswith("Δ")]]
+    return display(table, keys), ours, per_subject, keys, available
+
+
+def combined(tables: dict[int, pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+    """Per-seed tables in one: our values and their Δ columns averaged over seeds (combine_seeds)."""
+    ours = {label(k) for k in keys}
+    return combine_seeds(tables, [c for c in tables[min(tables)].columns if c.removeprefix("Δ") in ours])
+
+
+def seed_means(table: pd.DataFrame, keys: list[str], order: pd.Index) -> pd.DataFrame:
+    """The combined table's values under their keys ('NR PSNR' -> 'psnr_nr'), rows in `order` (the aggregate's)."""
+    return table.loc[list(order), [label(k) for k in keys]].set_axis(keys, axis=1)
+
+
+def per_subject_means(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Per-subject values averaged over the training seeds."""
+    return pd.concat(frames, ignore_index=True).groupby(["subject", "method"]).mean().reset_index()
+
+
 paper = load_paper_values("asl_sr", "table1")
 labels = {k: v["label"] for k, v in paper.items()}
 variants = [v for v in snakemake.params.variants if v != "proposed"]
 labels.update({v: f"Proposed ({v}, not in the paper)" for v in variants})
-per_subject, keys, available = wide("exp1")
-keys = [k for k in keys if k in available or not k.endswith("_truth")]  # the truth only where it is known
-ours = aggregate(per_subject, columns=keys)
 rows = {**paper, **{v: {"label": labels[v]} for v in variants}}
+rows2 = {"linear": {"label": "Linear"}, "proposed": {"label": "Proposed"}}
 params = {"proposed": count_params(build(cfg["model"]["generator"], **{**cfg["model"].get("generator_kwargs", {}), "in_channels": 2}))}
-table = build_table(ours, rows, params=params, metrics=keys)
-table = table.drop(columns=[c for c in table.columns if "TRUTH" in c and ("(paper)" in c or c.startswith("Δ"))])
-means = ours[[f"{k}_mean" for k in available]].rename(columns=lambda c: c.removesuffix("_mean"))
+baselines = read_metrics(snakemake.input.baselines)
+per_seed = {seed: pd.concat([baselines, read_metrics(paths)], ignore_index=True)
+            for seed, paths in by_seed(snakemake.input.metrics).items()}
+seed_note = ", mean over the training seeds" if len(per_seed) > 1 else ""
+
+built = {seed: exp1_table(m) for seed, m in per_seed.items()}
+_, ours, _, keys, available = built[min(built)]
+table = combined({s: b[0] for s, b in built.items()}, keys)
+means = seed_means(table, available, ours.index)
+per_subject = per_subject_means([b[2] for b in built.values()])
 paper_keys = [k for k in ("psnr_nr", "ssim_nr", "psnr_hr", "ssim_hr") if k in available]
-orderings = ordering_summary(paper, ours_values(ours, paper_keys), [(k, True) for k in paper_keys])
+paper_metrics = [(k, True) for k in paper_keys]
+orderings = ordering_summary(paper, ours_values(means, paper_keys), paper_metrics)
 subjects = [subject_line(s, part.set_index("method"), available) for s, part in per_subject.groupby("subject")]
 extra = [f"Paper values: {paper_source('asl_sr', 'table1')}; the paper has no truth columns.",
-         f"Ours: mean over {per_subject['subject'].nunique()} subjects; per subject (PSNR/SSIM):",
+         f"Ours: mean over {per_subject['subject'].nunique()} subjects; per subject (PSNR/SSIM{seed_note}):",
          *subjects, *unavailable_line(keys, available), *[f"Orderings: {o}" for o in orderings],
          *verdicts(means, available, labels),
+         *seeds_lines(paper, {s: ours_values(b[1], paper_keys) for s, b in built.items()}, paper_metrics),
          f"#params: generator at this preset's widths (the paper preset: 340,321)."]
 footer = run_footer("asl_sr", {"asl_sr": cfg}, foot, extra=extra)
-write_table(display(table, keys), Path(snakemake.output.csv).with_suffix(""),
+write_table(table, Path(snakemake.output.csv).with_suffix(""),
             title="Table 1: Experiment 1 (trained on LR, generated on the NR grid): PSNR / 3-D SSIM vs "
                   + ", ".join(REF_NAMES[k.split("_", 1)[1]] for k in keys if k.startswith("psnr")),
             footer=footer)
 claims = evaluate_claims("asl_sr", {"table1": means}, preset=foot["preset"], data=foot["data"])
 write_claims(claims, snakemake.output.claims)
 
-per_subject2, keys2, available2 = wide("exp2")
-ours2 = aggregate(per_subject2, columns=keys2)
-rows2 = {"linear": {"label": "Linear"}, "proposed": {"label": "Proposed"}}
-table2 = build_table(ours2, rows2, params=params, metrics=keys2)
-table2 = table2[[c for c in table2.columns if "(paper)" not in c and not c.startswith("Δ")]]
-means2 = ours2[[f"{k}_mean" for k in available2]].rename(columns=lambda c: c.removesuffix("_mean"))
+built2 = {seed: exp2_table(m) for seed, m in per_seed.items()}
+_, ours2, per_subject2, keys2, available2 = built2[min(built2)]
+table2 = combined({s: b[0] for s, b in built2.items()}, keys2)
+means2 = seed_means(table2, available2, ours2.index)
 scored2 = ("the phantom's truth allows scores." if available2 else
            "these data have neither HR nor a truth on the T1 grid, so nothing is scored: see Fig. 4.")
+# the paper reports no Experiment 2 values, so no paper ordering can flip: only the line on how seeds combine
+seeds2 = seeds_lines(rows2, {s: {} for s in built2}, [])[:1]
 footer2 = run_footer("asl_sr", {"asl_sr": cfg}, foot, extra=[
     f"The paper shows Experiment 2 only as images (Fig. 4, linear vs proposed); {scored2}",
     f"Ours: mean over {per_subject2['subject'].nunique()} subjects.", *unavailable_line(keys2, available2),
-    *verdicts(means2, available2, labels)])
-write_table(display(table2, keys2), Path(snakemake.output.exp2_csv).with_suffix(""),
+    *verdicts(means2, available2, labels), *seeds2])
+write_table(table2, Path(snakemake.output.exp2_csv).with_suffix(""),
             title="Experiment 2 (trained on NR, generated on the T1 grid): PSNR / 3-D SSIM vs the truth and HR",
             footer=footer2)
-log.info("table 1: %d rows, scored against %s; experiment 2: %d rows; claims held: %s", len(table),
-         ", ".join(available) or "nothing", len(table2), ", ".join(claims["held"]))
+log.info("table 1: %d rows, scored against %s; experiment 2: %d rows; training seeds %s; claims held: %s",
+         len(table), ", ".join(available) or "nothing", len(table2), ", ".join(map(str, per_seed)),
+         ", ".join(claims["held"]))

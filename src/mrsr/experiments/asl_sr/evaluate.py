@@ -17,6 +17,9 @@ INTERPOLATIONS = {"nearest": 0, "linear": 1, "spline": 3}
 # sheet's acquired data have NR only. Training volume and target grid (whose T1w is on it) of each experiment.
 REFERENCES = {"exp1": {"nr": "nr", "hr": "hr_nr", "truth": "truth_nr"}, "exp2": {"truth": "truth", "hr": "hr"}}
 TRAIN_AND_TARGET = {"exp1": ("lr", "t1w_nr"), "exp2": ("nr", "t1w")}
+# Figure panels of the data beside each experiment's outputs: {experiment: {panel name: data key}}.
+DATA_PANELS = {"exp1": {"lr": "lr", "nr": "nr", "hr": "hr_nr"},
+               "exp2": {"nr": "nr", "hr": "hr", "truth": "truth", "t1w": "t1w"}}
 
 
 def interpolate(volume: np.ndarray, shape: Sequence[int], order: int) -> np.ndarray:
@@ -38,13 +41,12 @@ def score(pred: np.ndarray, ref: np.ndarray) -> dict[str, float]:
     return {"psnr": psnr(p, r, 1.0), "ssim": ssim(p, r, float(r.max() - r.min()))}
 
 
-def experiment_outputs(data: Mapping[str, np.ndarray], sr: Mapping[str, np.ndarray], experiment: str) -> dict:
-    """{method: volume} of one experiment: the interpolations (Exp. 1; Exp. 2 only linear, as the paper's
-    Fig. 4) from the training volume to the target grid, and the trained variants' SR volumes."""
+def interpolations(data: Mapping[str, np.ndarray], experiment: str) -> dict[str, np.ndarray]:
+    """{method: volume} of one experiment's no-model rows: the interpolations (Exp. 1; Exp. 2 only linear, as the
+    paper's Fig. 4) from the training volume to the target grid. They need no training seed."""
     source, target = TRAIN_AND_TARGET[experiment]
     kinds = INTERPOLATIONS if experiment == "exp1" else {"linear": 1}
-    out = {k: interpolate(data[source], np.shape(data[target]), order) for k, order in kinds.items()}
-    return {**out, **sr}
+    return {k: interpolate(data[source], np.shape(data[target]), order) for k, order in kinds.items()}
 
 
 def score_subject(data: Mapping[str, np.ndarray], outputs: Mapping[str, Mapping[str, np.ndarray]],
@@ -59,6 +61,19 @@ def score_subject(data: Mapping[str, np.ndarray], outputs: Mapping[str, Mapping[
                 rows.append({"subject": subject, "experiment": experiment, "method": method, "reference": ref_name,
                              **(score(volume, data[key]) if key in data else missing)})
     return rows
+
+
+def example_slices(volumes: Mapping[str, Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Central slices of {experiment: {name: volume}} keyed '<experiment>.<name>.<view>' (figure panels)."""
+    return {f"{experiment}.{name}.{view}": np.ascontiguousarray(image)
+            for experiment, named in volumes.items() for name, volume in named.items()
+            for view, image in central_slices(volume).items()}
+
+
+def data_panels(data: Mapping[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """{experiment: {name: volume}} of the data shown beside the outputs (acquired data: no HR, no truth)."""
+    return {experiment: {name: data[key] for name, key in panels.items() if key in data}
+            for experiment, panels in DATA_PANELS.items()}
 
 
 def central_slices(volume: np.ndarray) -> dict[str, np.ndarray]:
