@@ -202,8 +202,7 @@ def test_tiny_run_with_two_seeds_reports_seed_means_and_spread(tmp_path: Path) -
     table = pd.read_csv(out / "tables/table1.csv", index_col=0)
     delta = table["NR PSNR"] - table["NR PSNR (paper)"]
     np.testing.assert_allclose(table["ΔNR PSNR"].dropna(), delta.dropna(), rtol=1e-9)
-    np.testing.assert_allclose(table.loc[PAPER_ROWS, "ΔNR PSNR seed sd"], table.loc[PAPER_ROWS, "NR PSNR seed sd"],
-                               rtol=1e-9)  # the paper value is fixed; rows without one have no Δ
+    assert not any(c.startswith("Δ") and c.endswith("seed sd") for c in table.columns)  # a Δ's spread is its value's
     # claims read the seed means of the table, not a seed's values nor the spread
     evidence = pd.read_csv(out / "claims.csv").set_index("claim")["evidence"]
     linear, proposed = table.loc["linear", "NR PSNR"], table.loc["proposed", "NR PSNR"]
