@@ -107,7 +107,7 @@ def test_footer_follows_a_changed_config_value(tmp_path: Path) -> None:
 
 def test_footer_of_the_paper_preset_and_of_a_subject_sheet(tmp_path: Path) -> None:
     paper = table_footer(tmp_path, [REPO / "config/paper.yaml"])
-    assert paper[1] == "Preset: paper; seed(s): 0."
+    assert paper[1] == "Preset: paper; seed(s): 0, 1, 2."  # config/paper.yaml: three training seeds
     assert paper[2] == "Config: every field7to9 value equals the paper preset (config/paper.yaml)."
     assert not any(line.startswith("Differs") for line in paper)
     rows = ["subject\tlr\thr"]

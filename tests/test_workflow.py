@@ -65,9 +65,11 @@ def test_dry_run_plans_every_method_with_gpu_tags(tmp_path: Path, preset: str | 
     jobs = dag_jobs(tmp_path, [REPO / preset] if preset else [])
     counts = rule_counts(jobs)
     n_methods = len(methods_of(REPO / "config/config.yaml"))
-    assert counts["field_train"] == n_methods == 16
-    assert counts["field_infer"] == n_methods
-    assert counts["field_rfsr_train"] == counts["field_rfsr_apply"] == 1
+    n_seeds = 3 if preset == "config/paper.yaml" else 1  # the paper preset trains seeds 0, 1, 2
+    assert n_methods == 16
+    assert counts["field_train"] == counts["field_infer"] == n_methods * n_seeds
+    # no training seed: the input row is scored once; RFSR only feeds Fig. 4, which shows the first seed
+    assert counts["field_input_eval"] == counts["field_rfsr_train"] == counts["field_rfsr_apply"] == 1
     assert counts["field_table"] == 2
     for job in jobs:
         gpu = job.resources.get("gpu", 0)
@@ -79,11 +81,31 @@ def test_paper_preset_uses_paper_scale(tmp_path: Path) -> None:
     jobs = dag_jobs(tmp_path, [REPO / "config/paper.yaml"])
     counts = rule_counts(jobs)
     assert counts["cohort_subject"] == 44
+    seeds = {(job.wildcards["field_method"], job.wildcards["seed"]) for job in jobs if job.rule.name == "field_train"}
+    assert seeds == {(m, s) for m in methods_of(REPO / "config/config.yaml") for s in ("0", "1", "2")}
     train = {job.wildcards["field_method"]: job for job in jobs if job.rule.name == "field_train"}
     assert train["dcsrn_l1"].params.epochs == 10 and train["unet7"].params.epochs == 30
     assert train["unet7"].params.batch_size == 32
     assert train["unet7"].params.method["lr_g"] == 2e-3 and train["unet7"].params.method["lr_d"] == 2e-4
     assert train["pix2pix9"].params.method["lr_g"] == 5e-5
+
+
+def test_two_training_seeds_double_the_trained_jobs_only(tmp_path: Path) -> None:
+    only = {"experiments": ["field7to9"]}
+    one = rule_counts(dag_jobs(tmp_path / "one", config=only))
+    jobs = dag_jobs(tmp_path / "two", config={**only, "seeds": [0, 1]})
+    two = rule_counts(jobs)
+    assert two["field_train"] == two["field_infer"] == 2 * one["field_train"] == 32
+    trained = {"field_train", "field_infer"}
+    assert {r: n for r, n in two.items() if r not in trained} == {r: n for r, n in one.items() if r not in trained}
+    assert two["field_table"] == 2 and two["field_input_eval"] == 1 and two["field_rfsr_train"] == 1
+    table = next(j for j in jobs if j.rule.name == "field_table" and j.wildcards["field_table"] == "table2")
+    methods = sorted(f.split("/")[-3] for f in table.input.methods)
+    assert sorted(f.split("/")[-2] for f in table.input.methods) == ["seed-0"] * 5 + ["seed-1"] * 5
+    assert methods == sorted(2 * ["fcn1", "fcn2", "dcsrn_l1", "dcsrn_l2", "dcsrn_p"])
+    assert [f for f in table.input if "/input/" in f] == ["results/field7to9/eval/input/seed-0/metrics.tsv"]
+    figures = [f for j in jobs if j.rule.name == "field_figure" for f in j.input]
+    assert figures and all("/seed-0/" in f for f in figures)  # figures show the first seed
 
 
 def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:

@@ -287,6 +287,6 @@ rule field_figure:
         cfg=FIELD,
         data=FIELD_DATA_SHORT,
         preset=config["preset"],
-        seed=SEED,
+        seed=FIELD_FIGURE_SEED,
     script:
         "../scripts/field7to9/figure.py"

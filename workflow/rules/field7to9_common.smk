@@ -143,27 +143,32 @@ def field_batch_size(wildcards) -> int:
 
 
 def field_table_metrics(wildcards) -> list[str]:
-    """Metric files of the methods in one table."""
+    """Metric files of the methods in one table, for every training seed (grouped by seed in the script)."""
     methods = [
         m
         for m in FIELD_METHODS
         if FIELD["methods"][m]["table"] == wildcards.field_table
     ]
     return expand(
-        f"{FIELD_DIR}/eval/{{field_method}}/seed-{SEED}/metrics.tsv",
+        f"{FIELD_DIR}/eval/{{field_method}}/seed-{{seed}}/metrics.tsv",
         field_method=methods,
+        seed=SEEDS,
     )
 
 
+# Figures show the first training seed's models (RFSR, in Fig. 4 only, is trained for that seed alone).
+FIELD_FIGURE_SEED = SEEDS[0]
+
+
 def field_figure_inputs(wildcards) -> list[str]:
-    """Example slices, or loss logs, of the methods a figure shows."""
+    """Example slices, or loss logs, of the methods a figure shows (first training seed)."""
     spec = FIELD_FIGURES[wildcards.field_figure]
     if spec["kind"] == "rfsr":
-        return [f"{FIELD_DIR}/eval/rfsr/seed-{SEED}/examples.npz"]
+        return [f"{FIELD_DIR}/eval/rfsr/seed-{FIELD_FIGURE_SEED}/examples.npz"]
     name = "loss.csv" if spec["kind"] == "curves" else "examples.npz"
     folder = "models" if spec["kind"] == "curves" else "eval"
     return expand(
-        f"{FIELD_DIR}/{folder}/{{field_method}}/seed-{SEED}/{name}",
+        f"{FIELD_DIR}/{folder}/{{field_method}}/seed-{FIELD_FIGURE_SEED}/{name}",
         field_method=field_figure_methods(wildcards.field_figure),
     )
 

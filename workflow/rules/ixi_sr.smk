@@ -85,7 +85,8 @@ rule ixi_sr_infer:
 
 rule ixi_sr_table:
     input:
-        ixi_sr_metric_files,
+        references=ixi_sr_reference_metrics,
+        networks=ixi_sr_network_metrics,
     output:
         csv=report(
             f"{IXI_DIR}/tables/table1.csv",
@@ -146,6 +147,6 @@ rule ixi_sr_figure:
         labels=IXI_LABELS,
         cfg=IXI_SR,
         preset=config["preset"],
-        seed=SEED,
+        seed=IXI_FIGURE_SEED,
     script:
         "../scripts/ixi_sr/figure.py"

@@ -87,16 +87,35 @@ def ixi_sr_gpu(wildcards) -> int:
     return 1 if wildcards.ixi_sr_method in IXI_NETWORKS else 0
 
 
-def ixi_sr_metric_files(wildcards) -> list[str]:
-    """Per-slice metrics of every method."""
-    return expand(f"{IXI_DIR}/eval/{{m}}/seed-{SEED}/metrics.tsv", m=IXI_METHODS)
+IXI_REFERENCES = [m for m in IXI_METHODS if m not in IXI_NETWORKS]
+# Figures show the first training seed's networks.
+IXI_FIGURE_SEED = SEEDS[0]
+
+
+def ixi_sr_eval_file(method: str, seed: int, name: str) -> str:
+    """An eval output of a method: networks under the training seed, no-model reference rows under SEED only."""
+    return f"{IXI_DIR}/eval/{method}/seed-{seed if method in IXI_NETWORKS else SEED}/{name}"
+
+
+def ixi_sr_reference_metrics(wildcards) -> list[str]:
+    """Per-slice metrics of the no-model reference rows (LR, bicubic): computed once, shared by every seed."""
+    return [ixi_sr_eval_file(m, SEED, "metrics.tsv") for m in IXI_REFERENCES]
+
+
+def ixi_sr_network_metrics(wildcards) -> list[str]:
+    """Per-slice metrics of every network for every training seed."""
+    return expand(
+        f"{IXI_DIR}/eval/{{m}}/seed-{{seed}}/metrics.tsv", m=IXI_NETWORKS, seed=SEEDS
+    )
 
 
 def ixi_sr_example_files(wildcards) -> list[str]:
-    """Example slices of every method."""
-    return expand(f"{IXI_DIR}/eval/{{m}}/seed-{SEED}/examples.npz", m=IXI_METHODS)
+    """Example slices of every method (networks: first training seed)."""
+    return [ixi_sr_eval_file(m, IXI_FIGURE_SEED, "examples.npz") for m in IXI_METHODS]
 
 
 def ixi_sr_loss_logs(wildcards) -> list[str]:
-    """Training logs of the network methods."""
-    return expand(f"{IXI_DIR}/models/{{m}}/seed-{SEED}/loss.csv", m=IXI_NETWORKS)
+    """Training logs of the network methods (first training seed)."""
+    return expand(
+        f"{IXI_DIR}/models/{{m}}/seed-{IXI_FIGURE_SEED}/loss.csv", m=IXI_NETWORKS
+    )

@@ -1,6 +1,10 @@
-"""Table 2 or 3 of the paper: ours beside the published values and the input row, with a generated footer."""
+"""Table 2 or 3 of the paper: ours beside the published values and the input row, with a generated footer.
+
+One table per training seed (that seed's metrics, the same input row), combined into the mean over seeds with a
+'seed sd' column per value when there are several; orderings and the input-row check read the seed means."""
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mrsr.experiments.field7to9.data import INPUT_KEY, INPUT_LABEL, method_labels
@@ -9,34 +13,58 @@ from mrsr.footer import failed_to_beat, reference_line, run_footer
 from mrsr.nets import build, count_params
 from mrsr.runlog import log_to
 from mrsr.tables import (
-    DEFAULT_METRICS, aggregate, build_table, display_name, load_paper_values, ordering_summary, ours_values,
-    paper_source, with_reference, write_table,
+    DEFAULT_METRICS, aggregate, build_table, by_seed, combine_seeds, display_name, load_paper_values,
+    ordering_summary, ours_values, paper_source, seeds_lines, with_reference, write_table,
 )
 
 log = log_to(snakemake.log[0])
 cfg = snakemake.params.cfg
 table = snakemake.wildcards.field_table
 paper = load_paper_values("field7to9", table)
-paths = [*snakemake.input.methods, snakemake.input.reference]
-ours = aggregate(pd.concat([pd.read_csv(p, sep="\t") for p in paths], ignore_index=True))
+reference = pd.read_csv(snakemake.input.reference, sep="\t")  # no model: the same row for every seed
 methods = {key: cfg["methods"][key] for key in paper}
 params = {key: count_params(build(m["generator"], **m.get("generator_kwargs", {}))) for key, m in methods.items()}
 labels = method_labels(paper, cfg)
-frame = with_reference(
-    build_table(ours, paper, params=params, labels=labels), ours, key=INPUT_KEY, label=INPUT_LABEL
-)
-values = ours_values(ours)
+
+
+def seed_table(paths: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One seed's table (paper methods and the input row) and the aggregate of its metric files."""
+    frames = [pd.read_csv(p, sep="\t") for p in paths]
+    ours = aggregate(pd.concat([*frames, reference], ignore_index=True))
+    frame = build_table(ours, paper, params=params, labels=labels)
+    return with_reference(frame, ours, key=INPUT_KEY, label=INPUT_LABEL), ours
+
+
+def value_columns(frame: pd.DataFrame) -> list[str]:
+    """Columns computed from our values: the metrics and every Δ (not paper values, labels, parameter counts)."""
+    metrics = {display_name(m) for m, _ in DEFAULT_METRICS}
+    return [c for c in frame.columns if c in metrics or c.startswith("Δ")]
+
+
+def seed_means(per_seed: dict[int, dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """{method: {metric: mean over seeds}} from {seed: ours_values()}."""
+    seeds = list(per_seed)
+    first = per_seed[seeds[0]]
+    return {k: {m: float(np.mean([per_seed[s][k][m] for s in seeds])) for m in first[k]} for k in first}
+
+
+built = {seed: seed_table(paths) for seed, paths in by_seed(snakemake.input.methods).items()}
+per_seed = {seed: ours_values(ours) for seed, (_, ours) in built.items()}
+first_table, first_ours = next(iter(built.values()))
+frame = combine_seeds({seed: t for seed, (t, _) in built.items()}, value_columns(first_table))
+values = seed_means(per_seed)
 extra = [f"Paper values: {paper_source('field7to9', table)}."]
 extra += [f"Orderings: {line}" for line in ordering_summary(paper, values)]
 for metric, higher in DEFAULT_METRICS:
     scores = {key: values[key][metric] for key in [INPUT_KEY, *paper]}
     failed = failed_to_beat(scores, INPUT_KEY, higher, labels={k: frame.loc[k, "Method"] for k in paper})
     extra.append(reference_line(display_name(metric), INPUT_LABEL, failed))
-extra.append(f"Test images: {int(ours['n'].iloc[0])} stitched slices per method; mean over slices.")
+extra.append(f"Test images: {int(first_ours['n'].iloc[0])} stitched slices per method; mean over slices.")
+extra += seeds_lines(paper, per_seed)
 footer = run_footer("field7to9", cfg, snakemake.params.footer, extra=extra)
 title = {"table2": "Table 2: CNN models (7T to 9.4T)", "table3": "Table 3: GAN models (7T to 9.4T)"}.get(table, table)
 stem = Path(snakemake.output.csv).with_suffix("")
 write_table(frame, stem, title=title, footer=footer)
 metric_bars(frame, Path(snakemake.output.overview).with_suffix(""),
             title=f"{title}: PSNR, ours vs paper ({snakemake.params.footer['data']})")
-log.info("%s written: %d methods and the input row", table, len(paper))
+log.info("%s written: %d methods and the input row, %d training seed(s)", table, len(paper), len(built))
