@@ -240,6 +240,6 @@ def test_outputs_equal_a_local_run(slurm_run: SimpleNamespace, local_run: Simple
         assert list(ours.columns) == list(theirs.columns), rel
         for column in ours.columns:
             if EXACT.search(column) or not pd.api.types.is_numeric_dtype(ours[column]):
-                assert ours[column].tolist() == theirs[column].tolist(), (rel, column)
+                pd.testing.assert_series_equal(ours[column], theirs[column], check_exact=True, obj=f"{rel}: {column}")
             else:
                 np.testing.assert_allclose(ours[column], theirs[column], **TOLERANCE, err_msg=f"{rel}: {column}")
