@@ -287,3 +287,13 @@ def test_ordering_flips_name_the_pair_and_the_seeds():
     steady = {s: {"a": {"psnr": 32.0}, "b": {"psnr": 31.0}, "c": {"psnr": 20.0}} for s in (0, 1)}
     assert T.seeds_lines(paper, steady, [("psnr", True)])[-1] == "No paper ordering flips between seeds."
     assert T.seeds_lines(paper, {0: per_seed[0]}, [("psnr", True)]) == []
+
+
+def test_value_columns_and_mean_over_seeds():
+    frame = T.with_reference(T.build_table(pd.DataFrame({"psnr_mean": [30.0, 31.0]}, index=["a", "in"]),
+                                           {"a": {"label": "A", "psnr": 29.0}}, params={"a": 5}, metrics=["psnr"]),
+                             pd.DataFrame({"psnr_mean": [30.0, 31.0]}, index=["a", "in"]), key="in", label="input",
+                             metrics=["psnr"])
+    assert T.value_columns(frame, ["psnr"]) == ["PSNR", "ΔPSNR", "ΔPSNR vs in"]
+    per_seed = {0: {"a": {"psnr": 30.0, "ssim": 0.5}}, 3: {"a": {"psnr": 33.0, "ssim": 0.7}}}
+    assert T.mean_over_seeds(per_seed) == {"a": {"psnr": 31.5, "ssim": pytest.approx(0.6)}}

@@ -241,6 +241,20 @@ def combine_seeds(tables: Mapping[int, pd.DataFrame], columns: Sequence[str]) ->
     return out
 
 
+def value_columns(frame: pd.DataFrame, metrics: Sequence[str]) -> list[str]:
+    """Columns of a build_table()/with_reference() frame computed from our values: each metric's display column
+    and every Δ column (not paper values, labels, parameter counts): what combine_seeds averages."""
+    names = {display_name(m) for m in metrics}
+    return [c for c in frame.columns if c in names or c.startswith("Δ")]
+
+
+def mean_over_seeds(per_seed: Mapping[int, Mapping[str, Mapping[str, float]]]) -> dict[str, dict[str, float]]:
+    """{method: {metric: mean over seeds}} from {seed: ours_values()} (every seed has the same methods)."""
+    seeds = list(per_seed)
+    first = per_seed[seeds[0]]
+    return {k: {m: float(np.mean([per_seed[s][k][m] for s in seeds])) for m in first[k]} for k in first}
+
+
 def ordering_flips(
     paper: Mapping[str, Mapping],
     per_seed: Mapping[int, Mapping[str, Mapping[str, float]]],

@@ -4,7 +4,6 @@ One table per training seed (that seed's metrics, the same input row), combined 
 'seed sd' column per value when there are several; orderings and the input-row check read the seed means."""
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from mrsr.experiments.field7to9.data import INPUT_KEY, INPUT_LABEL, method_labels
@@ -13,8 +12,8 @@ from mrsr.footer import failed_to_beat, reference_line, run_footer
 from mrsr.nets import build, count_params
 from mrsr.runlog import log_to
 from mrsr.tables import (
-    DEFAULT_METRICS, aggregate, build_table, by_seed, combine_seeds, display_name, load_paper_values,
-    ordering_summary, ours_values, paper_source, seeds_lines, with_reference, write_table,
+    DEFAULT_METRICS, aggregate, build_table, by_seed, combine_seeds, display_name, load_paper_values, mean_over_seeds,
+    ordering_summary, ours_values, paper_source, seeds_lines, value_columns, with_reference, write_table,
 )
 
 log = log_to(snakemake.log[0])
@@ -35,24 +34,12 @@ def seed_table(paths: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return with_reference(frame, ours, key=INPUT_KEY, label=INPUT_LABEL), ours
 
 
-def value_columns(frame: pd.DataFrame) -> list[str]:
-    """Columns computed from our values: the metrics and every Δ (not paper values, labels, parameter counts)."""
-    metrics = {display_name(m) for m, _ in DEFAULT_METRICS}
-    return [c for c in frame.columns if c in metrics or c.startswith("Δ")]
-
-
-def seed_means(per_seed: dict[int, dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
-    """{method: {metric: mean over seeds}} from {seed: ours_values()}."""
-    seeds = list(per_seed)
-    first = per_seed[seeds[0]]
-    return {k: {m: float(np.mean([per_seed[s][k][m] for s in seeds])) for m in first[k]} for k in first}
-
-
 built = {seed: seed_table(paths) for seed, paths in by_seed(snakemake.input.methods).items()}
 per_seed = {seed: ours_values(ours) for seed, (_, ours) in built.items()}
 first_table, first_ours = next(iter(built.values()))
-frame = combine_seeds({seed: t for seed, (t, _) in built.items()}, value_columns(first_table))
-values = seed_means(per_seed)
+metric_keys = [m for m, _ in DEFAULT_METRICS]
+frame = combine_seeds({seed: t for seed, (t, _) in built.items()}, value_columns(first_table, metric_keys))
+values = mean_over_seeds(per_seed)
 extra = [f"Paper values: {paper_source('field7to9', table)}."]
 extra += [f"Orderings: {line}" for line in ordering_summary(paper, values)]
 for metric, higher in DEFAULT_METRICS:

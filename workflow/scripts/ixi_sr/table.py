@@ -5,7 +5,6 @@ seeds with a 'seed sd' column per value when there are several; orderings, the L
 seed means."""
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from mrsr.experiments.ixi_sr.evaluate import METRICS
@@ -14,8 +13,8 @@ from mrsr.nets import build, count_params
 from mrsr.runlog import log_to
 from mrsr.scorecard import evaluate_claims, write_claims
 from mrsr.tables import (
-    aggregate, build_table, by_seed, combine_seeds, display_name, load_paper_values, ordering_summary, ours_values,
-    paper_source, seeds_lines, write_table,
+    aggregate, build_table, by_seed, combine_seeds, load_paper_values, mean_over_seeds, ordering_summary,
+    ours_values, paper_source, seeds_lines, value_columns, write_table,
 )
 
 log = log_to(snakemake.log[0])
@@ -38,25 +37,12 @@ def seed_table(paths: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return build_table(ours, rows, params=params, labels=labels, notes=notes, metrics=keys), ours
 
 
-def value_columns(frame: pd.DataFrame) -> list[str]:
-    """Columns computed from our values: the metrics and their Δ (not paper values, labels, parameter counts)."""
-    metrics = {display_name(m) for m in keys}
-    return [c for c in frame.columns if c in metrics or c.startswith("Δ")]
-
-
-def seed_means(per_seed: dict[int, dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
-    """{method: {metric: mean over seeds}} from {seed: ours_values()}."""
-    seeds = list(per_seed)
-    first = per_seed[seeds[0]]
-    return {k: {m: float(np.mean([per_seed[s][k][m] for s in seeds])) for m in first[k]} for k in first}
-
-
 groups = by_seed(snakemake.input.networks) or {None: []}  # None: no network configured, reference rows only
 built = {seed: seed_table(paths) for seed, paths in groups.items()}
 per_seed = {seed: ours_values(ours, keys) for seed, (_, ours) in built.items()}
 first_table, first_ours = next(iter(built.values()))
-table = combine_seeds({seed: t for seed, (t, _) in built.items()}, value_columns(first_table))
-values = seed_means(per_seed)
+table = combine_seeds({seed: t for seed, (t, _) in built.items()}, value_columns(first_table, keys))
+values = mean_over_seeds(per_seed)
 networks = [k for k, m in cfg["methods"].items() if m.get("generator")]
 extra = [f"Source: {paper_source('ixi_sr', 'table1')}. Rows marked [addition] are our no-model references.",
          f"Ours: mean over {int(first_ours['n'].min())} full test slices of subject(s) "
