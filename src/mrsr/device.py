@@ -125,12 +125,14 @@ class Compute:
         """True for plain fp32 in the contiguous layout (the behaviour before this setting existed)."""
         return self == Compute()
 
-    @property
-    def memory_format(self) -> Any:
-        """torch.channels_last or torch.contiguous_format."""
+    def memory_format(self, ndim: int = 4) -> Any:
+        """The layout of an ndim-rank tensor: channels-last (NHWC for 4-D, NDHWC for 5-D) where set, else
+        torch.contiguous_format (also for ranks that have no channels-last layout)."""
         import torch
 
-        return torch.channels_last if self.channels_last else torch.contiguous_format
+        if not self.channels_last:
+            return torch.contiguous_format
+        return {4: torch.channels_last, 5: torch.channels_last_3d}.get(ndim, torch.contiguous_format)
 
     def autocast(self, device: Any) -> contextlib.AbstractContextManager:
         """Context for forward passes: bf16 autocast on device's type, or nothing at all for fp32."""
@@ -141,12 +143,22 @@ class Compute:
         return torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16)
 
     def module(self, module: Any) -> Any:
-        """module in this layout (weights stay fp32); unchanged for the contiguous layout."""
-        return module.to(memory_format=self.memory_format) if self.channels_last else module
+        """module with its 4-D (2-D convolution) and 5-D (3-D convolution) parameters and buffers in this layout
+        (weights stay fp32); unchanged for the contiguous layout. (nn.Module.to(memory_format=channels_last)
+        would raise on 5-D weights.)"""
+        if not self.channels_last:
+            return module
+        import torch
+
+        with torch.no_grad():
+            for t in (*module.parameters(), *module.buffers()):
+                if t.ndim in (4, 5):
+                    t.data = t.data.contiguous(memory_format=self.memory_format(t.ndim))
+        return module
 
     def tensor(self, x: Any) -> Any:
-        """A 4-D tensor in this layout; unchanged for the contiguous layout or other ranks."""
-        return x.contiguous(memory_format=self.memory_format) if self.channels_last and x.ndim == 4 else x
+        """A 4-D or 5-D tensor in this layout; unchanged for the contiguous layout or other ranks."""
+        return x.contiguous(memory_format=self.memory_format(x.ndim)) if self.channels_last and x.ndim in (4, 5) else x
 
 
 def fp32_outputs(module: Any) -> Any:

@@ -96,13 +96,17 @@ class Pyramid:
             out = self.generators[n](self.inputs(first, t1))
         return out if n == 0 else out + first
 
-    def super_resolve(self, asl: np.ndarray, t1: np.ndarray | None, shape: Sequence[int]) -> np.ndarray:
-        """Paper eq. 2: the last generator on [trilinear up(asl -> shape), T1 on that grid] (+ residual)."""
+    def super_resolve(self, asl: np.ndarray, t1: np.ndarray | None, shape: Sequence[int],
+                      compute: Compute | None = None) -> np.ndarray:
+        """Paper eq. 2: the last generator on [trilinear up(asl -> shape), T1 on that grid] (+ residual), its
+        forward pass in compute's precision and layout (default fp32)."""
+        compute = compute or Compute()
         x = torch.from_numpy(np.asarray(asl, np.float32) / self.asl_norm)[None, None]
         up = upsample(x, shape)
-        with torch.no_grad():
-            out = self.generators[-1](self.inputs(up, t1)) + up
-        return (out[0, 0].numpy() * self.asl_norm).astype(np.float32)
+        generator = compute.module(self.generators[-1])
+        with torch.no_grad(), compute.autocast(up.device):
+            out = generator(compute.tensor(self.inputs(up, t1))).float() + up
+        return (out[0, 0].contiguous().numpy() * self.asl_norm).astype(np.float32)
 
 
 def train_pyramid(method: Mapping[str, Any], asl: np.ndarray, t1: np.ndarray | None, *, epochs: int, seed: int,
@@ -151,7 +155,7 @@ def scale_logs(ckpt_dir: Path | str, n_scales: int) -> pd.DataFrame:
 
 def save_pyramid(path: Path | str, pyr: Pyramid, meta: Mapping[str, Any]) -> None:
     """Atomically write every generator's weights and the pyramid's settings (loads with weights_only)."""
-    blob = {"state_dicts": [{k: v.detach().cpu() for k, v in g.state_dict().items()} for g in pyr.generators],
+    blob = {"state_dicts": [{k: v.detach().cpu().contiguous() for k, v in g.state_dict().items()} for g in pyr.generators],
             "methods": pyr.methods, "shapes": [list(s) for s in pyr.shapes], "z0": pyr.z0,
             "asl_norm": pyr.asl_norm, "t1_norm": pyr.t1_norm, "t1_channel": pyr.t1_channel, "meta": dict(meta)}
     Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -21,9 +21,10 @@ device = select_device(int(snakemake.resources.get("gpu", 0)))
 d = load_npz(snakemake.input[0])
 # paper: Experiment 1 trains on LR and generates on the NR grid; Experiment 2 trains on NR, generates on the T1 grid
 source, t1_target = TRAIN_AND_TARGET[experiment]
+compute = Compute(**snakemake.params.compute)
 pyr = train_pyramid(method, d[source], d[f"t1w_{source}"], epochs=epochs, seed=seed, device=device,
-                    ckpt_dir=Path(snakemake.params.ckpt_dir), compute=Compute(**snakemake.params.compute))
-sr = pyr.super_resolve(d[source], d[t1_target], d[t1_target].shape)
+                    ckpt_dir=Path(snakemake.params.ckpt_dir), compute=compute)
+sr = pyr.super_resolve(d[source], d[t1_target], d[t1_target].shape, compute)
 meta = {"experiment": "asl_sr", "run": experiment, "variant": snakemake.wildcards.asl_sr_variant,
         "subject": snakemake.wildcards.asl_sr_subject, "seed": seed, "epochs": epochs,
         "params_g": count_params(pyr.generators[-1]), "shapes": [list(s) for s in pyr.shapes]}
