@@ -4,7 +4,8 @@ For each distinct network of each experiment's methods (config/config.yaml; new 
 SHAPES below, or automatically when their section has `patch_size` and `batch_size`; an experiment whose networks
 are not in a `methods` mapping registers a case builder in EXPERIMENT_CASES, as dsgan does for its DSGAN (G + D,
 batch 1, 64 -> 26 crops), DSN proxy (64 -> 32 crops) and EDSR x2 from its kernelgan/dsn/edsr sections, with the
-method mappings and crop sizes of mrsr.experiments.dsgan.methods that the workflow's scripts train), one training
+method mappings and crop sizes of mrsr.experiments.dsgan.methods that the workflow's scripts train, and asl_sr for
+its 3-D pyramid's finest scale on the whole NR volume, through mrsr.train.multiscale's scale_method), one training
 step (mrsr.train.build_trainer + the loop's own train_step: forward, loss, backward, Adam; GANs: D and G steps) is
 
 - counted with torch.utils.flop_counter.FlopCounterMode (convolutions and matrix products, forward and
@@ -40,10 +41,12 @@ import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
 from mrsr.device import Compute, seed_everything
+from mrsr.experiments.asl_sr.data import grids
 from mrsr.experiments.dsgan.methods import (DSN_CROPS, KERNELGAN_BATCH, KERNELGAN_CROPS, dsn_method, edsr_method,
                                             kernelgan_method)
 from mrsr.train import build_trainer
 from mrsr.train.loop import prepare, train_step
+from mrsr.train.multiscale import pyramid_shapes, scale_method
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS: dict[str, Compute] = {
@@ -64,6 +67,8 @@ class Case:
     patch: int
     same_as: tuple[str, ...] = ()  # other methods of the experiment with the same networks
     target: int | None = None
+    grid: tuple[int, ...] = ()  # a whole-volume case (3-D): the input's spatial shape, replacing patch x patch
+    channels: int = 1  # input channels of a whole-volume case (the target has one)
 
     @property
     def name(self) -> str:
@@ -75,7 +80,10 @@ class Case:
 
     @property
     def shape(self) -> str:
-        """batch x patch x patch, '-> target' where the target's size differs."""
+        """batch x patch x patch, '-> target' where the target's size differs; whole volumes:
+        batch x channels x grid."""
+        if self.grid:
+            return "x".join(str(n) for n in (self.batch, self.channels, *self.grid))
         text = f"{self.batch}x{self.patch}x{self.patch}"
         return text if self.target_patch == self.patch else f"{text}->{self.target_patch}"
 
@@ -109,9 +117,23 @@ def dsgan_cases(section: Mapping[str, Any]) -> list[Case]:
             Case("dsgan", "edsr", edsr_method(edsr), int(edsr["batch_size"]), patch, target=2 * patch)]
 
 
+def asl_sr_cases(section: Mapping[str, Any]) -> list[Case]:
+    """asl_sr's proposed pyramid at its most expensive scale: the finest scale of Experiment 2, trained on the
+    whole NR volume (batch 1, ASL + T1 channels), with that scale's critic width; one step = one SinGAN epoch
+    (d_steps critic and g_steps generator steps)."""
+    model = section["model"]
+    nr = grids(section)["nr"][1]
+    spec = model["pyramid"]
+    n = len(pyramid_shapes(nr, float(spec["factor"]), int(spec["min_size"]), spec.get("max_scales"))) - 1
+    method = scale_method(model, n, int(section["epochs"]), None)
+    return [Case("asl_sr", "proposed", method, 1, max(nr), grid=tuple(nr),
+                 channels=int(method["generator_kwargs"]["in_channels"]))]
+
+
 # Experiments whose networks are not in a `methods` mapping register their cases here.
 EXPERIMENT_CASES: dict[str, Callable[[Mapping[str, Any]], list[Case]]] = {
     "dsgan": dsgan_cases,
+    "asl_sr": asl_sr_cases,
 }
 
 
@@ -148,6 +170,9 @@ def batch_for(case: Case, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, di
     """A random (lr, hr, extra) batch of the case's shapes (hr: half lr where they match; aux: a positive CBF map,
     scale and a full mask)."""
     rng = np.random.default_rng(seed)
+    if case.grid:
+        lr = torch.from_numpy(rng.normal(size=(case.batch, case.channels, *case.grid)).astype(np.float32))
+        return lr, 0.5 * lr[:, :1], {}
     lr = torch.from_numpy(rng.normal(size=(case.batch, 1, case.patch, case.patch)).astype(np.float32))
     if case.target_patch == case.patch:
         hr = 0.5 * lr
@@ -171,11 +196,33 @@ class Stepper:
         train_step(self.trainer, lr, hr, extra, self.compute)
 
 
+class _GlobalOnly:
+    """A stand-in for FlopCounterMode's ModuleTracker that attributes every count to 'Global'. The real tracker
+    hooks every module's backward pass, and in torch 2.13 those hooks raise inside torch.autograd.grad (the
+    gradient penalty of the WGAN-GP trainers); only the total is needed here."""
+
+    parents = frozenset({"Global"})
+
+    def __enter__(self) -> _GlobalOnly:
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        return None
+
+
+class TotalFlops(FlopCounterMode):
+    """FlopCounterMode counting totals only (no per-module attribution), so steps that call autograd.grad count."""
+
+    def __init__(self) -> None:
+        super().__init__(display=False)
+        self.mod_tracker = _GlobalOnly()
+
+
 def count_flops(case: Case) -> int:
     """FLOPs of one fp32 training step (FlopCounterMode: convolutions and matmuls, forward and backward)."""
     stepper = Stepper(case, SETTINGS["fp32"])
     stepper.step()  # Adam's lazy state, so the counted step is a steady one
-    with FlopCounterMode(display=False) as counter:
+    with TotalFlops() as counter:
         stepper.step()
     return counter.get_total_flops()
 
@@ -188,7 +235,7 @@ class PeakConv:
         fmt = torch.channels_last
         self.conv = torch.nn.Conv2d(channels, channels, 3, padding=1).to(dtype=dtype, memory_format=fmt)
         self.x = torch.randn(batch, channels, size, size, dtype=dtype).to(memory_format=fmt).requires_grad_()
-        with FlopCounterMode(display=False) as counter:
+        with TotalFlops() as counter:
             self.step()
         self.flops = counter.get_total_flops()
 

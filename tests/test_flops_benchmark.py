@@ -20,9 +20,11 @@ DSGAN_NETWORKS = {"kernelgan": ("dsgan_g", "dsgan_d"), "dsn": ("dsn_proxy", None
 
 
 def configured_networks(config: dict, key: str) -> set[str]:
-    """Generators of an experiment's methods; dsgan's from its kernelgan/dsn/edsr sections."""
+    """Generators of an experiment's methods; dsgan's from its kernelgan/dsn/edsr sections, asl_sr's model."""
     if key == "dsgan":
         return {DSGAN_NETWORKS[k][0] for k in DSGAN_NETWORKS if k in config[key]}
+    if key == "asl_sr":
+        return {config[key]["model"]["generator"]}
     return {m["generator"] for m in config[key].get("methods", {}).values() if "generator" in m}
 
 
@@ -77,3 +79,32 @@ def test_flop_count_of_a_deepasl_step_matches_the_hand_count():
     macs = 1 * 48 * 9 + 7 * 48 * 48 * 9 + 48 * 1 * 9
     pixels = 2 * 12 * 12
     assert flops.count_flops(case) == 2 * pixels * (macs + macs + (macs - 48 * 9))
+
+
+def test_asl_sr_case_is_the_finest_scale_on_the_nr_volume():
+    """Experiment 2's finest scale: the whole NR volume (fine matrix / nr_factor) with ASL + T1 channels, batch 1,
+    the critic width SinGAN gives that scale, and a counted step on those shapes."""
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    section = config["asl_sr"]
+    (case,) = [c for c in flops.cases(config) if c.experiment == "asl_sr"]
+    nr = tuple(m // f for m, f in zip(section["grid"]["fine_matrix"], section["grid"]["nr_factor"]))
+    assert case.grid == nr and case.batch == 1 and case.channels == 2
+    assert case.shape == "1x2x" + "x".join(map(str, nr))
+    n_scales = len(flops.pyramid_shapes(nr, 0.75, 8, section["model"]["pyramid"]["max_scales"]))
+    nfc = section["model"]["discriminator_kwargs"]["nfc"]
+    assert case.method["discriminator_kwargs"]["nfc"] == min(nfc * 2 ** ((n_scales - 1) // 4), 128)
+    assert case.method["residual"] is True and case.method["trainer"] == "pyramid"
+    small = flops.replace(case, grid=(8, 8, 8))
+    lr, hr, _ = flops.batch_for(small)
+    assert lr.shape == (1, 2, 8, 8, 8) and hr.shape == (1, 1, 8, 8, 8)
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_gradient_penalty_steps_are_counted():
+    """WGAN-GP steps call torch.autograd.grad, which FlopCounterMode's module tracker cannot run with (torch 2.13):
+    the total-only counter counts them (GAN-CPCE's 2-D step and asl_sr's 3-D pyramid step)."""
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    (cpce,) = [c for c in flops.cases(config) if c.name == "ixi_sr/cpce"]
+    assert flops.count_flops(flops.replace(cpce, batch=1, patch=16)) > 0
+    (pyramid,) = [c for c in flops.cases(config) if c.experiment == "asl_sr"]
+    assert flops.count_flops(flops.replace(pyramid, grid=(8, 8, 8))) > 0
