@@ -227,3 +227,29 @@ def test_channels_last_covers_3d_networks(tmp_path):
     assert half.dtype == np.float32 and half.shape == fine.shape
     assert 0 < np.sqrt(np.mean((half - full) ** 2)) < 0.02 * scale
     np.testing.assert_allclose(load_pyramid(tmp_path / "model.pt").super_resolve(asl, fine, fine.shape), full, atol=1e-5)
+
+
+def test_convolution_losses_stay_fp32_under_bf16_autocast():
+    """asl_sr's low-pass MSE and DSGAN's regularisers (kernel composition, bicubic reference) are convolutions,
+    which autocast would run in bf16; they compute in fp32 and give the fp32 values under autocast."""
+    from mrsr.losses import lowpass_mse
+    from mrsr.train.dsgan import DSGANTrainer
+
+    rng = np.random.default_rng(0)
+    real = torch.from_numpy(rng.random((1, 1, 12, 10, 9)).astype(np.float32))
+    fake = real + 0.01 * torch.from_numpy(rng.normal(size=real.shape).astype(np.float32))
+    plain = lowpass_mse(fake, real, 2.0)
+    with BF16.autocast("cpu"):
+        mixed = lowpass_mse(fake, real, 2.0)
+    assert mixed.dtype == torch.float32 and mixed.item() == plain.item()
+
+    seed_everything(0)
+    trainer = DSGANTrainer({"lr_g": 2e-4, "lr_d": 2e-4}, CPU, patch_size=64)
+    x = torch.from_numpy(rng.random((1, 1, 64, 64)).astype(np.float32))
+    with torch.no_grad():
+        out = trainer.generator(x)
+        reference = trainer.regulariser(out, x)
+        with BF16.autocast("cpu"):
+            terms = trainer.regulariser(out, x)
+    for name, value in reference.items():
+        assert terms[name].dtype == torch.float32 and terms[name].item() == value.item(), name

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mrsr.device import no_autocast
 from mrsr.nets.vgg import vgg16_features
 
 TERMS: tuple[str, ...] = ("bce", "l1", "l2", "gdl", "perceptual")
@@ -245,5 +246,8 @@ def gaussian_lowpass(x: torch.Tensor, sigma: float, truncate: float = 4.0) -> to
 
 
 def lowpass_mse(fake: torch.Tensor, real: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Cui et al.'s "super low-pass" loss: MSE between Gaussian-filtered (sigma voxels) fake and real."""
-    return F.mse_loss(gaussian_lowpass(fake, sigma), gaussian_lowpass(real, sigma))
+    """Cui et al.'s "super low-pass" loss: MSE between Gaussian-filtered (sigma voxels) fake and real, in fp32 even
+    under bf16 autocast (the filter is a convolution, which autocast would run in bf16: its rounding, ~0.4 % of
+    the signal, would swamp the small low-pass differences the loss measures)."""
+    with no_autocast():
+        return F.mse_loss(gaussian_lowpass(fake.float(), sigma), gaussian_lowpass(real.float(), sigma))

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
+from mrsr.device import no_autocast
 from mrsr.nets import build
 from mrsr.train.gan import set_requires_grad
 from mrsr.train.supervised import adam, as_floats, optimise
@@ -116,11 +117,13 @@ class DSGANTrainer:
         self.iteration, self.bic_count, self.similar, self.constraints_pending = 0, 0, False, True
 
     def regulariser(self, fake: torch.Tensor, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Unweighted regulariser terms on the current kernel k = G(delta) and the batch."""
-        k = self.generator.kernel()
-        return {"bicubic": bicubic_loss(fake, x, self.bicubic), "sum2one": sum2one_loss(k),
-                "boundaries": boundaries_loss(k, self.mask), "centre": centre_loss(k, self.centre),
-                "sparse": sparse_loss(k)}
+        """Unweighted regulariser terms on the current kernel k = G(delta) and the batch, in fp32 even under bf16
+        autocast (composing k and the bicubic reference are convolutions autocast would round to bf16)."""
+        with no_autocast():
+            k = self.generator.kernel()
+            return {"bicubic": bicubic_loss(fake.float(), x.float(), self.bicubic), "sum2one": sum2one_loss(k),
+                    "boundaries": boundaries_loss(k, self.mask), "centre": centre_loss(k, self.centre),
+                    "sparse": sparse_loss(k)}
 
     def noisy(self, x: torch.Tensor) -> torch.Tensor:
         """x + randn * d_noise (the reference adds it to D's inputs)."""
