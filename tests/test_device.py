@@ -147,3 +147,15 @@ def test_seed_everything_repeats_all_generators():
 def _restore_determinism():
     yield
     torch.use_deterministic_algorithms(False)
+
+
+def test_at_least_fp32_widens_only_narrow_floats():
+    import torch
+
+    from mrsr.device import at_least_fp32
+
+    assert at_least_fp32(torch.ones(2, dtype=torch.bfloat16)).dtype == torch.float32
+    assert at_least_fp32(torch.ones(2, dtype=torch.float16)).dtype == torch.float32
+    for dtype in (torch.float32, torch.float64, torch.int64):
+        x = torch.ones(2, dtype=dtype)
+        assert at_least_fp32(x) is x

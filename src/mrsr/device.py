@@ -175,6 +175,13 @@ def fp32_outputs(module: Any) -> Any:
     return module
 
 
+def at_least_fp32(x: Any) -> Any:
+    """x as float32 if its dtype is a narrower float (bf16, fp16); float32 and float64 tensors unchanged."""
+    import torch
+
+    return x.float() if x.is_floating_point() and torch.finfo(x.dtype).bits < 32 else x
+
+
 @contextlib.contextmanager
 def no_autocast() -> Any:
     """Leave any active autocast (for backward passes and optimiser steps, as torch recommends)."""

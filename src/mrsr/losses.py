@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mrsr.device import no_autocast
+from mrsr.device import at_least_fp32, no_autocast
 from mrsr.nets.vgg import vgg16_features
 
 TERMS: tuple[str, ...] = ("bce", "l1", "l2", "gdl", "perceptual")
@@ -250,4 +250,4 @@ def lowpass_mse(fake: torch.Tensor, real: torch.Tensor, sigma: float) -> torch.T
     under bf16 autocast (the filter is a convolution, which autocast would run in bf16: its rounding, ~0.4 % of
     the signal, would swamp the small low-pass differences the loss measures)."""
     with no_autocast():
-        return F.mse_loss(gaussian_lowpass(fake.float(), sigma), gaussian_lowpass(real.float(), sigma))
+        return F.mse_loss(gaussian_lowpass(at_least_fp32(fake), sigma), gaussian_lowpass(at_least_fp32(real), sigma))

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
-from mrsr.device import no_autocast
+from mrsr.device import at_least_fp32, no_autocast
 from mrsr.nets import build
 from mrsr.train.gan import set_requires_grad
 from mrsr.train.supervised import adam, as_floats, optimise
@@ -121,7 +121,7 @@ class DSGANTrainer:
         autocast (composing k and the bicubic reference are convolutions autocast would round to bf16)."""
         with no_autocast():
             k = self.generator.kernel()
-            return {"bicubic": bicubic_loss(fake.float(), x.float(), self.bicubic), "sum2one": sum2one_loss(k),
+            return {"bicubic": bicubic_loss(at_least_fp32(fake), at_least_fp32(x), self.bicubic), "sum2one": sum2one_loss(k),
                     "boundaries": boundaries_loss(k, self.mask), "centre": centre_loss(k, self.centre),
                     "sparse": sparse_loss(k)}
 
