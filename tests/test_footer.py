@@ -62,3 +62,29 @@ def test_failed_to_beat_respects_direction_and_nan() -> None:
     rmse = {"avg": 5.0, "a": 4.0, "b": 6.0}
     assert F.failed_to_beat(rmse, "avg", False) == ["b"]
     assert "Did not beat the reference row 'Averaging' on RMSE: b." == F.reference_line("RMSE", "Averaging", ["b"])
+
+
+# How each experiment's table script hands its config to run_footer (asl_sr's keys carry the section name).
+FOOTER_CONFIG = {"field7to9": lambda s: s, "deepasl": lambda s: s, "ixi_sr": lambda s: s, "dsgan": lambda s: s,
+                 "asl_sr": lambda s: {"asl_sr": s}}
+
+
+@pytest.mark.parametrize("experiment", sorted(FOOTER_CONFIG))
+def test_every_experiment_states_bf16_exactly_when_it_is_on(experiment: str) -> None:
+    """Each experiment's assumptions resolve against its default section (no 'when' names a missing key) and state
+    bf16 mixed precision, with the layout, exactly when compute.precision is bf16."""
+    import copy
+    from pathlib import Path
+
+    import yaml
+
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "config.yaml").read_text())
+    assert set(FOOTER_CONFIG) == set(config["experiments"])
+    texts = {}
+    for precision in ("fp32", "bf16"):
+        section = copy.deepcopy(config[experiment])
+        section["compute"] = {"precision": precision, "channels_last": True}
+        texts[precision] = [t for t in F.applicable_assumptions(experiment, FOOTER_CONFIG[experiment](section))
+                            if "bf16" in t]
+    assert texts["fp32"] == []
+    assert len(texts["bf16"]) == 1 and "channels-last True" in texts["bf16"][0]
