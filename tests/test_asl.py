@@ -190,11 +190,11 @@ def test_kinetic_training_resumes_to_the_same_weights(tmp_path) -> None:
               "lambda": 0.5, "lr_g": 1e-3}
     data = _kinetic_data()
     straight = fit(method, data, data, epochs=2, batch_size=5, seed=3, device="cpu", ckpt_dir=tmp_path / "a",
-                   log_csv=tmp_path / "a.csv", progress=False)
+                   log_csv=tmp_path / "a.csv", progress=False).generator
     fit(method, data, None, epochs=2, batch_size=5, seed=3, device="cpu", ckpt_dir=tmp_path / "b",
-        log_csv=tmp_path / "b.csv", stop_after_epochs=1, progress=False)
+        log_csv=tmp_path / "b.csv", stop_after_checks=1, progress=False)
     resumed = fit(method, data, None, epochs=2, batch_size=5, seed=3, device="cpu", ckpt_dir=tmp_path / "b",
-                  log_csv=tmp_path / "b.csv", progress=False)
+                  log_csv=tmp_path / "b.csv", progress=False).generator
     for a, b in zip(straight.state_dict().values(), resumed.state_dict().values()):
         torch.testing.assert_close(a, b)
     log = pd.read_csv(tmp_path / "a.csv")

@@ -103,9 +103,9 @@ def test_pyramid_trains_inherits_weights_and_resumes(tmp_path: Path) -> None:
     pyr = train_pyramid(TINY, asl, t1, epochs=2, seed=0, device="cpu", ckpt_dir=tmp_path, progress=False)
     assert pyr.shapes == pyramid_shapes(asl.shape, 0.75, 6, 3) and len(pyr.generators) == len(pyr.shapes) == 3
     # scale 1 started from scale 0's final weights: two Adam steps later it is still within a few lr of them
-    start = torch.load(tmp_path / "scale-0" / "epoch-0002.pt", weights_only=True)["trainer"]["generator"]
-    scale1 = torch.load(tmp_path / "scale-1" / "epoch-0002.pt", weights_only=True)["trainer"]
-    assert pyr.methods[1]["init_from"] == str(tmp_path / "scale-0" / "epoch-0002.pt")
+    start = torch.load(tmp_path / "scale-0" / "check-0002.pt", weights_only=True)["trainer"]["generator"]
+    scale1 = torch.load(tmp_path / "scale-1" / "check-0002.pt", weights_only=True)["trainer"]
+    assert pyr.methods[1]["init_from"] == str(tmp_path / "scale-0" / "check-0002.pt")
     moved = {k: (scale1["generator"][k] - v).abs().max().item() for k, v in start.items() if k.endswith(("weight", "bias"))}  # parameters, not BN statistics
     fresh = build("unet3d", widths=(4, 8, 8)).state_dict()
     assert max(moved.values()) < 3 * 5e-4  # Adam moves each weight by about lr per step

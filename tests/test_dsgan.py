@@ -158,10 +158,10 @@ def test_dsgan_trainer_on_the_shared_loop(tmp_path) -> None:
     method = {"trainer": "dsgan", "generator": "dsgan_g", "lr_g": 2e-4, "lr_d": 2e-4, "lambda_update_every": 5,
               "bic_threshold": 10.0, "bic_patience": 1, "constraints_below": 1.0}
     g = fit(method, TrainData(hr, lr), None, epochs=1, batch_size=1, seed=0, device="cpu", ckpt_dir=tmp_path / "c",
-            log_csv=tmp_path / "log.csv", progress=False)
+            log_csv=tmp_path / "log.csv", progress=False).generator
     assert g.kernel().shape == (13, 13)
     trainer = DSGANTrainer(method, torch.device("cpu"), patch_size=64)
-    trainer.load_state_dict(torch.load(next((tmp_path / "c").glob("epoch-*.pt")), weights_only=True)["trainer"])
+    trainer.load_state_dict(torch.load(next((tmp_path / "c").glob("check-*.pt")), weights_only=True)["trainer"])
     # 20 iterations: similar after 1, lambda_bic 5 -> 0.05 at iteration 5 -> 5e-4 at 10 (centre, sparse on) -> ...
     assert trainer.iteration == 20 and trainer.lambdas["bicubic"] == pytest.approx(5e-6)
     assert trainer.lambdas["centre"] == 1.0 and trainer.lambdas["sparse"] == 5.0

@@ -155,9 +155,9 @@ def test_trainers_on_shared_loop_schedule_and_resume(tmp_path, key):
     data = TrainData(np.clip(hr + 0.1, 0, 1), hr)
     method = {**METHODS[key], "schedule": {"constant_epochs": 1, "decay_epochs": 2, "final_factor": 0.1}}
     kw = dict(epochs=3, batch_size=3, seed=1, device="cpu", progress=False)
-    full = fit(method, data, None, ckpt_dir=tmp_path / "a", log_csv=tmp_path / "a.csv", **kw)
-    fit(method, data, None, ckpt_dir=tmp_path / "b", log_csv=tmp_path / "b.csv", stop_after_epochs=2, **kw)
-    resumed = fit(method, data, None, ckpt_dir=tmp_path / "b", log_csv=tmp_path / "b.csv", **kw)
+    full = fit(method, data, None, ckpt_dir=tmp_path / "a", log_csv=tmp_path / "a.csv", **kw).generator
+    fit(method, data, None, ckpt_dir=tmp_path / "b", log_csv=tmp_path / "b.csv", stop_after_checks=2, **kw)
+    resumed = fit(method, data, None, ckpt_dir=tmp_path / "b", log_csv=tmp_path / "b.csv", **kw).generator
     for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
         torch.testing.assert_close(a, b)
     log = np.genfromtxt(tmp_path / "a.csv", delimiter=",", names=True)

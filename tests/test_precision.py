@@ -15,7 +15,7 @@ from snakemake.utils import validate
 from mrsr.device import Compute, seed_everything
 from mrsr.nets import build
 from mrsr.train import TrainData, build_trainer, fit, load_model, predict_fn, save_model
-from mrsr.train.loop import epoch_permutation, prepare, run_epoch, train_step
+from mrsr.train.loop import epoch_permutation, prepare, train_step
 
 ROOT = Path(__file__).resolve().parents[1]
 CPU = torch.device("cpu")
@@ -50,7 +50,7 @@ def val_total(trainer, data: TrainData) -> float:
 
 
 def bf16_steps(method: dict, data: TrainData, compute: Compute, epochs: int) -> tuple[float, float, object]:
-    """(loss before, loss after, trainer) for `epochs` bf16 passes of run_epoch, one batch each."""
+    """(loss before, loss after, trainer) for `epochs` bf16 passes of train_step, one batch each."""
     seed_everything(0)
     trainer = build_trainer(method, CPU, patch_size=data.lr.shape[-1])
     before = val_total(trainer, data)
@@ -58,13 +58,9 @@ def bf16_steps(method: dict, data: TrainData, compute: Compute, epochs: int) -> 
     aux = None if data.aux is None else torch.from_numpy(data.aux)
     for epoch in range(1, epochs + 1):
         order = epoch_permutation(len(lr), 0, epoch)
-        run_epoch(trainer, lr, hr, len(lr), order, _NoBar(), aux, compute)
+        trainer.generator.train()
+        train_step(trainer, lr[order], hr[order], {} if aux is None else {"aux": aux[order]}, compute)
     return before, val_total(trainer, data), trainer
-
-
-class _NoBar:
-    def update(self, n: int) -> None: ...
-    def set_postfix(self, **kwargs) -> None: ...
 
 
 @pytest.mark.parametrize("method,data,epochs", [(SUPERVISED, make_data(8), 1),
@@ -132,7 +128,7 @@ def plain_loop(data: TrainData, val: TrainData, epochs: int, batch_size: int, se
 def test_fp32_path_is_the_plain_loop_bit_for_bit(tmp_path, compute):
     train, val = make_data(10), make_data(3, seed=1)
     ours = fit(SUPERVISED, train, val, epochs=3, batch_size=4, seed=5, device="cpu", ckpt_dir=tmp_path / "ckpt",
-               log_csv=tmp_path / "log.csv", progress=False, compute=compute)
+               log_csv=tmp_path / "log.csv", progress=False, compute=compute).generator
     plain = plain_loop(train, val, epochs=3, batch_size=4, seed=5)
     a, b = ours.state_dict(), plain.state_dict()
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
@@ -141,10 +137,10 @@ def test_fp32_path_is_the_plain_loop_bit_for_bit(tmp_path, compute):
 def test_bf16_run_differs_from_fp32_and_does_not_resume_its_checkpoints(tmp_path):
     train = make_data(8)
     common = dict(epochs=2, batch_size=4, seed=0, device="cpu", ckpt_dir=tmp_path / "ckpt", progress=False)
-    half = fit(SUPERVISED, train, None, log_csv=tmp_path / "bf16.csv", compute=BF16, **common)
+    half = fit(SUPERVISED, train, None, log_csv=tmp_path / "bf16.csv", compute=BF16, **common).generator
     with pytest.warns(UserWarning, match="written for another"):
-        full = fit(SUPERVISED, train, None, log_csv=tmp_path / "fp32.csv", **common)
-    fresh = fit(SUPERVISED, train, None, log_csv=tmp_path / "fresh.csv", **{**common, "ckpt_dir": tmp_path / "new"})
+        full = fit(SUPERVISED, train, None, log_csv=tmp_path / "fp32.csv", **common).generator
+    fresh = fit(SUPERVISED, train, None, log_csv=tmp_path / "fresh.csv", **{**common, "ckpt_dir": tmp_path / "new"}).generator
     assert not torch.equal(half.body[0].weight, full.body[0].weight)
     assert torch.equal(full.body[0].weight, fresh.body[0].weight)  # trained from scratch, not from bf16 weights
 
@@ -154,7 +150,7 @@ def test_bf16_and_fp32_inference_of_a_trained_model_agree(tmp_path):
     output's RMS difference stays below 2 % of the output's RMS and every voxel within 10 % of it."""
     train = make_data(16, size=32)
     model = fit(SUPERVISED, train, None, epochs=4, batch_size=4, seed=0, device="cpu", ckpt_dir=tmp_path / "ckpt",
-                log_csv=tmp_path / "log.csv", progress=False)
+                log_csv=tmp_path / "log.csv", progress=False).generator
     x = make_data(6, size=32, seed=3).lr
     full = predict_fn(model, "cpu", 4)(x)
     nhwc = predict_fn(model, "cpu", 4, Compute("fp32", channels_last=True))(x)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import json
+import math
 import signal
 import subprocess
 import sys
@@ -17,6 +19,7 @@ import mrsr
 from mrsr.device import seed_everything
 from mrsr.nets import build
 from mrsr.train import TrainData, build_trainer, fit, load_model, predict_fn, save_model
+from mrsr.train.loop import Plateau, Stopping
 
 SRC = str(Path(mrsr.__file__).resolve().parents[1])
 
@@ -43,7 +46,7 @@ GAN_TRAIN, GAN_VAL = make_data(6, size=64), make_data(2, size=64, seed=1)  # U-n
 def run(method: dict, tmp: Path, epochs: int = 3, seed: int = 0, **kw) -> torch.nn.Module:
     train, val = (GAN_TRAIN, GAN_VAL) if method["trainer"] == "gan" else (TRAIN, VAL)
     return fit(method, train, val, epochs=epochs, batch_size=4, seed=seed, device="cpu",
-               ckpt_dir=tmp / "ckpt", log_csv=tmp / "log.csv", progress=False, **kw)
+               ckpt_dir=tmp / "ckpt", log_csv=tmp / "log.csv", progress=False, **kw).generator
 
 
 def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
@@ -76,36 +79,37 @@ def without_seconds(rows: list[dict[str, str]]) -> list[dict[str, str]]:
 @pytest.mark.parametrize("name,method", [("supervised", SUPERVISED), ("gan", GAN)])
 def test_resume_after_stop_matches_uninterrupted(tmp_path, reference, name, method):
     ref_model, ref_rows = reference[name]
-    run(method, tmp_path, stop_after_epochs=1)  # the "kill"
-    assert sorted(p.name for p in (tmp_path / "ckpt").glob("*.pt")) == ["epoch-0001.pt"]
+    run(method, tmp_path, stop_after_checks=1)  # the "kill"
+    assert sorted(p.name for p in (tmp_path / "ckpt").glob("*.pt")) == ["check-0001.pt"]
     assert len(read_csv(tmp_path / "log.csv")) == 1
     resumed = run(method, tmp_path)
     assert same_weights(resumed, ref_model)
     rows = read_csv(tmp_path / "log.csv")
     assert [r["epoch"] for r in rows] == ["1", "2", "3"]
     assert without_seconds(rows) == without_seconds(ref_rows)
-    assert sorted(p.name for p in (tmp_path / "ckpt").glob("*.pt")) == ["epoch-0002.pt", "epoch-0003.pt"]
+    assert sorted(p.name for p in (tmp_path / "ckpt").glob("*.pt")) == ["check-0002.pt", "check-0003.pt"]
     assert not resumed.training and next(resumed.parameters()).device.type == "cpu"
 
 
 def test_csv_columns(reference):
-    assert list(reference["supervised"][1][0]) == ["epoch", "train_total", "train_l1", "val_total", "val_l1",
-                                                   "seconds"]
-    assert list(reference["gan"][1][0]) == ["epoch", "train_total", "train_bce", "train_l1", "train_gdl",
-                                            "train_d", "val_total", "val_l1", "val_gdl", "seconds"]
+    assert list(reference["supervised"][1][0]) == ["update", "epoch", "train_total", "train_l1", "val_total",
+                                                   "val_l1", "val_mse", "val_mse_smooth", "seconds"]
+    assert list(reference["gan"][1][0]) == ["update", "epoch", "train_total", "train_bce", "train_l1", "train_gdl",
+                                            "train_d", "val_total", "val_l1", "val_gdl", "val_mse", "val_mse_smooth",
+                                            "seconds"]
 
 
 def test_corrupt_newest_checkpoint_falls_back(tmp_path, reference):
-    run(SUPERVISED, tmp_path, stop_after_epochs=2)
-    (tmp_path / "ckpt" / "epoch-0002.pt").write_bytes(b"truncated")
-    with pytest.warns(UserWarning, match="epoch-0002.pt"):
+    run(SUPERVISED, tmp_path, stop_after_checks=2)
+    (tmp_path / "ckpt" / "check-0002.pt").write_bytes(b"truncated")
+    with pytest.warns(UserWarning, match="check-0002.pt"):
         resumed = run(SUPERVISED, tmp_path)
     assert same_weights(resumed, reference["supervised"][0])
     assert len(read_csv(tmp_path / "log.csv")) == 3
 
 
 def test_checkpoint_of_another_method_is_ignored(tmp_path, reference):
-    run({**SUPERVISED, "lr_g": 5e-3}, tmp_path, stop_after_epochs=1)
+    run({**SUPERVISED, "lr_g": 5e-3}, tmp_path, stop_after_checks=1)
     with pytest.warns(UserWarning, match="another method"):
         fresh = run(SUPERVISED, tmp_path)
     assert same_weights(fresh, reference["supervised"][0])
@@ -128,17 +132,17 @@ def test_sigkill_mid_training_resumes_to_the_same_weights(tmp_path):
     script = KILL_SCRIPT.format(src=SRC, tests=str(Path(__file__).parent), ckpt=str(ckpt), log=str(log))
     proc = subprocess.Popen([sys.executable, "-c", script])
     deadline = time.monotonic() + 60
-    while not (ckpt / "epoch-0001.pt").exists() and proc.poll() is None and time.monotonic() < deadline:
+    while not (ckpt / "check-0001.pt").exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.005)
     time.sleep(0.03)  # land inside epoch 2
     proc.send_signal(signal.SIGKILL)
     assert proc.wait(timeout=10) == -signal.SIGKILL  # killed, not finished
-    assert not (ckpt / "epoch-0005.pt").exists()
+    assert not (ckpt / "check-0005.pt").exists()
     data = make_data(24)
     resumed = fit(SUPERVISED, data, None, epochs=5, batch_size=4, seed=0, device="cpu", ckpt_dir=ckpt,
-                  log_csv=log, progress=False)
+                  log_csv=log, progress=False).generator
     ref = fit(SUPERVISED, data, None, epochs=5, batch_size=4, seed=0, device="cpu", ckpt_dir=tmp_path / "ref",
-              log_csv=tmp_path / "ref.csv", progress=False)
+              log_csv=tmp_path / "ref.csv", progress=False).generator
     assert same_weights(resumed, ref)
     assert [r["epoch"] for r in read_csv(log)] == ["1", "2", "3", "4", "5"]
 
@@ -216,3 +220,73 @@ def test_epoch_order_depends_on_seed_and_epoch_only():
     assert sorted(a.tolist()) == list(range(50))
     assert not torch.equal(a, epoch_permutation(50, seed=0, epoch=2))
     assert not torch.equal(a, epoch_permutation(50, seed=1, epoch=1))
+
+
+# ---------------------------------------------------------------- budgets in updates, the plateau rule
+
+
+def test_plateau_rule_on_a_known_sequence():
+    """Unsmoothed, 1 % margin, patience 2: the best is 0.4 at update 30; 0.399 and 0.398 are within 1 % of it,
+    so the plateau is declared at the second of them and dated to update 30."""
+    plateau = Plateau(Stopping(patience=2, min_improvement=0.01, smoothing=0.0))
+    for update, value in zip((10, 20, 30, 40), (1.0, 0.5, 0.4, 0.399)):
+        plateau.observe(value, update)
+        assert not plateau.reached
+    plateau.observe(0.398, 50)
+    assert plateau.reached and plateau.reached_at == 30 and plateau.best == 0.4
+
+
+def test_plateau_smoothing_is_an_exponential_average():
+    plateau = Plateau(Stopping(smoothing=0.5))
+    assert plateau.observe(1.0, 1) == 1.0
+    assert plateau.observe(0.0, 2) == 0.5
+    assert plateau.observe(0.0, 3) == 0.25
+    assert plateau.observe(math.nan, 4) == 0.25 and plateau.since == 1  # a non-finite check never improves
+
+
+def test_stopping_config_names_a_bad_key():
+    with pytest.raises(KeyError, match="patiense"):
+        Stopping.from_config({"patiense": 3})
+    with pytest.raises(ValueError, match="check_every"):
+        Stopping(check_every=0)
+
+
+def test_update_budget_checks_mid_pass_and_resumes_exactly(tmp_path):
+    """6 samples at batch 4 = 2 updates per pass; 7 updates checked every 3: rows at updates 3, 6, 7 (passes 1.5,
+    3, 3.5); a run stopped after its first check resumes to the uninterrupted weights and log."""
+    kw = dict(max_updates=7, batch_size=4, seed=0, device="cpu", progress=False, stopping={"check_every": 3})
+    full = fit(SUPERVISED, TRAIN, VAL, ckpt_dir=tmp_path / "a", log_csv=tmp_path / "a.csv", **kw)
+    rows = read_csv(tmp_path / "a.csv")
+    assert [(r["update"], r["epoch"]) for r in rows] == [("3", "1.5"), ("6", "3"), ("7", "3.5")]
+    assert full.record["updates"] == 7 and full.record["max_updates"] == 7
+    assert full.record["epochs_of_data"] == pytest.approx(7 * 4 / 6, abs=1e-3)
+    fit(SUPERVISED, TRAIN, VAL, ckpt_dir=tmp_path / "b", log_csv=tmp_path / "b.csv", stop_after_checks=1, **kw)
+    resumed = fit(SUPERVISED, TRAIN, VAL, ckpt_dir=tmp_path / "b", log_csv=tmp_path / "b.csv", **kw)
+    assert same_weights(resumed.generator, full.generator)
+    assert without_seconds(read_csv(tmp_path / "b.csv")) == without_seconds(rows)
+
+
+def test_training_stops_at_its_plateau_and_records_it(tmp_path):
+    """hr = 0.5 lr is learnt quickly: the run stops well before its 2000-update budget, beats the identity
+    reference on validation, and a rerun resumes the stopped run without training further."""
+    kw = dict(max_updates=2000, batch_size=2, seed=0, device="cpu", progress=False,
+              stopping={"check_every": 10, "patience": 3, "min_improvement": 0.02})
+    fitted = fit(SUPERVISED, TRAIN, VAL, ckpt_dir=tmp_path / "c", log_csv=tmp_path / "log.csv", **kw)
+    rec = fitted.record
+    assert rec["plateau_reached"] and rec["updates"] < 2000
+    assert rec["updates"] == rec["plateau_update"] + 3 * 10  # stopped `patience` checks after the best
+    ref = float(np.mean((VAL.lr.astype(np.float64) - VAL.hr) ** 2))
+    assert rec["reference_val_mse"] == pytest.approx(ref)
+    assert rec["beats_reference_val"] and rec["val_mse"] < 0.5 * ref
+    assert json.loads((tmp_path / "log.json").read_text()) == rec
+    again = fit(SUPERVISED, TRAIN, VAL, ckpt_dir=tmp_path / "c", log_csv=tmp_path / "log.csv", **kw)
+    assert again.record == rec and same_weights(again.generator, fitted.generator)
+
+
+def test_without_validation_no_plateau_is_claimed(tmp_path):
+    fitted = fit(SUPERVISED, TRAIN, None, max_updates=3, batch_size=4, seed=0, device="cpu", progress=False,
+                 ckpt_dir=tmp_path / "c", log_csv=tmp_path / "log.csv")
+    assert fitted.record["plateau_reached"] is None and fitted.record["beats_reference_val"] is None
+    with pytest.raises(ValueError, match="exactly one budget"):
+        fit(SUPERVISED, TRAIN, None, max_updates=3, epochs=1, batch_size=4, seed=0, device="cpu",
+            ckpt_dir=tmp_path / "d", log_csv=tmp_path / "d.csv")

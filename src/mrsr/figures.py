@@ -214,6 +214,41 @@ def loss_curves(
     return save_figure(fig, stem)
 
 
+def learning_curves(logs: Mapping[str, pd.DataFrame], stem: Path, *, title: str,
+                    references: Mapping[str, float | None] | None = None,
+                    plateaus: Mapping[str, int | None] | None = None) -> dict[str, Path]:
+    """The validation MSE (smoothed, raw as faint dots) against optimiser updates for every trained method, one
+    colour each; each method's no-model reference MSE on the same validation samples as a dashed line of its
+    colour, and a marker where its plateau was reached. Log y axis."""
+    usable = {k: v for k, v in logs.items() if {"update", "val_mse"} <= set(v.columns) and len(v)}
+    if not usable:
+        raise ValueError(f"learning_curves: no log has 'update' and 'val_mse' columns (logs: {list(logs)})")
+    references, plateaus = references or {}, plateaus or {}
+    fig = Figure(figsize=(7.5, 4.2), layout="constrained")
+    ax = fig.subplots()
+    for i, (name, log) in enumerate(usable.items()):
+        colour = f"C{i % 10}"
+        updates = pd.to_numeric(log["update"]).to_numpy(float)
+        raw = pd.to_numeric(log["val_mse"], errors="coerce").to_numpy(float)
+        smooth = pd.to_numeric(log.get("val_mse_smooth", log["val_mse"]), errors="coerce").to_numpy(float)
+        ax.plot(updates, raw, ".", color=colour, alpha=0.25, markersize=3)
+        ax.plot(updates, smooth, "-", color=colour, linewidth=1.3, label=str(name))
+        if references.get(name) is not None:
+            ax.axhline(float(references[name]), color=colour, linestyle="--", linewidth=0.8, alpha=0.7)
+        at = plateaus.get(name)
+        if at is not None and at in set(updates.astype(int)):
+            ax.plot([at], [smooth[list(updates.astype(int)).index(at)]], "v", color=colour, markersize=7)
+    ax.set_yscale("log")
+    ax.set_xlabel("optimiser updates (generator updates for GANs)", fontsize=9)
+    ax.set_ylabel("validation MSE", fontsize=9)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.plot([], [], "k--", linewidth=0.8, label="no-model reference")
+    ax.plot([], [], "kv", label="plateau reached")
+    ax.legend(fontsize=7, frameon=False, ncol=2 if len(usable) > 6 else 1, loc="upper right")
+    return save_figure(fig, stem)
+
+
 def metric_bars(table: pd.DataFrame, stem: Path, *, title: str, metric: str = "PSNR") -> dict[str, Path]:
     """Grouped bars, ours vs the paper, per method for one metric column of a build_table() frame."""
     need = ["Method", metric, f"{metric} (paper)"]

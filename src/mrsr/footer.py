@@ -132,6 +132,43 @@ def reference_line(metric: str, reference_label: str, failed: Sequence[str]) -> 
     return f"Did not beat the reference row '{reference_label}' on {metric}: {', '.join(failed)}."
 
 
+PAPER_BUDGETS = "paper_budget.yaml"  # in each experiment package: the paper's optimiser updates per method
+
+
+def paper_budgets(experiment: str) -> dict[str, dict[str, Any]]:
+    """{method: {updates, how}} from the experiment package's paper_budget.yaml ({} without one): the paper's
+    optimiser updates per method and how they were estimated (data size, batch, epochs)."""
+    path = resources.files(f"mrsr.experiments.{experiment}").joinpath(PAPER_BUDGETS)
+    if not path.is_file():
+        return {}
+    spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for method, entry in spec.items():
+        if not isinstance(entry, Mapping) or "updates" not in entry or "how" not in entry:
+            raise KeyError(f"mrsr/experiments/{experiment}/{PAPER_BUDGETS}: {method!r} needs 'updates' and 'how'")
+    return {str(k): dict(v) for k, v in spec.items()}
+
+
+def _plateau_text(records: Sequence[Mapping[str, Any]]) -> str:
+    reached = [r.get("plateau_reached") for r in records]
+    if all(v is None for v in reached):
+        return "plateau not checked (no validation)"
+    at = [str(r["plateau_update"]) for r in records if r.get("plateau_reached")]
+    if len(at) == len(records):
+        return f"plateau reached (update {', '.join(at)})"
+    return "plateau not reached" if not at else f"plateau reached in {len(at)} of {len(records)} seeds"
+
+
+def training_line(label: str, records: Sequence[Mapping[str, Any]], paper: Mapping[str, Any] | None,
+                  beats: bool | None, reference_label: str) -> str:
+    """One footer line per trained row: updates (per seed) beside the paper's, plateau, beats its reference."""
+    updates = ", ".join(str(r["updates"]) for r in records)
+    batch = records[0].get("batch_size") if records else None
+    paper_text = f"paper ~{paper['updates']:,} ({paper['how']})" if paper else "paper: not stated"
+    verdict = {True: f"beats '{reference_label}'", False: f"does NOT beat '{reference_label}'",
+               None: f"not compared with '{reference_label}'"}[beats]
+    return f"Training, {label}: {updates} updates at batch {batch} vs {paper_text}; {_plateau_text(records)}; {verdict}."
+
+
 def run_footer(experiment: str, cfg: Mapping[str, Any], footer: Mapping[str, Any], *,
                extra: Sequence[str] = ()) -> list[str]:
     """Footer lines: data, preset and seeds, differences from the paper preset, assumptions, then extra lines.

@@ -8,6 +8,9 @@ import numpy as np
 from skimage.metrics import structural_similarity
 
 
+SSIM_PAD = 5  # (window 11 - 1) / 2: skimage's Gaussian window for sigma 1.5, truncate 3.5
+
+
 def _pair(pred: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return both images as float64, raising ValueError if their shapes differ."""
     pred, ref = np.asarray(pred, dtype=np.float64), np.asarray(ref, dtype=np.float64)
@@ -80,6 +83,68 @@ def image_metrics(
     else:
         err = mse(pred, ref)
     return {"psnr": psnr_from_mse(err, peak), "mse": err, "ssim": ssim(pred, ref, ssim_range)}
+
+
+# ---------------------------------------------------------------- scoring inside the brain
+
+
+def brain_mask(reference: np.ndarray, *, fraction: float = 0.1, dilate: int = 2) -> np.ndarray:
+    """Head mask of a reference image (2-D or 3-D): voxels above `fraction` of its 99th percentile, holes filled,
+    the largest connected component, dilated by `dilate` voxels (so edges and the skull boundary stay scored)."""
+    from scipy import ndimage  # local: scipy is only needed here
+
+    ref = np.asarray(reference, dtype=np.float64)
+    peak = float(np.percentile(ref, 99))
+    if not np.isfinite(peak) or peak <= 0:
+        raise ValueError("brain_mask: the reference's 99th percentile is not positive; cannot threshold it")
+    mask = ndimage.binary_fill_holes(ref > fraction * peak)
+    labels, n = ndimage.label(mask)
+    if n > 1:
+        sizes = ndimage.sum(mask, labels, index=range(1, n + 1))
+        mask = labels == 1 + int(np.argmax(sizes))
+    if dilate > 0:
+        mask = ndimage.binary_dilation(mask, iterations=dilate)
+    return mask
+
+
+def masked_ssim(pred: np.ndarray, ref: np.ndarray, mask: np.ndarray, data_range: float) -> float:
+    """Mean of the SSIM map (same windows as ssim()) over the mask's voxels, leaving out the 5-voxel border that
+    ssim() leaves out too (windows there are incomplete), so an all-true mask gives ssim() exactly."""
+    pred, ref = _pair(pred, ref)
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != ref.shape or not mask.any():
+        raise ValueError(f"mask: shape {mask.shape} must equal the image's {ref.shape} and select voxels")
+    _, full = structural_similarity(pred, ref, data_range=data_range, gaussian_weights=True, sigma=1.5,
+                                    use_sample_covariance=False, full=True)
+    pad = SSIM_PAD
+    inner = np.zeros_like(mask)
+    inner[tuple(slice(pad, n - pad) for n in mask.shape)] = True
+    if not (mask & inner).any():
+        raise ValueError("mask: selects no voxel farther than 5 voxels from the border")
+    return float(full[mask & inner].mean())
+
+
+def brain_metrics(pred: np.ndarray, ref: np.ndarray, *, peak: float, ssim_range: float,
+                  mask: np.ndarray) -> dict[str, float]:
+    """{'psnr_brain', 'mse_brain', 'ssim_brain'}: MSE/PSNR over the brain mask, the SSIM map's mean inside it."""
+    pred, ref = _pair(pred, ref)
+    mask = np.asarray(mask, dtype=bool)
+    if mask.shape != ref.shape or not mask.any():
+        raise ValueError(f"mask: shape {mask.shape} must equal the image's {ref.shape} and select voxels")
+    err = mse(pred[mask], ref[mask])
+    return {"psnr_brain": psnr_from_mse(err, peak), "mse_brain": err,
+            "ssim_brain": masked_ssim(pred, ref, mask, ssim_range)}
+
+
+def interior_slices(mask: np.ndarray, n: int, axis: int = 0, *, margin: float = 0.15) -> list[int]:
+    """n slice indices along `axis` spread evenly through the brain's interior: the mask's extent on that axis
+    with `margin` of it cut at each end (no vertex or inferior cerebellum slices)."""
+    occupied = np.flatnonzero(np.asarray(mask, bool).any(axis=tuple(i for i in range(np.ndim(mask)) if i != axis)))
+    if occupied.size == 0:
+        raise ValueError("interior_slices: the mask is empty")
+    lo, hi = occupied[0], occupied[-1]
+    cut = margin * (hi - lo)
+    return sorted({int(round(v)) for v in np.linspace(lo + cut, hi - cut, n)})
 
 
 # ---------------------------------------------------------------- ASL (DeepASL, METHODS.md 3.6)

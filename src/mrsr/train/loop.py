@@ -1,9 +1,12 @@
-"""The one training-loop skeleton: seeding, deterministic batches, validation, CSV log, checkpoint/resume."""
+"""The one training-loop skeleton: budgets in optimiser updates, seeding, deterministic batches, validation with
+a shared plateau rule, CSV log and JSON training record, checkpoint/resume."""
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+import math
 import os
 import random
 import sys
@@ -33,7 +36,7 @@ TRAINERS = {"supervised": SupervisedTrainer, "gan": GANTrainer, "kinetic": Kinet
             "wgan_gp": WGANGPTrainer, "cycle": CycleTrainer, "dsgan": DSGANTrainer,
             "pyramid": PyramidScaleTrainer}
 KEEP_CHECKPOINTS = 2
-CKPT_FORMAT = "epoch-{:04d}.pt"
+CKPT_FORMAT = "check-{:04d}.pt"
 
 
 @dataclass
@@ -113,20 +116,6 @@ def train_step(trainer: Trainer, x: torch.Tensor, y: torch.Tensor, extra: Mappin
         return trainer.train_step(compute.tensor(x), compute.tensor(y), **extra)
 
 
-def run_epoch(trainer: Trainer, lr: torch.Tensor, hr: torch.Tensor, batch_size: int, order: torch.Tensor,
-              bar: tqdm, aux: torch.Tensor | None = None, compute: Compute = Compute()) -> dict[str, float]:
-    """One pass of train_step over the shuffled batches (under compute's autocast); sample-weighted means."""
-    trainer.generator.train()
-    sums: dict[str, float] = {}
-    for x, y, extra in batches(lr, hr, batch_size, order, aux):
-        values = train_step(trainer, x, y, extra, compute)
-        for k, v in values.items():
-            sums[k] = sums.get(k, 0.0) + v * len(x)
-        bar.update(1)
-    bar.set_postfix(loss=f"{sums.get('total', 0.0) / len(lr):.4g}", refresh=False)
-    return {k: v / len(lr) for k, v in sums.items()}
-
-
 def validate(trainer: Trainer, lr: torch.Tensor, hr: torch.Tensor, batch_size: int,
              aux: torch.Tensor | None = None, compute: Compute = Compute()) -> dict[str, float]:
     """Sample-weighted means of val_step over batches, generator in eval mode without gradients."""
@@ -166,19 +155,22 @@ def set_rng_state(state: Mapping[str, Any]) -> None:
 
 
 def fingerprint(method: Mapping[str, Any], seed: int, batch_size: int, n_train: int,
-                compute: Compute = Compute()) -> dict[str, Any]:
-    """What must match for a checkpoint to be resumable (the method without its epoch count, and the
-    precision unless fp32, so fp32 checkpoints written before the setting existed still resume)."""
-    found = {"method": {k: v for k, v in method.items() if k != "epochs"}, "seed": seed,
+                compute: Compute = Compute(), stopping: "Stopping | None" = None) -> dict[str, Any]:
+    """What must match for a checkpoint to be resumable: the method without its budget, seed, batch, data size,
+    the validation schedule (check_every; the rest of the stopping rule may change), and the precision unless
+    fp32 (so fp32 checkpoints written before the setting existed still resume)."""
+    found = {"method": {k: v for k, v in method.items() if k not in ("epochs", "max_updates")}, "seed": seed,
              "batch_size": batch_size, "n_train": n_train}
+    if stopping is not None and stopping.check_every is not None:
+        found["check_every"] = stopping.check_every
     return found if compute.precision == "fp32" else {**found, "precision": compute.precision}
 
 
-def checkpoint_epochs(ckpt_dir: Path) -> list[int]:
-    """Epoch numbers of the epoch-NNNN.pt files in ckpt_dir, newest first."""
+def checkpoint_numbers(ckpt_dir: Path) -> list[int]:
+    """Check numbers of the check-NNNN.pt files in ckpt_dir, newest first."""
     found = []
-    for path in ckpt_dir.glob("epoch-*.pt"):
-        stem = path.stem.removeprefix("epoch-")
+    for path in ckpt_dir.glob("check-*.pt"):
+        stem = path.stem.removeprefix("check-")
         if stem.isdigit():
             found.append(int(stem))
     return sorted(found, reverse=True)
@@ -205,25 +197,21 @@ def atomic_torch_save(obj: Any, path: Path) -> None:
 
 
 def save_checkpoint(ckpt_dir: Path, state: dict[str, Any]) -> Path:
-    """Write epoch-NNNN.pt atomically, then delete every other checkpoint but the previous epoch's."""
-    epoch = state["epoch"]
-    path = ckpt_dir / CKPT_FORMAT.format(epoch)
+    """Write check-NNNN.pt atomically, then delete every other checkpoint but the previous check's."""
+    check = state["check"]
+    path = ckpt_dir / CKPT_FORMAT.format(check)
     atomic_torch_save(state, path)
-    keep = {epoch - i for i in range(KEEP_CHECKPOINTS)}
-    for old in checkpoint_epochs(ckpt_dir):
+    keep = {check - i for i in range(KEEP_CHECKPOINTS)}
+    for old in checkpoint_numbers(ckpt_dir):
         if old not in keep:  # older ones, and stale newer ones from another configuration
             (ckpt_dir / CKPT_FORMAT.format(old)).unlink(missing_ok=True)
     return path
 
 
-def load_latest_checkpoint(ckpt_dir: Path, expected: Mapping[str, Any], max_epoch: int) -> dict[str, Any] | None:
-    """Newest readable checkpoint with a matching fingerprint and epoch <= max_epoch, else None."""
-    for epoch in checkpoint_epochs(ckpt_dir):
-        path = ckpt_dir / CKPT_FORMAT.format(epoch)
-        if epoch > max_epoch:
-            warnings.warn(f"ignoring checkpoint {path}: epoch {epoch} is beyond the requested {max_epoch}",
-                          stacklevel=3)
-            continue
+def load_latest_checkpoint(ckpt_dir: Path, expected: Mapping[str, Any], max_updates: int) -> dict[str, Any] | None:
+    """Newest readable checkpoint with a matching fingerprint and at most max_updates updates, else None."""
+    for check in checkpoint_numbers(ckpt_dir):
+        path = ckpt_dir / CKPT_FORMAT.format(check)
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as err:  # a truncated or corrupt file: fall back to the previous one
@@ -233,6 +221,10 @@ def load_latest_checkpoint(ckpt_dir: Path, expected: Mapping[str, Any], max_epoc
             warnings.warn(f"ignoring checkpoint {path}: written for another method/seed/batch size/data size",
                           stacklevel=3)
             continue
+        if state["updates"] > max_updates:
+            warnings.warn(f"ignoring checkpoint {path}: {state['updates']} updates is beyond the requested "
+                          f"{max_updates}", stacklevel=3)
+            continue
         return state
     return None
 
@@ -241,22 +233,123 @@ def load_latest_checkpoint(ckpt_dir: Path, expected: Mapping[str, Any], max_epoc
 
 
 def write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    """(Re)write the whole per-epoch log atomically; columns in order of first appearance."""
+    """(Re)write the whole per-check log atomically; columns in order of first appearance."""
     columns: list[str] = []
     for row in rows:
         columns += [k for k in row if k not in columns]
     text = io.StringIO()
-    writer = csv.DictWriter(text, fieldnames=columns or ["epoch"], lineterminator="\n")
+    writer = csv.DictWriter(text, fieldnames=columns or ["update"], lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_bytes(Path(path), text.getvalue().encode())
 
 
-def epoch_row(epoch: int, train_means: Mapping[str, float], val_means: Mapping[str, float],
+def check_row(updates: int, n_batches: int, train_means: Mapping[str, float], val_means: Mapping[str, float],
               seconds: float) -> dict[str, Any]:
-    """One CSV row: epoch, train_<term>..., val_<term>..., seconds."""
-    return {"epoch": epoch, **{f"train_{k}": v for k, v in train_means.items()},
+    """One CSV row: update, epoch (passes over the training data, fractional between passes), train_<term>...,
+    val_<term>..., seconds."""
+    epoch = updates / n_batches
+    return {"update": updates, "epoch": int(epoch) if epoch.is_integer() else round(epoch, 4),
+            **{f"train_{k}": v for k, v in train_means.items()},
             **{f"val_{k}": v for k, v in val_means.items()}, "seconds": round(seconds, 3)}
+
+
+# ---------------------------------------------------------------- budget and stopping rule
+
+
+STOPPING_KEYS = ("check_every", "patience", "min_improvement", "smoothing", "stop")
+
+
+@dataclass(frozen=True)
+class Stopping:
+    """The shared plateau rule: the validation MSE (held-out samples) is computed every `check_every` updates
+    (None: once per pass over the training data) and smoothed, s <- smoothing * s + (1 - smoothing) * value;
+    the plateau is reached when s has not fallen below (1 - min_improvement) x its best for `patience` checks.
+    The plateau update is the update of that best. `stop`: end training there (else train to max_updates and
+    only record it)."""
+
+    check_every: int | None = None
+    patience: int = 5
+    min_improvement: float = 0.01
+    smoothing: float = 0.6
+    stop: bool = True
+
+    def __post_init__(self) -> None:
+        if self.check_every is not None and self.check_every < 1:
+            raise ValueError(f"stopping key 'check_every' must be >= 1 or null, got {self.check_every}")
+        if self.patience < 1 or not 0 <= self.min_improvement < 1 or not 0 <= self.smoothing < 1:
+            raise ValueError(f"stopping keys need patience >= 1, 0 <= min_improvement < 1, 0 <= smoothing < 1; got "
+                             f"{self}")
+
+    @classmethod
+    def from_config(cls, cfg: "Stopping | Mapping[str, Any] | None") -> "Stopping":
+        """From a config mapping (keys STOPPING_KEYS); KeyError names an unknown key."""
+        if cfg is None:
+            return cls()
+        if isinstance(cfg, Stopping):
+            return cfg
+        unknown = sorted(set(cfg) - set(STOPPING_KEYS))
+        if unknown:
+            raise KeyError(f"stopping: unknown keys {unknown}; expected {', '.join(STOPPING_KEYS)}")
+        return cls(**{k: cfg[k] for k in cfg})
+
+
+class Plateau:
+    """Tracks the smoothed validation metric of one training run (lower is better) and its plateau."""
+
+    def __init__(self, rule: Stopping) -> None:
+        self.rule = rule
+        self.smooth: float | None = None
+        self.best = math.inf
+        self.best_update = 0
+        self.since = 0
+        self.reached_at: int | None = None  # update of the best smoothed value, once the plateau is declared
+
+    def observe(self, value: float, update: int) -> float:
+        """Add one check's value; returns the smoothed value."""
+        a = self.rule.smoothing
+        if math.isfinite(value):
+            self.smooth = value if self.smooth is None else a * self.smooth + (1 - a) * value
+        if self.smooth is not None and self.smooth < self.best * (1 - self.rule.min_improvement):
+            self.best, self.best_update, self.since = self.smooth, update, 0
+        else:
+            self.since += 1
+        if self.reached_at is None and self.since >= self.rule.patience:
+            self.reached_at = self.best_update
+        return math.nan if self.smooth is None else self.smooth
+
+    @property
+    def reached(self) -> bool:
+        return self.reached_at is not None
+
+    def state(self) -> dict[str, Any]:
+        return {"smooth": self.smooth, "best": self.best, "best_update": self.best_update, "since": self.since,
+                "reached_at": self.reached_at}
+
+    def load(self, state: Mapping[str, Any]) -> None:
+        self.smooth, self.best = state["smooth"], state["best"]
+        self.best_update, self.since, self.reached_at = state["best_update"], state["since"], state["reached_at"]
+
+
+@dataclass
+class Fitted:
+    """What fit returns: the fp32 generator (CPU, eval, contiguous) and the training record (see record())."""
+
+    generator: nn.Module
+    record: dict[str, Any]
+
+
+def record(updates: int, max_updates: int, batch_size: int, n_train: int, plateau: Plateau | None,
+           reference_mse: float | None, final_smooth: float | None) -> dict[str, Any]:
+    """The training record every model carries: updates done and budget, plateau (None when not validated),
+    the smoothed validation MSE at the end and the no-model reference's validation MSE."""
+    checked = plateau is not None and plateau.smooth is not None
+    return {"updates": updates, "max_updates": max_updates, "batch_size": batch_size, "n_train": n_train,
+            "epochs_of_data": round(updates * batch_size / n_train, 3),
+            "plateau_reached": plateau.reached if checked else None,
+            "plateau_update": plateau.reached_at if checked else None,
+            "val_mse": final_smooth if checked else None, "reference_val_mse": reference_mse,
+            "beats_reference_val": (final_smooth < reference_mse) if checked and reference_mse is not None else None}
 
 
 # ---------------------------------------------------------------- the loop
@@ -272,19 +365,80 @@ def aux_tensor(data: TrainData | None, device: torch.device) -> torch.Tensor | N
     return None if data is None or data.aux is None else torch.from_numpy(data.aux).to(device)
 
 
-def fit(method: Mapping[str, Any], train: TrainData, val: TrainData | None, *, epochs: int, batch_size: int,
-        seed: int, device: torch.device | str, ckpt_dir: Path | str, log_csv: Path | str,
-        vgg_weights: str | None = None, stop_after_epochs: int | None = None, progress: bool = True,
-        compute: Compute | None = None) -> nn.Module:
-    """Train method's model to `epochs` (resuming from ckpt_dir); return the fp32 generator on CPU in eval mode
-    (contiguous layout). `compute` sets precision and memory layout (default: fp32, contiguous)."""
-    if epochs < 1 or batch_size < 1 or len(train) == 0:
-        raise ValueError(f"fit needs epochs >= 1, batch_size >= 1 and training data; got epochs={epochs}, "
-                         f"batch_size={batch_size}, {len(train)} training samples")
+class BatchStream:
+    """Sample indices of update u (0-based): batch u mod n_batches of the shuffled pass u // n_batches + 1 (the
+    last batch of a pass possibly smaller), a function of (seed, u) only, so resumed runs see the same batches."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, device: torch.device) -> None:
+        self.n, self.batch_size, self.seed, self.device = n, batch_size, seed, device
+        self.n_batches = -(-n // batch_size)
+        self._epoch, self._order = 0, torch.empty(0)
+
+    def epoch(self, update: int) -> int:
+        return update // self.n_batches + 1
+
+    def indices(self, update: int) -> torch.Tensor:
+        epoch = self.epoch(update)
+        if epoch != self._epoch:
+            self._epoch, self._order = epoch, epoch_permutation(self.n, self.seed, epoch).to(self.device)
+        start = (update % self.n_batches) * self.batch_size
+        return self._order[start:start + self.batch_size]
+
+
+def predict(trainer: Trainer, x: torch.Tensor) -> torch.Tensor:
+    """The trainer's prediction for x: its `output` if it has one (the pyramid's residual), else the generator."""
+    return trainer.output(x) if hasattr(trainer, "output") else trainer.generator(x)
+
+
+def validation_mse(trainer: Trainer, lr: torch.Tensor, hr: torch.Tensor, batch_size: int,
+                   compute: Compute = Compute()) -> float:
+    """Mean squared error of the prediction against hr over the validation samples (eval mode, no gradients)."""
+    trainer.generator.eval()
+    total = 0.0
+    with torch.no_grad(), compute.autocast(lr.device):
+        for x, y, _ in batches(lr, hr, batch_size):
+            total += float(((predict(trainer, compute.tensor(x)).float() - y) ** 2).sum())
+    trainer.generator.train()
+    return total / hr.numel()
+
+
+def reference_mse(val: TrainData | None, reference: np.ndarray | None) -> float | None:
+    """MSE of the no-model reference against the validation targets: `reference` if given, else the validation
+    input itself when it has the target's shape (denoising, SR on an upsampled input), else None."""
+    if val is None or len(val) == 0:
+        return None
+    if reference is None:
+        reference = val.lr if val.lr.shape == val.hr.shape else None
+    if reference is None:
+        return None
+    if np.shape(reference) != val.hr.shape:
+        raise ValueError(f"val_reference has shape {np.shape(reference)}, the validation targets {val.hr.shape}")
+    return float(np.mean((np.asarray(reference, np.float64) - val.hr) ** 2))
+
+
+def fit(method: Mapping[str, Any], train: TrainData, val: TrainData | None, *, batch_size: int, seed: int,
+        device: torch.device | str, ckpt_dir: Path | str, log_csv: Path | str, max_updates: int | None = None,
+        epochs: int | None = None, stopping: Stopping | Mapping[str, Any] | None = None,
+        val_reference: np.ndarray | None = None, vgg_weights: str | None = None,
+        stop_after_checks: int | None = None, progress: bool = True, compute: Compute | None = None) -> Fitted:
+    """Train method's model for max_updates optimiser updates (generator updates for GANs), or `epochs` passes
+    over the training data, resuming from ckpt_dir. With validation data the validation MSE is logged every
+    `stopping.check_every` updates (default once per pass) and the plateau rule of `stopping` applies; without
+    it, training runs to the budget and no plateau is recorded. `compute` sets precision and memory layout.
+    Returns the fp32 generator on CPU in eval mode (contiguous layout) and its training record, which is also
+    written next to log_csv as JSON."""
+    if (max_updates is None) == (epochs is None):
+        raise ValueError("fit needs exactly one budget: max_updates or epochs")
+    n_batches = -(-len(train) // max(batch_size, 1))
+    max_updates = int(max_updates) if max_updates is not None else int(epochs) * n_batches
+    if max_updates < 1 or batch_size < 1 or len(train) == 0:
+        raise ValueError(f"fit needs max_updates >= 1 (or epochs >= 1), batch_size >= 1 and training data; got "
+                         f"max_updates={max_updates}, batch_size={batch_size}, {len(train)} training samples")
+    rule = Stopping.from_config(stopping)
     device = torch.device(device)
     ckpt_dir, log_csv = Path(ckpt_dir), Path(log_csv)
     ckpt_dir.mkdir(parents=True, exist_ok=True)
-    for stale in ckpt_dir.glob(".epoch-*.pt.tmp-*"):  # left by a writer killed mid-save
+    for stale in ckpt_dir.glob(".check-*.pt.tmp-*"):  # left by a writer killed mid-save
         stale.unlink(missing_ok=True)
     log_csv.parent.mkdir(parents=True, exist_ok=True)
 
@@ -294,37 +448,66 @@ def fit(method: Mapping[str, Any], train: TrainData, val: TrainData | None, *, e
     seed_everything(seed)
     compute = compute or Compute()
     trainer = prepare(build_trainer(method, device, patch_size=train.lr.shape[-1], vgg_weights=vgg_weights), compute)
-    expected = fingerprint(method, seed, batch_size, len(train), compute)
-    state = load_latest_checkpoint(ckpt_dir, expected, epochs)
-    start, history = 0, []
+    expected = fingerprint(method, seed, batch_size, len(train), compute, rule)
+    validated = val is not None and len(val) > 0
+    plateau = Plateau(rule) if validated else None
+    state = load_latest_checkpoint(ckpt_dir, expected, max_updates)
+    check, updates, history = 0, 0, []
     if state is not None:
         trainer.load_state_dict(state["trainer"])
         set_rng_state(state["rng"])
-        start, history = state["epoch"], list(state["history"])
+        check, updates, history = state["check"], state["updates"], list(state["history"])
+        if plateau is not None and state.get("plateau"):
+            plateau.load(state["plateau"])
     write_csv(log_csv, history)  # drops rows written after the checkpoint we resume from
 
     lr, hr = as_tensors(train, device)
-    val_tensors = as_tensors(val, device) if val is not None and len(val) else None
+    val_tensors = as_tensors(val, device) if validated else None
     aux, val_aux = aux_tensor(train, device), aux_tensor(val, device)
-    stop = epochs if stop_after_epochs is None else min(epochs, start + stop_after_epochs)
-    n_batches = -(-len(train) // batch_size)
-    bar = tqdm(total=(epochs - start) * n_batches, desc=f"{method.get('trainer')}:{method.get('generator')}",
-               unit="batch", file=sys.stderr, disable=not progress, dynamic_ncols=True)
+    ref_mse = reference_mse(val, val_reference) if validated else None
+    stream = BatchStream(len(train), batch_size, seed, device)
+    every = rule.check_every or stream.n_batches
+    checks_left = math.inf if stop_after_checks is None else stop_after_checks
+    smooth = history[-1].get("val_mse_smooth") if history else None
+    bar = tqdm(total=max_updates - updates, desc=f"{method.get('trainer')}:{method.get('generator')}",
+               unit="update", file=sys.stderr, disable=not progress, dynamic_ncols=True)
     with bar:
-        for epoch in range(start + 1, stop + 1):
+        while updates < max_updates and checks_left > 0 and not (plateau is not None and plateau.reached and rule.stop):
             began = time.perf_counter()
-            lr_scale = apply_schedule(trainer, schedule, epoch)
-            order = epoch_permutation(len(train), seed, epoch).to(device)
-            train_means = run_epoch(trainer, lr, hr, batch_size, order, bar, aux, compute)
-            val_means = validate(trainer, *val_tensors, batch_size, val_aux, compute) if val_tensors else {}
+            trainer.generator.train()
+            sums: dict[str, float] = {}
+            seen, lr_scale = 0, 1.0
+            for u in range(updates, min(updates + every, max_updates)):
+                lr_scale = apply_schedule(trainer, schedule, stream.epoch(u))
+                idx = stream.indices(u)
+                extra = {} if aux is None else {"aux": aux[idx]}
+                values = train_step(trainer, lr[idx], hr[idx], extra, compute)
+                for k, v in values.items():
+                    sums[k] = sums.get(k, 0.0) + v * len(idx)
+                seen += len(idx)
+                bar.update(1)
+            updates = min(updates + every, max_updates)
+            check += 1
+            train_means = {k: v / seen for k, v in sums.items()}
             if schedule is not None:
-                train_means = {**train_means, "lr_factor": lr_scale}
-            history.append(epoch_row(epoch, train_means, val_means, time.perf_counter() - began))
+                train_means["lr_factor"] = lr_scale
+            val_means: dict[str, float] = {}
+            if val_tensors is not None:
+                val_means = validate(trainer, *val_tensors, batch_size, val_aux, compute)
+                val_means["mse"] = validation_mse(trainer, *val_tensors, batch_size, compute)
+                smooth = plateau.observe(val_means["mse"], updates)
+                val_means["mse_smooth"] = smooth
+            history.append(check_row(updates, stream.n_batches, train_means, val_means, time.perf_counter() - began))
             write_csv(log_csv, history)
-            save_checkpoint(ckpt_dir, {"epoch": epoch, "trainer": trainer.state_dict(), "rng": rng_state(),
-                                       "history": history, "fingerprint": expected})
-            bar.set_description(f"epoch {epoch}/{epochs}", refresh=False)
-    return trainer.generator.cpu().to(memory_format=torch.contiguous_format).eval()
+            save_checkpoint(ckpt_dir, {"check": check, "updates": updates, "trainer": trainer.state_dict(),
+                                       "rng": rng_state(), "history": history, "fingerprint": expected,
+                                       "plateau": plateau.state() if plateau is not None else None})
+            bar.set_postfix(loss=f"{train_means.get('total', math.nan):.4g}", refresh=False)
+            checks_left -= 1
+    result = record(updates, max_updates, batch_size, len(train), plateau, ref_mse,
+                    None if smooth is None or not math.isfinite(smooth) else float(smooth))
+    atomic_write_bytes(log_csv.with_suffix(".json"), json.dumps(result, indent=1).encode())
+    return Fitted(trainer.generator.cpu().to(memory_format=torch.contiguous_format).eval(), result)
 
 
 def prepare(trainer: Trainer, compute: Compute) -> Trainer:

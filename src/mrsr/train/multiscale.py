@@ -19,7 +19,7 @@ from torch import nn
 
 from mrsr.asl import resample_to_grid
 from mrsr.device import Compute
-from mrsr.train.loop import CKPT_FORMAT, TrainData, atomic_torch_save, fit
+from mrsr.train.loop import CKPT_FORMAT, TrainData, atomic_torch_save, checkpoint_numbers, fit
 from mrsr.train.supervised import build_generator
 
 Shape = tuple[int, ...]
@@ -138,12 +138,12 @@ def train_pyramid(method: Mapping[str, Any], asl: np.ndarray, t1: np.ndarray | N
         data = TrainData(lr=pyr.inputs(first, t1).numpy(), hr=real[None, None])
         m = scale_method(method, n, epochs, init_from)
         scale_dir = ckpt_dir / f"scale-{n}"
-        generator = fit(m, data, None, epochs=epochs, batch_size=1, seed=seed, device=device, ckpt_dir=scale_dir,
-                        log_csv=scale_dir / "loss.csv", progress=progress, compute=compute)
+        generator = fit(m, data, None, max_updates=epochs, batch_size=1, seed=seed, device=device, ckpt_dir=scale_dir,
+                        log_csv=scale_dir / "loss.csv", progress=progress, compute=compute).generator
         pyr.generators.append(generator)
         pyr.methods.append(m)
         prev = pyr.run_scale(n, prev, t1)
-        init_from = str(scale_dir / CKPT_FORMAT.format(epochs))
+        init_from = str(scale_dir / CKPT_FORMAT.format(checkpoint_numbers(scale_dir)[0]))
     return pyr
 
 

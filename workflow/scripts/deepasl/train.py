@@ -31,9 +31,10 @@ train = TrainData(x[keep], y[keep], aux[keep])
 compute = Compute(**snakemake.params.compute)
 log.info("%s fold %s on %s (%s): %d of %d patches from %d subjects", snakemake.wildcards.deepasl_method,
          snakemake.wildcards.deepasl_fold, device, compute, len(train), len(x), len(parts))
-model = fit(method, train, None, epochs=int(cfg["epochs"]), batch_size=int(cfg["batch_size"]), seed=seed,
+fitted = fit(method, train, None, epochs=int(cfg["epochs"]), batch_size=int(cfg["batch_size"]), seed=seed,
             device=device, ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv), compute=compute)
-meta = {"experiment": "deepasl", "dataset": snakemake.wildcards.deepasl_dataset, "method_key": snakemake.wildcards.deepasl_method,
+model = fitted.generator
+meta = {"training": fitted.record, "experiment": "deepasl", "dataset": snakemake.wildcards.deepasl_dataset, "method_key": snakemake.wildcards.deepasl_method,
         "heldout": snakemake.wildcards.deepasl_fold, "seed": seed, "params": count_params(model),
         "epochs": int(cfg["epochs"]), "batch_size": int(cfg["batch_size"]), "n_train_patches": len(train)}
 save_model(snakemake.output.model, model, method, meta)

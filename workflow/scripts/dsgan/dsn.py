@@ -33,10 +33,11 @@ for _ in range(int(dcfg["crops"])):
     ys.append(lrs[i][r // 2:r // 2 + lr_crop, c // 2:c // 2 + lr_crop])
 train = TrainData(np.stack(xs)[:, None], np.stack(ys)[:, None])
 method = dsn_method(dcfg)
-model = fit(method, train, None, epochs=int(dcfg["epochs"]), batch_size=int(dcfg["batch_size"]), seed=seed,
+fitted = fit(method, train, None, epochs=int(dcfg["epochs"]), batch_size=int(dcfg["batch_size"]), seed=seed,
             device=device, ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
             compute=Compute(**snakemake.params.compute))
-save_model(snakemake.output.model, model, method, {"experiment": "dsgan", "fold": snakemake.wildcards.dsgan_fold,
+model = fitted.generator
+save_model(snakemake.output.model, model, method, {"experiment": "dsgan", "training": fitted.record, "fold": snakemake.wildcards.dsgan_fold,
                                                    "params": count_params(model), "n_train": len(train)})
 out = {}
 with torch.no_grad():

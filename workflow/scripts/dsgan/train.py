@@ -33,10 +33,11 @@ for k, path in enumerate(snakemake.input.data):
 rng = np.random.default_rng([seed, 15, int(snakemake.wildcards.dsgan_fold)])
 x, y = edsr_pairs(lrs, hrs, int(ecfg["patch_size"]), int(ecfg["patches"]), int(ecfg["rotations"]), rng)
 method = edsr_method(ecfg)
-model = fit(method, TrainData(x, y), None, epochs=int(ecfg["epochs"]), batch_size=int(ecfg["batch_size"]),
+fitted = fit(method, TrainData(x, y), None, epochs=int(ecfg["epochs"]), batch_size=int(ecfg["batch_size"]),
             seed=seed, device=device, ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
             compute=Compute(**snakemake.params.compute))
-meta = {"experiment": "dsgan", "construction": construction, "fold": snakemake.wildcards.dsgan_fold, "seed": seed,
+model = fitted.generator
+meta = {"training": fitted.record, "experiment": "dsgan", "construction": construction, "fold": snakemake.wildcards.dsgan_fold, "seed": seed,
         "params": count_params(model), "n_train_patches": len(x)}
 save_model(snakemake.output.model, model, method, meta)
 log.info("EDSR %s fold %s on %s: %d pairs from %d slices, %d parameters", construction,

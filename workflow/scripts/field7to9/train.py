@@ -22,13 +22,14 @@ check_output_range(method, train.hr)
 compute = Compute(**snakemake.params.compute)
 log.info("%s on %s (%s): %d train / %d val patches", snakemake.wildcards.field_method, device, compute, len(train.lr),
          len(val.lr))
-generator = fit(
+fitted = fit(
     method, train, val,
     epochs=snakemake.params.epochs, batch_size=snakemake.params.batch_size, seed=seed, device=device,
     ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
     vgg_weights=snakemake.params.vgg_weights, compute=compute,
 )
-meta = {
+generator = fitted.generator
+meta = {"training": fitted.record,
     "experiment": "field7to9", "method_key": snakemake.wildcards.field_method, "seed": seed,
     "params": count_params(generator), "epochs": snakemake.params.epochs,
     "batch_size": snakemake.params.batch_size, "n_train_patches": len(train.lr),

@@ -34,10 +34,11 @@ train = TrainData(x, y)
 compute = Compute(**snakemake.params.compute)
 log.info("%s on %s (%s): %d patches of %d px from %d subjects, batch %d", snakemake.wildcards.ixi_sr_method,
          device, compute, len(train), x.shape[-1], len(snakemake.input.train), batch_size)
-model = fit(method, train, None, epochs=int(cfg["epochs"]), batch_size=batch_size, seed=seed, device=device,
+fitted = fit(method, train, None, epochs=int(cfg["epochs"]), batch_size=batch_size, seed=seed, device=device,
             ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
             vgg_weights=cfg["vgg_weights"], compute=compute)
-meta = {"experiment": "ixi_sr", "method_key": snakemake.wildcards.ixi_sr_method, "seed": seed,
+model = fitted.generator
+meta = {"training": fitted.record, "experiment": "ixi_sr", "method_key": snakemake.wildcards.ixi_sr_method, "seed": seed,
         "params": count_params(model), "epochs": int(cfg["epochs"]), "batch_size": batch_size,
         "n_train_patches": len(train), "trained_on": {"data": snakemake.params.data, "contrast": "T2w",
                                                      "experiment": "ixi_sr"}}
