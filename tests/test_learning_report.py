@@ -83,3 +83,23 @@ def test_learning_curves_figure(tmp_path):
     assert out["png"].stat().st_size > 1000
     with pytest.raises(ValueError, match="val_mse"):
         learning_curves({"a": pd.DataFrame({"epoch": [1]})}, tmp_path / "x", title="t")
+
+
+def test_paired_better_matches_scipy_and_needs_a_margin():
+    from scipy import stats
+
+    from mrsr.stats import paired_better
+
+    rng = np.random.default_rng(1)
+    b = rng.normal(30, 2, size=12)
+    a = b + 0.5 + rng.normal(0, 0.2, size=12)  # consistently better
+    held, p = paired_better(a, b, higher_is_better=True)
+    assert held and p == pytest.approx(stats.ttest_rel(a, b, alternative="greater").pvalue)
+    assert not paired_better(a, b, higher_is_better=False)[0]  # lower is better: a is worse
+    noisy = b + 0.04 + rng.normal(0, 1.0, size=12)  # +0.04 on average is not a win
+    assert not paired_better(noisy, b, True)[0]
+    assert paired_better(b + 1, b, True) == (True, 0.0)  # a consistent shift
+    assert paired_better(b, b, True) == (False, 1.0)  # identical
+    assert paired_better(a[:2], b[:2], True)[0] is False  # too few pairs
+    with pytest.raises(ValueError, match="pairs"):
+        paired_better([1, 2, 3], [1, 2], True)
