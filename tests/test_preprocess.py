@@ -249,3 +249,48 @@ def test_background_fraction_of_a_head_and_a_cropped_brain() -> None:
     head[5:15, 5:15, 5:15] = 100.0  # 1000 of 8000 voxels inside
     assert pp.background_fraction(head) == pytest.approx(7 / 8)
     assert pp.background_fraction(np.full((5, 5, 5), 50.0)) == 0.0
+
+
+def test_mutual_information_known_values() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.random((20, 20, 20))
+    assert pp.mutual_information(a, a) == pytest.approx(2.0)  # b determines a
+    assert pp.mutual_information(a, 1.0 - a) == pytest.approx(2.0)  # contrast-independent (inverted)
+    assert pp.mutual_information(a, rng.random(a.shape), bins=8) == pytest.approx(1.0, abs=0.02)  # independent
+
+
+def _diverging(ants_module, real, fail: int):
+    """A stand-in for one ants.registration call: noise for the first `fail` calls, then the real registration."""
+    calls = []
+
+    def fake(ants, fixed_img, moving_img, seed, init, settings):
+        calls.append((seed, init))
+        if len(calls) <= fail:
+            noise = np.random.default_rng(seed).random(fixed_img.shape).astype(np.float32)
+            return {"warpedmovout": fixed_img.new_image_like(noise)}
+        return real(ants, fixed_img, moving_img, seed, init, settings)
+
+    return fake, calls
+
+
+def test_diverged_registration_is_retried(blob: np.ndarray, monkeypatch) -> None:
+    import ants
+
+    moving = ndimage.shift(blob, (2.0, -1.5, 1.0), order=3).astype(np.float32)
+    fake, calls = _diverging(ants, pp._ants_registration, fail=1)
+    monkeypatch.setattr(pp, "_ants_registration", fake)
+    with pytest.warns(UserWarning, match="sub-07: registration diverged and was retried"):
+        warped = pp.register(moving, AFFINE, blob, AFFINE, seed=4, transform="Rigid", aff_iterations=(100, 50),
+                             label="sub-07")
+    assert calls == [(4, None), (5, None)]
+    assert pp.mutual_information(warped, blob) > pp.mutual_information(moving, blob)
+
+
+def test_registration_that_keeps_diverging_stops_naming_the_image(blob: np.ndarray, monkeypatch) -> None:
+    import ants
+
+    fake, calls = _diverging(ants, pp._ants_registration, fail=3)
+    monkeypatch.setattr(pp, "_ants_registration", fake)
+    with pytest.raises(ValueError, match=r"sub-07: registration diverged: normalised mutual information"):
+        pp.register(blob, AFFINE, blob, AFFINE, seed=4, transform="Rigid", label="sub-07")
+    assert calls == [(4, None), (5, None), (6, "identity")]

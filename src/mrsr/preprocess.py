@@ -147,6 +147,7 @@ def register(
     aff_smoothing_sigmas: Sequence[int] | None = None,
     single_thread: bool = True,
     onto: tuple[Sequence[int], np.ndarray] | None = None,
+    label: str = "moving image",
     **options,
 ) -> np.ndarray:
     """Register moving to fixed with ants.registration and return the warped moving image on the fixed grid, or
@@ -160,6 +161,9 @@ def register(
     in two, differ for Rigid, Affine and SyN alike (also with the Platform or Pool threader and 100 %
     sampling): SyN output voxels by up to 0.053 (image max 0.25), 0.6-1.1e-3 on average inside the brain
     (0.5-0.9 % of its mean). Small synthetic volumes (tests/test_preprocess.py) do repeat exactly.
+    Every result is checked: its normalised mutual information with the fixed image must not fall more than
+    REGISTRATION_TOLERANCE below the unregistered image's; otherwise it is retried (seed + 1, then seed + 2 from
+    the identity) and finally a ValueError names `label` (e.g. the subject) and the metric.
     Extra **options go to ants.registration.
     """
     import ants
@@ -173,25 +177,68 @@ def register(
     if aff_smoothing_sigmas is None:
         aff_smoothing_sigmas = tuple(range(levels - 1, -1, -1)) if levels != 4 else (3, 2, 1, 0)
     fixed_img, moving_img = to_ants(fixed, fixed_affine), to_ants(moving, moving_affine)
-    previous_seed = ants.config._random_seed
-    ants.config._random_seed = int(seed)  # antspyx 0.6 passes it on as --random-seed
-    try:
-        result = ants.registration(
-            fixed=fixed_img, moving=moving_img, type_of_transform=transform,
-            aff_iterations=aff_iterations, aff_shrink_factors=tuple(aff_shrink_factors),
-            aff_smoothing_sigmas=tuple(aff_smoothing_sigmas),
-            reg_iterations=tuple(int(i) for i in reg_iterations), **options,
-        )
-    except ValueError as exc:
-        raise ValueError(f"register: transform '{transform}' rejected by ants.registration: {exc}") from exc
-    finally:
-        ants.config._random_seed = previous_seed
+    settings = dict(type_of_transform=transform, aff_iterations=aff_iterations,
+                    aff_shrink_factors=tuple(aff_shrink_factors), aff_smoothing_sigmas=tuple(aff_smoothing_sigmas),
+                    reg_iterations=tuple(int(i) for i in reg_iterations), **options)
+    before = mutual_information(fixed, ants.resample_image_to_target(moving_img, fixed_img).numpy())
+    tried = []
+    # Quality check: a registration that leaves the images less similar than they were unregistered has diverged
+    # (seen once: a rigid T1w-to-M0 fit ending with correlation 0.006). Retry with another seed, then from the
+    # identity instead of the centres-of-mass alignment, then stop naming the image and the metric.
+    for attempt, (attempt_seed, init) in enumerate(((seed, None), (seed + 1, None), (seed + 2, "identity"))):
+        result = _ants_registration(ants, fixed_img, moving_img, attempt_seed, init, settings)
+        after = mutual_information(fixed, result["warpedmovout"].numpy())
+        tried.append(f"seed {attempt_seed}{' from identity' if init else ''}: {after:.3f}")
+        if after >= (1 - REGISTRATION_TOLERANCE) * before:
+            if attempt:
+                warnings.warn(f"register: {label}: registration diverged and was retried ({'; '.join(tried)}; "
+                              f"unregistered {before:.3f})", stacklevel=2)
+            break
+    else:
+        raise ValueError(f"register: {label}: registration diverged: normalised mutual information with the fixed "
+                         f"image {'; '.join(tried)}, below the unregistered {before:.3f} by more than "
+                         f"{REGISTRATION_TOLERANCE:.0%}")
     if onto is None:
         return result["warpedmovout"].numpy().astype(np.float32)
     target = to_ants(np.zeros(tuple(onto[0]), dtype=np.float32), onto[1])
     warped = ants.apply_transforms(fixed=target, moving=moving_img, transformlist=result["fwdtransforms"],
                                    interpolator="linear")
     return warped.numpy().astype(np.float32)
+
+
+REGISTRATION_TOLERANCE = 0.05  # registered NMI may be this much (relative) below the unregistered one
+
+
+def mutual_information(a: np.ndarray, b: np.ndarray, bins: int = 32) -> float:
+    """Normalised mutual information (H(a) + H(b)) / H(a, b) of two images on one grid: 1 when independent, 2 when
+    one determines the other; a contrast-independent similarity for checking registrations."""
+    a, b = np.asarray(a, np.float64).ravel(), np.asarray(b, np.float64).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"mutual_information: images of {a.size} and {b.size} voxels; they must share a grid")
+    joint, _, _ = np.histogram2d(a, b, bins=bins)
+    p = joint / joint.sum()
+
+    def entropy(q: np.ndarray) -> float:
+        q = q[q > 0]
+        return float(-(q * np.log(q)).sum())
+
+    h_joint = entropy(p)
+    return (entropy(p.sum(1)) + entropy(p.sum(0))) / h_joint if h_joint > 0 else 2.0
+
+
+def _ants_registration(ants, fixed_img, moving_img, seed: int, initial_transform: str | None,
+                       settings: dict) -> dict:
+    """One ants.registration call under a given metric-sampling seed (restored afterwards)."""
+    previous_seed = ants.config._random_seed
+    ants.config._random_seed = int(seed)  # antspyx 0.6 passes it on as --random-seed
+    try:
+        return ants.registration(fixed=fixed_img, moving=moving_img, initial_transform=initial_transform,
+                                 **settings)
+    except ValueError as exc:
+        raise ValueError(f"register: transform '{settings['type_of_transform']}' rejected by ants.registration: "
+                         f"{exc}") from exc
+    finally:
+        ants.config._random_seed = previous_seed
 
 
 def _values(data: np.ndarray, mask: np.ndarray | None, where: str) -> np.ndarray:
