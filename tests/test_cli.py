@@ -21,3 +21,21 @@ def test_voxel_size_and_background_differences_are_named() -> None:
 
 def test_models_without_a_record_get_no_warning() -> None:
     assert input_warnings({}, (0.5, 0.5, 0.5), 0.0) == []
+
+
+def test_version_and_exit_codes(tmp_path, capsys) -> None:
+    import pytest
+
+    from mrsr.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.startswith("mrsr ")
+    missing = tmp_path / "none.pt"
+    code = main(["apply", "--model", str(missing), "--input", str(tmp_path / "x.nii.gz"),
+                 "--output", str(tmp_path / "y.nii.gz")])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and str(missing) in err and len(err.splitlines()) == 1  # runtime error: exit 1, one line
+    with pytest.raises(SystemExit) as usage:
+        main(["apply", "--model", str(missing)])  # --input/--output missing: a usage error
+    assert usage.value.code == 2

@@ -3,6 +3,8 @@ the report, a user subject sheet, and a corrupt input file."""
 
 from __future__ import annotations
 
+import json
+
 import gzip
 import shutil
 import subprocess
@@ -40,6 +42,15 @@ def test_every_rule_ran(run_dir: Path) -> None:
                  "field7to9/train", "field7to9/infer", "field7to9/rfsr_train", "field7to9/rfsr_apply"]:
         assert any((log / rule).iterdir()), rule
     assert (run_dir / "results/cohort/subjects.tsv").is_file()
+
+
+def test_run_writes_its_provenance(run_dir: Path) -> None:
+    from mrsr.provenance import git_commit
+
+    record = json.loads((run_dir / "results/provenance.json").read_text())
+    repo = Path(__file__).resolve().parents[1]
+    assert record["code"]["commit"] == git_commit(repo)["commit"]
+    assert record["packages"]["snakemake"] and record["config"]["preset"] == "test"
 
 
 @pytest.mark.parametrize("table", ["table2", "table3"])
@@ -130,7 +141,7 @@ def test_cli_names_a_corrupt_input(run_dir: Path, tmp_path: Path) -> None:
     bad.write_bytes(b"not a nifti")
     result = subprocess.run([str(BIN / "mrsr"), "apply", "--model", str(run_dir / FIELD / "models/fcn1/seed-0/model.pt"),
                              "--input", str(bad), "--output", str(tmp_path / "o.nii.gz")], capture_output=True, text=True)
-    assert result.returncode == 2 and str(bad) in result.stderr
+    assert result.returncode == 1 and str(bad) in result.stderr
     assert not (tmp_path / "o.nii.gz").exists()
 
 

@@ -131,6 +131,13 @@ def test_unknown_config_key_is_rejected(tmp_path: Path) -> None:
     assert "patchsize" in result.stderr + result.stdout
 
 
+def test_unknown_experiment_is_named_with_the_known_ones(tmp_path: Path) -> None:
+    result = run_cli(["-n", "--config", "experiments=[field7to9,ixi]"], tmp_path)
+    out = result.stderr + result.stdout
+    assert result.returncode != 0 and "ModuleNotFoundError" not in out
+    assert "unknown ['ixi']" in out and "'ixi_sr'" in out and "'field7to9'" in out
+
+
 def test_bad_subject_sheet_fails_naming_the_file(tmp_path: Path) -> None:
     sheet = tmp_path / "subjects.tsv"
     sheet.write_text("subject\tlr\thr\ns1\tmissing_lr.nii.gz\tmissing_hr.nii.gz\n")

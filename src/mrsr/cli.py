@@ -16,8 +16,18 @@ from pathlib import Path
 import numpy as np
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mrsr")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown (not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mrsr", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"mrsr {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     apply = sub.add_parser("apply", help="apply a trained model (model.pt) to a NIfTI volume",
                            description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -123,6 +133,7 @@ def apply_model(model_path: Path, input_path: Path, output_path: Path, *, upsamp
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 done, 1 a runtime error (one line naming the file or key), 2 a usage error (argparse)."""
     args = _parser().parse_args(argv)
     try:
         if args.command == "import-ixi":
@@ -132,9 +143,9 @@ def main(argv: list[str] | None = None) -> int:
         path = apply_model(args.model, args.input, args.output, upsample_factor=args.upsample, axis=args.axis,
                            scale=args.scale, device=args.device, batch_size=args.batch_size,
                            precision=args.precision, channels_last=args.channels_last)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, KeyError, FileNotFoundError, OSError) as error:
         print(f"mrsr: error: {error}", file=sys.stderr)
-        return 2
+        return 1
     print(f"wrote {path}")
     return 0
 

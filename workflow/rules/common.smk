@@ -7,6 +7,7 @@ import yaml
 from snakemake.utils import validate
 
 from mrsr.footer import config_differences, deep_merge
+from mrsr.provenance import git_commit
 from mrsr.scorecard import has_claims
 
 SCHEMAS = Path(workflow.current_basedir).parent / "schemas"
@@ -98,7 +99,9 @@ def all_targets() -> list[str]:
     """Final outputs of every configured experiment, and the claims scorecard."""
     check_experiments()
     cohort = any(USES_COHORT[key]() for key in config["experiments"])
-    targets = ["results/cohort/subjects.tsv"] if cohort else []
+    targets = ["results/provenance.json"] + (
+        ["results/cohort/subjects.tsv"] if cohort else []
+    )
     for key in config["experiments"]:
         targets += EXPERIMENTS[key]()
     if scorecard_inputs():
@@ -107,7 +110,10 @@ def all_targets() -> list[str]:
 
 
 def scorecard_inputs() -> list[str]:
-    """claims.csv of every configured experiment that declares claims (claims.yaml in its package)."""
+    """claims.csv of every configured experiment that declares claims (claims.yaml in its package); an unknown
+    experiment key stops here with the list of known ones (the scorecard rule is parsed before `rule all`).
+    """
+    check_experiments()
     return [
         f"results/{key}/claims.csv" for key in config["experiments"] if has_claims(key)
     ]

@@ -20,3 +20,21 @@ rule scorecard:
         "../../envs/mrsr.yaml"
     script:
         "../scripts/scorecard.py"
+
+
+# What produced this run: effective config, package versions, commit, platform (reruns when the config or
+# the commit changes: both are params).
+rule provenance:
+    output:
+        "results/provenance.json",
+    log:
+        "logs/provenance.log",
+    localrule: True
+    conda:
+        "../../envs/mrsr.yaml"
+    params:
+        config=lambda wildcards: dict(config),
+        source=workflow.basedir,
+        commit=git_commit(workflow.basedir)["commit"],
+    script:
+        "../scripts/provenance.py"

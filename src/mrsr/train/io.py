@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from mrsr.device import Compute
+from mrsr.provenance import provenance
 from mrsr.train.loop import atomic_torch_save
 from mrsr.train.supervised import build_generator
 
@@ -29,7 +30,8 @@ def plain(value: Any) -> Any:
 
 
 def save_model(path: str | Path, generator: nn.Module, method: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
-    """Atomically write {'state_dict', 'method', 'meta'} (CPU fp32 tensors, contiguous layout) to path."""
+    """Atomically write {'state_dict', 'method', 'meta'} (CPU fp32 tensors, contiguous layout) to path; meta gains
+    'provenance' (mrsr.provenance: commit, packages, platform) unless it has one."""
     state = {}
     for key, value in generator.state_dict().items():
         value = value.detach().cpu().contiguous()
@@ -37,6 +39,7 @@ def save_model(path: str | Path, generator: nn.Module, method: Mapping[str, Any]
             raise ValueError(f"save_model: {key} is {value.dtype}; models are saved in float32")
         state[key] = value
     Path(path).parent.mkdir(parents=True, exist_ok=True)
+    meta = {**meta, "provenance": plain(meta.get("provenance") or provenance())}  # code, packages, platform
     atomic_torch_save({"state_dict": state, "method": plain(method), "meta": plain(meta)}, Path(path))
 
 
