@@ -10,6 +10,7 @@ up, up_affine = upsample(lr.data, lr.affine, snakemake.params.factor)
 warped = register(
     up, up_affine, hr.data, hr.affine, seed=snakemake.params.seed,
     transform=snakemake.params.transform, reg_iterations=tuple(snakemake.params.iterations),
+    label=f"{lr.path} onto {hr.path}",
 )
 write_nifti(snakemake.output[0], warped, hr.affine)
 log.info("registered %s (%s -> %s) to %s", lr.path, lr.data.shape, warped.shape, hr.path)

@@ -101,7 +101,7 @@ def registered_t1w(path: str, series: AslSeries, fine: tuple[Sequence[int], np.n
     t1w = read_nifti(path)
     fixed = {"m0": series.m0, "control": series.control}[reg["fixed"]]
     return register(t1w.data, t1w.affine, fixed, series.affine, seed=seed, transform=reg["transform"],
-                    aff_iterations=reg["aff_iterations"], onto=fine)
+                    aff_iterations=reg["aff_iterations"], onto=fine, label=f"T1w {path} onto the ASL {reg['fixed']}")
 
 
 def load_sheet_subject(row: Mapping[str, str], cfg: Mapping, seed: int) -> dict[str, np.ndarray]:

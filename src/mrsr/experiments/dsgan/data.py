@@ -161,7 +161,8 @@ def registered_lr_slices(lr: np.ndarray, lr_affine: np.ndarray, hr: np.ndarray, 
     from mrsr.degrade import bicubic_resize
     from mrsr.preprocess import register
 
-    warped = register(lr, lr_affine, hr, hr_affine, seed=seed, transform=transform, reg_iterations=reg_iterations)
+    warped = register(lr, lr_affine, hr, hr_affine, seed=seed, transform=transform, reg_iterations=reg_iterations,
+                      label="the sheet's real LR volume onto its HR")
     return np.stack([bicubic_resize(even_crop(warped[..., z]), factor=0.5) for z in range(warped.shape[-1])], -1)
 
 
