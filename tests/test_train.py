@@ -290,3 +290,12 @@ def test_without_validation_no_plateau_is_claimed(tmp_path):
     with pytest.raises(ValueError, match="exactly one budget"):
         fit(SUPERVISED, TRAIN, None, max_updates=3, epochs=1, batch_size=4, seed=0, device="cpu",
             ckpt_dir=tmp_path / "d", log_csv=tmp_path / "d.csv")
+
+
+def test_finished_training_can_drop_its_checkpoints(tmp_path):
+    kw = dict(batch_size=4, seed=0, device="cpu", progress=False, ckpt_dir=tmp_path / "c", log_csv=tmp_path / "l.csv")
+    fit(SUPERVISED, TRAIN, None, max_updates=4, stop_after_checks=1, keep_checkpoints=False, **kw)
+    assert [p.name for p in (tmp_path / "c").iterdir()] == ["check-0001.pt"]  # unfinished: kept for resuming
+    done = fit(SUPERVISED, TRAIN, None, max_updates=4, keep_checkpoints=False, **kw)
+    assert done.record["updates"] == 4 and not (tmp_path / "c").exists()
+    assert (tmp_path / "l.json").is_file()

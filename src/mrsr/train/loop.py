@@ -208,6 +208,14 @@ def save_checkpoint(ckpt_dir: Path, state: dict[str, Any]) -> Path:
     return path
 
 
+def remove_checkpoints(ckpt_dir: Path) -> None:
+    """Delete ckpt_dir's checkpoints (and the folder when nothing else is left in it)."""
+    for check in checkpoint_numbers(ckpt_dir):
+        (ckpt_dir / CKPT_FORMAT.format(check)).unlink(missing_ok=True)
+    if ckpt_dir.is_dir() and not any(ckpt_dir.iterdir()):
+        ckpt_dir.rmdir()
+
+
 def load_latest_checkpoint(ckpt_dir: Path, expected: Mapping[str, Any], max_updates: int) -> dict[str, Any] | None:
     """Newest readable checkpoint with a matching fingerprint and at most max_updates updates, else None."""
     for check in checkpoint_numbers(ckpt_dir):
@@ -420,13 +428,15 @@ def fit(method: Mapping[str, Any], train: TrainData, val: TrainData | None, *, b
         device: torch.device | str, ckpt_dir: Path | str, log_csv: Path | str, max_updates: int | None = None,
         epochs: int | None = None, stopping: Stopping | Mapping[str, Any] | None = None,
         val_reference: np.ndarray | None = None, vgg_weights: str | None = None,
-        stop_after_checks: int | None = None, progress: bool = True, compute: Compute | None = None) -> Fitted:
+        stop_after_checks: int | None = None, progress: bool = True, compute: Compute | None = None,
+        keep_checkpoints: bool = True) -> Fitted:
     """Train method's model for max_updates optimiser updates (generator updates for GANs), or `epochs` passes
     over the training data, resuming from ckpt_dir. With validation data the validation MSE is logged every
     `stopping.check_every` updates (default once per pass) and the plateau rule of `stopping` applies; without
     it, training runs to the budget and no plateau is recorded. `compute` sets precision and memory layout.
     Returns the fp32 generator on CPU in eval mode (contiguous layout) and its training record, which is also
-    written next to log_csv as JSON."""
+    written next to log_csv as JSON. keep_checkpoints=False deletes ckpt_dir's checkpoints once training is
+    complete (budget spent or plateau stop), so a finished model costs no disk; keep them to extend training."""
     if (max_updates is None) == (epochs is None):
         raise ValueError("fit needs exactly one budget: max_updates or epochs")
     n_batches = -(-len(train) // max(batch_size, 1))
@@ -507,6 +517,9 @@ def fit(method: Mapping[str, Any], train: TrainData, val: TrainData | None, *, b
     result = record(updates, max_updates, batch_size, len(train), plateau, ref_mse,
                     None if smooth is None or not math.isfinite(smooth) else float(smooth))
     atomic_write_bytes(log_csv.with_suffix(".json"), json.dumps(result, indent=1).encode())
+    finished = updates >= max_updates or (plateau is not None and plateau.reached and rule.stop)
+    if finished and not keep_checkpoints:
+        remove_checkpoints(ckpt_dir)
     return Fitted(trainer.generator.cpu().to(memory_format=torch.contiguous_format).eval(), result)
 
 
