@@ -1,5 +1,14 @@
 # mrsr: regenerate the tables and figures of five MRI super-resolution / ASL papers.
+import os
+import sys
+
 from snakemake.utils import min_version
+
+# The workflow's own source tree comes first for this process and every job (local, conda or cluster), so the
+# code that runs is the code beside this Snakefile, installed or not.
+SRC = os.path.join(workflow.basedir, "src")
+sys.path.insert(0, SRC)
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
 
 min_version("9.0")
 

@@ -50,6 +50,7 @@ def test_run_writes_its_provenance(run_dir: Path) -> None:
     record = json.loads((run_dir / "results/provenance.json").read_text())
     repo = Path(__file__).resolve().parents[1]
     assert record["code"]["commit"] == git_commit(repo)["commit"]
+    assert record["code"]["module"] == str(repo / "src" / "mrsr")  # jobs import the workflow's own source
     assert record["packages"]["snakemake"] and record["config"]["preset"] == "test"
 
 

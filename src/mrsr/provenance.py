@@ -47,7 +47,7 @@ def provenance(config: Mapping[str, Any] | None = None, *, source: str | Path | 
     the effective config when given (its `compute` sections state each experiment's precision)."""
     record: dict[str, Any] = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "code": git_commit(source),
+        "code": {**git_commit(source), "module": str(Path(__file__).resolve().parent)},  # the mrsr that ran
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "machine": platform.machine(),
