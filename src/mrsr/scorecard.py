@@ -54,9 +54,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
-from scipy import stats
 
 from mrsr.io import write_text
+from mrsr.stats import ALPHA, paired_p
 from mrsr.tables import SEED_SD  # suffix of a column holding a metric's spread over training seeds
 
 CLAIMS = "claims.yaml"  # in each experiment package: mrsr/experiments/<key>/
@@ -65,8 +65,6 @@ OUTCOMES = ("held", "not held", "untestable")
 KINDS = ("best", "beats", "all_beat", "below", "all_of")
 NEEDED = {"best": ["method", "metrics"], "beats": ["method", "other", "metrics"], "all_beat": ["other", "metrics"],
           "below": ["method", "column", "threshold"]}  # keys each simple kind needs besides `table`
-ALPHA = 0.05  # one-sided paired test level for "beats"
-MIN_PAIRS = 3  # fewer paired items: no test, not significant
 NO_TEST = "(no paired test: per-item values not given)"
 
 Status = Mapping[str, Mapping[str, Mapping[str, Any]]]
@@ -211,15 +209,8 @@ def _pairs(samples: pd.DataFrame, a: str, b: str, metric: str) -> tuple[np.ndarr
 
 
 def _paired_p(samples: pd.DataFrame, a: str, b: str, metric: str, higher: bool) -> tuple[float | None, str]:
-    """One-sided paired t-test p that a beats b over the items; None (with why) when no test can be made."""
-    xa, xb = _pairs(samples, a, b, metric)
-    if len(xa) < MIN_PAIRS:
-        return None, f"not significant: {len(xa)} paired items (need {MIN_PAIRS})"
-    diff = xa - xb
-    if np.ptp(diff) <= 1e-12 * max(1.0, float(np.abs(diff).max())):
-        return None, f"not significant: the {len(xa)} paired differences have no variance"
-    p = float(stats.ttest_rel(xa, xb, alternative="greater" if higher else "less").pvalue)
-    return p, f"p = {p:.3g}, n = {len(xa)}"
+    """One-sided paired t-test p that a beats b over the items (mrsr.stats); None (with why) when no test can be made."""
+    return paired_p(*_pairs(samples, a, b, metric), higher)
 
 
 def _seed_sd(frame: pd.DataFrame, a: str, b: str, metric: str) -> float:
