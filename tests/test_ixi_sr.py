@@ -186,3 +186,90 @@ def test_ixi_importer_writes_valid_sheet(tmp_path):
     assert [r["site"] for r in ixi_rows(ixi)] == ["Guys", "HH", "Guys"]
     with pytest.raises(ValueError, match="no IXI T2 files from site 'IOP'"):
         ixi_rows(ixi, site="IOP")
+
+
+# ---------------------------------------------------------------- issue 18: budgets, validation, brain scoring
+
+from pathlib import Path  # noqa: E402
+
+import yaml  # noqa: E402
+
+from mrsr.experiments.ixi_sr.data import split_slices, validation_flags  # noqa: E402
+from mrsr.experiments.ixi_sr.evaluate import slice_metrics  # noqa: E402
+from mrsr.experiments.ixi_sr.training import schedule_in_passes, trainer_method  # noqa: E402
+from mrsr.footer import paper_budgets  # noqa: E402
+from mrsr.metrics import brain_mask  # noqa: E402
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_schedule_in_passes_reproduces_the_paper_epochs():
+    # the paper preset: 100 passes of 3,063 updates; fractions 0.5 + 0.5 give 50 constant + 50 decaying passes
+    paper = yaml.safe_load((ROOT / "config/paper.yaml").read_text())["ixi_sr"]
+    got = schedule_in_passes(paper["schedule"], 306_300, 3_063)
+    assert got == pytest.approx(PAPER_SCHEDULE)
+    assert lr_factor(got, 50) == 1.0 and lr_factor(got, 100) * 1e-4 == pytest.approx(2e-6)
+    # a default-like budget: 240 updates of 30 batches a pass = 8 passes, constant for 4
+    assert schedule_in_passes({"constant_fraction": 0.5, "decay_fraction": 0.5, "final_factor": 0.02}, 240, 30) == \
+        {"constant_epochs": 4.0, "decay_epochs": 4.0, "final_factor": 0.02}
+    # under one pass (the default's 240 updates of ~500 batches a pass): the loop's one lr for pass 1 is the constant one
+    short = schedule_in_passes({"constant_fraction": 0.5, "decay_fraction": 0.5, "final_factor": 0.02}, 240, 496)
+    assert short["constant_epochs"] == 1.0 and lr_factor(short, 1) == 1.0
+    with pytest.raises(ValueError, match="config ixi_sr.schedule"):
+        schedule_in_passes({"constant_epochs": 1, "decay_epochs": 1, "final_factor": 0.1}, 10, 2)
+
+
+def test_trainer_method_drops_budget_keys():
+    entry = {"label": "X", "trainer": "cycle", "batch_size": 8, "max_updates": 9, "stopping": {"patience": 2}, "lr_g": 1}
+    assert trainer_method(entry, {"a": 1}) == {"trainer": "cycle", "lr_g": 1, "schedule": {"a": 1}}
+
+
+def test_config_budgets_in_updates_and_paper_budget():
+    default = yaml.safe_load((ROOT / "config/config.yaml").read_text())["ixi_sr"]
+    paper = yaml.safe_load((ROOT / "config/paper.yaml").read_text())["ixi_sr"]
+    assert "epochs" not in default and "epochs" not in paper
+    budgets = paper_budgets("ixi_sr")
+    # 8,000 slices x 49 patches (stride 32 on 256 px) x 100 epochs / batch
+    assert budgets["cpce"]["updates"] == math.ceil(8000 * 49 / 128) * 100 == 306_300  # last batch of a pass smaller
+    assert budgets["circle"]["updates"] == 8000 * 49 // 64 * 100 == 612_500
+    for key in ("cpce", "circle"):
+        assert paper["methods"][key]["max_updates"] == budgets[key]["updates"]
+        assert paper["methods"][key]["stopping"]["stop"] is False
+        assert default["methods"][key]["stopping"]["stop"] is True
+        assert 1 <= default["methods"][key]["max_updates"] < budgets[key]["updates"]
+
+
+def phantom_volume(n_slices: int = 20) -> np.ndarray:
+    """A bright ellipsoid 'head' in a dark field, (32, 32, n_slices), brighter towards the last slice (no two alike)."""
+    i, j, k = np.meshgrid(np.linspace(-1, 1, 32), np.linspace(-1, 1, 32), np.linspace(-1, 1, n_slices), indexing="ij")
+    return ((i / 0.8) ** 2 + (j / 0.7) ** 2 + (k / 0.9) ** 2 <= 1).astype(np.float32) * (0.5 + 0.4 * np.abs(i) + 0.05 * k)
+
+
+def test_validation_slices_are_interior_and_held_out_of_training():
+    pairs = slice_pairs(phantom_volume(), size=32, axis=2, min_foreground=0.05, val_slices=3)
+    n = len(pairs["hr"])
+    flagged = np.flatnonzero(pairs["val"])
+    assert len(flagged) == 3 and flagged[0] > 0 and flagged[-1] < n - 1  # spread, no end slice
+    assert flagged[1] == pytest.approx((n - 1) / 2, abs=1)  # one through the middle
+    train, val = split_slices(pairs)
+    assert len(train["hr"]) == n - 3 and len(val["hr"]) == 3
+    np.testing.assert_array_equal(val["lr"], pairs["lr"][flagged])
+    held = {s.tobytes() for s in val["hr"]}
+    assert not any(s.tobytes() in held for s in train["hr"])  # disjoint
+    none = slice_pairs(phantom_volume(), size=32, axis=2, min_foreground=0.05)  # a test subject: none held out
+    assert not none["val"].any()
+    with pytest.raises(ValueError, match="ixi_sr.val_slices"):
+        validation_flags(pairs["hr"][:2], 2)
+
+
+def test_slice_metrics_inside_the_brain():
+    hr = phantom_volume()[:, :, 10]
+    pred = hr.copy()
+    pred[0:3, 0:3] = 1.0  # an error in the background corner only: outside the dilated brain mask
+    m = slice_metrics(pred, hr)
+    assert m["psnr"] == pytest.approx(10 * np.log10(1 / (9 / hr.size)))
+    assert math.isinf(m["psnr_brain"]) and m["ssim_brain"] == pytest.approx(1.0)
+    inside = hr.copy()
+    inside[16, 16] += 0.1  # one brain pixel: MSE over the mask's pixels
+    n_mask = int(brain_mask(hr).sum())
+    assert slice_metrics(inside, hr)["psnr_brain"] == pytest.approx(10 * np.log10(n_mask / 0.01), rel=1e-4)

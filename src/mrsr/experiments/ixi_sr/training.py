@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,13 +14,14 @@ def schedule_in_passes(schedule: Mapping[str, Any], max_updates: int, n_batches:
     """The loop's per-pass schedule {constant_epochs, decay_epochs, final_factor} of a schedule given as fractions of
     max_updates (config ixi_sr.schedule; paper: 50 + 50 of 100 epochs = 0.5, 0.5), with n_batches updates a pass.
 
-    The loop applies the learning rate per pass over the data, so the decay moves in steps of one pass."""
+    The loop sets the learning rate once per pass over the data, so the constant phase is rounded up to whole passes
+    (at least one): a budget of less than one pass trains at the constant rate throughout, never at the decayed one."""
     if set(schedule) != set(SCHEDULE_KEYS):
         raise ValueError(f"config ixi_sr.schedule: expected exactly the keys {SCHEDULE_KEYS}, got {sorted(schedule)}")
     if n_batches < 1 or max_updates < 1:
         raise ValueError(f"schedule_in_passes: needs max_updates >= 1 and n_batches >= 1, got {max_updates}, {n_batches}")
     passes = max_updates / n_batches
-    return {"constant_epochs": float(schedule["constant_fraction"]) * passes,
+    return {"constant_epochs": float(max(1, math.ceil(float(schedule["constant_fraction"]) * passes - 1e-9))),
             "decay_epochs": float(schedule["decay_fraction"]) * passes,
             "final_factor": float(schedule["final_factor"])}
 
