@@ -31,7 +31,8 @@ paper = load_paper_values("ixi_sr", "table1")
 params = {k: count_params(build(m["generator"], **dict(m.get("generator_kwargs") or {})))
           for k, m in cfg["methods"].items() if m.get("generator")}
 random_vgg = cfg["vgg_weights"] is None
-notes = {k: "perceptual: random VGG" for k, m in cfg["methods"].items() if m.get("lambda_p") and random_vgg}
+RANDOM_VGG = "perceptual: random VGG, not a test of the paper's loss"
+notes = {k: RANDOM_VGG for k, m in cfg["methods"].items() if m.get("lambda_p") and random_vgg}
 labels = {k: m["label"] for k, m in cfg["methods"].items()}
 networks = [k for k, m in cfg["methods"].items() if m.get("generator")]
 
@@ -105,6 +106,8 @@ def network_line(key: str) -> str:
 
 
 extra += [network_line(k) for k in networks]
+extra += [f"{labels[k]} ({RANDOM_VGG}): its perceptual term compares features of a random VGG-19, which carry no "
+          "ImageNet prior, so the row does not test the paper's loss." for k in notes]
 if "lr" in values:
     for key, hib in METRICS:
         vals = {k: values[k][key] for k in ["lr", *networks] if k in values}
