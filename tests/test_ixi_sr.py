@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from mrsr.cli import main as cli_main
 from mrsr.experiments.ixi_sr.data import bicubic_reference, ixi_rows, kspace_lr, patch_pairs, slice_pairs
@@ -273,3 +274,56 @@ def test_slice_metrics_inside_the_brain():
     inside[16, 16] += 0.1  # one brain pixel: MSE over the mask's pixels
     n_mask = int(brain_mask(hr).sum())
     assert slice_metrics(inside, hr)["psnr_brain"] == pytest.approx(10 * np.log10(n_mask / 0.01), rel=1e-4)
+
+
+# ---------------------------------------------------------------- issue 19 (b): the VGG-19 route of GAN-CPCE
+
+from mrsr import losses  # noqa: E402
+from mrsr.nets.vgg import vgg19_features  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def vgg19_perceptual() -> losses.VGG19Perceptual:
+    with pytest.warns(UserWarning, match="random VGG"):
+        return losses.VGG19Perceptual(seed=0)
+
+
+def test_vgg19_input_is_torchvision_imagenet_normalised(vgg19_perceptual):
+    x = torch.tensor([0.0, 0.485, 1.0]).view(1, 1, 1, 3)
+    got = vgg19_perceptual.prepare(x)[0, :, 0]  # (3 channels, 3 pixels)
+    expected = torch.tensor([[(v - m) / s for v in (0.0, 0.485, 1.0)]
+                             for m, s in zip((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])
+    torch.testing.assert_close(got, expected)
+    assert got[0, 1] == 0  # the ImageNet red mean maps to 0; a [0, 1] image stays within about +-2.7
+    assert got.abs().max() < 2.7
+    with pytest.raises(ValueError, match=r"\(B, 1, H, W\)"):
+        vgg19_perceptual.prepare(torch.zeros(1, 3, 4, 4))
+
+
+def test_vgg19_cut_is_relu5_4(vgg19_perceptual):
+    layers = list(vgg19_perceptual.features)
+    convs = [m for m in layers if isinstance(m, nn.Conv2d)]
+    assert len(layers) == 36 and len(convs) == 16  # torchvision vgg19 features[:36]
+    assert isinstance(layers[-1], nn.ReLU) and isinstance(layers[-2], nn.Conv2d)  # relu5_4 (after the 16th conv)
+    assert sum(isinstance(m, nn.MaxPool2d) for m in layers) == 4  # pool5 is not included
+    assert vgg19_perceptual.features(torch.zeros(1, 3, 32, 32)).shape == (1, 512, 2, 2)
+
+
+def test_vgg19_loads_torchvision_keys(tmp_path):
+    reference, _ = vgg19_features(seed=7)  # stands in for torchvision weights: other values than seed 0
+    state = {f"features.{k}": v.clone() for k, v in reference.state_dict().items()}
+    state["classifier.0.weight"] = torch.zeros(2, 2)  # the classifier of a full vgg19 state dict is ignored
+    path = tmp_path / "vgg19.pth"
+    torch.save(state, path)
+    loaded = losses.VGG19Perceptual(weights_path=str(path))
+    assert not loaded.random_weights
+    for key, value in reference.state_dict().items():
+        torch.testing.assert_close(loaded.features.state_dict()[key], value)
+    assert not any(p.requires_grad for p in loaded.features.parameters())
+    x, y = torch.rand(2, 1, 32, 32), torch.rand(2, 1, 32, 32)
+    feats = reference(loaded.prepare(x)), reference(loaded.prepare(y))
+    assert float(loaded(x, y)) == pytest.approx(float(F.mse_loss(*feats)), rel=1e-5)
+    del state["features.34.weight"]  # conv5_4 missing
+    torch.save(state, path)
+    with pytest.raises(ValueError, match=r"vgg19.pth lacks the expected torchvision keys: features.34.weight"):
+        losses.VGG19Perceptual(weights_path=str(path))
