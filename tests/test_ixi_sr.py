@@ -327,3 +327,21 @@ def test_vgg19_loads_torchvision_keys(tmp_path):
     torch.save(state, path)
     with pytest.raises(ValueError, match=r"vgg19.pth lacks the expected torchvision keys: features.34.weight"):
         losses.VGG19Perceptual(weights_path=str(path))
+
+
+@pytest.mark.filterwarnings("ignore:no VGG-19 weights")
+def test_circle_default_is_supervised():
+    # issue 19 (c): the paper trains GAN-CIRCLE "in the supervised learning framework": the reference's 0.5 L1 term
+    circle = yaml.safe_load((ROOT / "config/config.yaml").read_text())["ixi_sr"]["methods"]["circle"]
+    assert circle["supervised_weight"] == 0.5
+    from mrsr.train.cycle import CycleTrainer
+
+    torch.manual_seed(0)
+    small = {**trainer_method(circle, {}), "generator_kwargs": {"first_width": 16, "n_layers": 3}}
+    small.pop("schedule")
+    trainer = CycleTrainer(small, torch.device("cpu"), patch_size=16)
+    x, y = torch.rand(2, 1, 16, 16), torch.rand(2, 1, 16, 16)
+    with torch.no_grad():
+        expected = float(F.l1_loss(trainer.generator(x), y))
+    terms = trainer.train_step(x, y)
+    assert terms["supervised"] == pytest.approx(expected, rel=1e-5)
