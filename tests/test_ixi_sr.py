@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from mrsr.cli import main as cli_main
 from mrsr.experiments.ixi_sr.data import bicubic_reference, ixi_rows, kspace_lr, patch_pairs, slice_pairs
@@ -186,3 +187,161 @@ def test_ixi_importer_writes_valid_sheet(tmp_path):
     assert [r["site"] for r in ixi_rows(ixi)] == ["Guys", "HH", "Guys"]
     with pytest.raises(ValueError, match="no IXI T2 files from site 'IOP'"):
         ixi_rows(ixi, site="IOP")
+
+
+# ---------------------------------------------------------------- issue 18: budgets, validation, brain scoring
+
+from pathlib import Path  # noqa: E402
+
+import yaml  # noqa: E402
+
+from mrsr.experiments.ixi_sr.data import split_slices, validation_flags  # noqa: E402
+from mrsr.experiments.ixi_sr.evaluate import slice_metrics  # noqa: E402
+from mrsr.experiments.ixi_sr.training import schedule_in_passes, trainer_method  # noqa: E402
+from mrsr.footer import paper_budgets  # noqa: E402
+from mrsr.metrics import brain_mask  # noqa: E402
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_schedule_in_passes_reproduces_the_paper_epochs():
+    # the paper preset: 100 passes of 3,063 updates; fractions 0.5 + 0.5 give 50 constant + 50 decaying passes
+    paper = yaml.safe_load((ROOT / "config/paper.yaml").read_text())["ixi_sr"]
+    got = schedule_in_passes(paper["schedule"], 306_300, 3_063)
+    assert got == pytest.approx(PAPER_SCHEDULE)
+    assert lr_factor(got, 50) == 1.0 and lr_factor(got, 100) * 1e-4 == pytest.approx(2e-6)
+    # a default-like budget: 240 updates of 30 batches a pass = 8 passes, constant for 4
+    assert schedule_in_passes({"constant_fraction": 0.5, "decay_fraction": 0.5, "final_factor": 0.02}, 240, 30) == \
+        {"constant_epochs": 4.0, "decay_epochs": 4.0, "final_factor": 0.02}
+    # under one pass (the default's 240 updates of ~500 batches a pass): the loop's one lr for pass 1 is the constant one
+    short = schedule_in_passes({"constant_fraction": 0.5, "decay_fraction": 0.5, "final_factor": 0.02}, 240, 496)
+    assert short["constant_epochs"] == 1.0 and lr_factor(short, 1) == 1.0
+    with pytest.raises(ValueError, match="config ixi_sr.schedule"):
+        schedule_in_passes({"constant_epochs": 1, "decay_epochs": 1, "final_factor": 0.1}, 10, 2)
+
+
+def test_trainer_method_drops_budget_keys():
+    entry = {"label": "X", "trainer": "cycle", "batch_size": 8, "max_updates": 9, "stopping": {"patience": 2}, "lr_g": 1}
+    assert trainer_method(entry, {"a": 1}) == {"trainer": "cycle", "lr_g": 1, "schedule": {"a": 1}}
+
+
+def test_config_budgets_in_updates_and_paper_budget():
+    default = yaml.safe_load((ROOT / "config/config.yaml").read_text())["ixi_sr"]
+    paper = yaml.safe_load((ROOT / "config/paper.yaml").read_text())["ixi_sr"]
+    assert "epochs" not in default and "epochs" not in paper
+    budgets = paper_budgets("ixi_sr")
+    # 8,000 slices x 49 patches (stride 32 on 256 px) x 100 epochs / batch
+    assert budgets["cpce"]["updates"] == math.ceil(8000 * 49 / 128) * 100 == 306_300  # last batch of a pass smaller
+    assert budgets["circle"]["updates"] == 8000 * 49 // 64 * 100 == 612_500
+    for key in ("cpce", "circle"):
+        assert paper["methods"][key]["max_updates"] == budgets[key]["updates"]
+        assert paper["methods"][key]["stopping"]["stop"] is False
+        assert default["methods"][key]["stopping"]["stop"] is True
+        assert 1 <= default["methods"][key]["max_updates"] < budgets[key]["updates"]
+
+
+def phantom_volume(n_slices: int = 20) -> np.ndarray:
+    """A bright ellipsoid 'head' in a dark field, (32, 32, n_slices), brighter towards the last slice (no two alike)."""
+    i, j, k = np.meshgrid(np.linspace(-1, 1, 32), np.linspace(-1, 1, 32), np.linspace(-1, 1, n_slices), indexing="ij")
+    return ((i / 0.8) ** 2 + (j / 0.7) ** 2 + (k / 0.9) ** 2 <= 1).astype(np.float32) * (0.5 + 0.4 * np.abs(i) + 0.05 * k)
+
+
+def test_validation_slices_are_interior_and_held_out_of_training():
+    pairs = slice_pairs(phantom_volume(), size=32, axis=2, min_foreground=0.05, val_slices=3)
+    n = len(pairs["hr"])
+    flagged = np.flatnonzero(pairs["val"])
+    assert len(flagged) == 3 and flagged[0] > 0 and flagged[-1] < n - 1  # spread, no end slice
+    assert flagged[1] == pytest.approx((n - 1) / 2, abs=1)  # one through the middle
+    train, val = split_slices(pairs)
+    assert len(train["hr"]) == n - 3 and len(val["hr"]) == 3
+    np.testing.assert_array_equal(val["lr"], pairs["lr"][flagged])
+    held = {s.tobytes() for s in val["hr"]}
+    assert not any(s.tobytes() in held for s in train["hr"])  # disjoint
+    none = slice_pairs(phantom_volume(), size=32, axis=2, min_foreground=0.05)  # a test subject: none held out
+    assert not none["val"].any()
+    with pytest.raises(ValueError, match="ixi_sr.val_slices"):
+        validation_flags(pairs["hr"][:2], 2)
+
+
+def test_slice_metrics_inside_the_brain():
+    hr = phantom_volume()[:, :, 10]
+    pred = hr.copy()
+    pred[0:3, 0:3] = 1.0  # an error in the background corner only: outside the dilated brain mask
+    m = slice_metrics(pred, hr)
+    assert m["psnr"] == pytest.approx(10 * np.log10(1 / (9 / hr.size)))
+    assert math.isinf(m["psnr_brain"]) and m["ssim_brain"] == pytest.approx(1.0)
+    inside = hr.copy()
+    inside[16, 16] += 0.1  # one brain pixel: MSE over the mask's pixels
+    n_mask = int(brain_mask(hr).sum())
+    assert slice_metrics(inside, hr)["psnr_brain"] == pytest.approx(10 * np.log10(n_mask / 0.01), rel=1e-4)
+
+
+# ---------------------------------------------------------------- issue 19 (b): the VGG-19 route of GAN-CPCE
+
+from mrsr import losses  # noqa: E402
+from mrsr.nets.vgg import vgg19_features  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def vgg19_perceptual() -> losses.VGG19Perceptual:
+    with pytest.warns(UserWarning, match="random VGG"):
+        return losses.VGG19Perceptual(seed=0)
+
+
+def test_vgg19_input_is_torchvision_imagenet_normalised(vgg19_perceptual):
+    x = torch.tensor([0.0, 0.485, 1.0]).view(1, 1, 1, 3)
+    got = vgg19_perceptual.prepare(x)[0, :, 0]  # (3 channels, 3 pixels)
+    expected = torch.tensor([[(v - m) / s for v in (0.0, 0.485, 1.0)]
+                             for m, s in zip((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))])
+    torch.testing.assert_close(got, expected)
+    assert got[0, 1] == 0  # the ImageNet red mean maps to 0; a [0, 1] image stays within about +-2.7
+    assert got.abs().max() < 2.7
+    with pytest.raises(ValueError, match=r"\(B, 1, H, W\)"):
+        vgg19_perceptual.prepare(torch.zeros(1, 3, 4, 4))
+
+
+def test_vgg19_cut_is_relu5_4(vgg19_perceptual):
+    layers = list(vgg19_perceptual.features)
+    convs = [m for m in layers if isinstance(m, nn.Conv2d)]
+    assert len(layers) == 36 and len(convs) == 16  # torchvision vgg19 features[:36]
+    assert isinstance(layers[-1], nn.ReLU) and isinstance(layers[-2], nn.Conv2d)  # relu5_4 (after the 16th conv)
+    assert sum(isinstance(m, nn.MaxPool2d) for m in layers) == 4  # pool5 is not included
+    assert vgg19_perceptual.features(torch.zeros(1, 3, 32, 32)).shape == (1, 512, 2, 2)
+
+
+def test_vgg19_loads_torchvision_keys(tmp_path):
+    reference, _ = vgg19_features(seed=7)  # stands in for torchvision weights: other values than seed 0
+    state = {f"features.{k}": v.clone() for k, v in reference.state_dict().items()}
+    state["classifier.0.weight"] = torch.zeros(2, 2)  # the classifier of a full vgg19 state dict is ignored
+    path = tmp_path / "vgg19.pth"
+    torch.save(state, path)
+    loaded = losses.VGG19Perceptual(weights_path=str(path))
+    assert not loaded.random_weights
+    for key, value in reference.state_dict().items():
+        torch.testing.assert_close(loaded.features.state_dict()[key], value)
+    assert not any(p.requires_grad for p in loaded.features.parameters())
+    x, y = torch.rand(2, 1, 32, 32), torch.rand(2, 1, 32, 32)
+    feats = reference(loaded.prepare(x)), reference(loaded.prepare(y))
+    assert float(loaded(x, y)) == pytest.approx(float(F.mse_loss(*feats)), rel=1e-5)
+    del state["features.34.weight"]  # conv5_4 missing
+    torch.save(state, path)
+    with pytest.raises(ValueError, match=r"vgg19.pth lacks the expected torchvision keys: features.34.weight"):
+        losses.VGG19Perceptual(weights_path=str(path))
+
+
+@pytest.mark.filterwarnings("ignore:no VGG-19 weights")
+def test_circle_default_is_supervised():
+    # issue 19 (c): the paper trains GAN-CIRCLE "in the supervised learning framework": the reference's 0.5 L1 term
+    circle = yaml.safe_load((ROOT / "config/config.yaml").read_text())["ixi_sr"]["methods"]["circle"]
+    assert circle["supervised_weight"] == 0.5
+    from mrsr.train.cycle import CycleTrainer
+
+    torch.manual_seed(0)
+    small = {**trainer_method(circle, {}), "generator_kwargs": {"first_width": 16, "n_layers": 3}}
+    small.pop("schedule")
+    trainer = CycleTrainer(small, torch.device("cpu"), patch_size=16)
+    x, y = torch.rand(2, 1, 16, 16), torch.rand(2, 1, 16, 16)
+    with torch.no_grad():
+        expected = float(F.l1_loss(trainer.generator(x), y))
+    terms = trainer.train_step(x, y)
+    assert terms["supervised"] == pytest.approx(expected, rel=1e-5)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from mrsr.footer import paper_budgets
+from mrsr.stats import paired_better
 from test_workflow import REPO, dag_jobs, rule_counts, run_tiny
 
 NETWORKS = {"cpce", "circle"}
@@ -50,35 +53,91 @@ def test_paper_preset_dry_run_uses_paper_scale(tmp_path: Path) -> None:
     assert counts["ixi_sr_train"] == 2 * 3 and counts["ixi_sr_infer"] == 2 * 3 + 2 and counts["ixi_sr_table"] == 1
     train = {job.wildcards["ixi_sr_method"]: job for job in jobs if job.rule.name == "ixi_sr_train"}
     cfg = train["cpce"].params.cfg
-    assert (cfg["slice_size"], cfg["patch_size"], cfg["epochs"], cfg["max_patches"]) == (256, 64, 100, None)
-    assert cfg["schedule"] == {"constant_epochs": 50, "decay_epochs": 50, "final_factor": 0.02}
+    assert (cfg["slice_size"], cfg["patch_size"], cfg["max_patches"]) == (256, 64, None)
+    assert cfg["schedule"] == {"constant_fraction": 0.5, "decay_fraction": 0.5, "final_factor": 0.02}
     assert train["cpce"].params.method["batch_size"] == 128 and train["circle"].params.method["batch_size"] == 64
+    assert train["cpce"].params.method["max_updates"] == 306_300 and train["circle"].params.method["max_updates"] == 612_500
+    assert not train["cpce"].params.method["stopping"]["stop"]  # the paper trains its 100 epochs
     assert train["cpce"].params.method["n_critic"] == 4 and train["cpce"].params.method["lambda_p"] == 0.1
     table = next(job for job in jobs if job.rule.name == "ixi_sr_table")
     assert table.params.footer["differences"] == [] or all(
         not d[0].startswith("ixi_sr") for d in table.params.footer["differences"])
 
 
-def test_tiny_run_table_claims_and_figures(tiny_run_dir: Path) -> None:
-    out = tiny_run_dir / "results/ixi_sr"
+@pytest.fixture(scope="module")
+def ixi_tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny configuration run for ixi_sr alone (4 updates per network)."""
+    workdir = tmp_path_factory.mktemp("ixi_tiny")
+    run_tiny(workdir, {"experiments": ["ixi_sr"]})
+    return workdir
+
+
+def test_tiny_run_table_claims_and_figures(ixi_tiny: Path) -> None:
+    out = ixi_tiny / "results/ixi_sr"
     table = pd.read_csv(out / "tables/table1.csv", index_col=0)
     assert list(table.index) == ROWS
     assert table["SSIM"].between(0, 1).all() and (table["PSNR"] > 0).all()
+    assert table["SSIM (brain)"].between(0, 1).all() and (table["PSNR (brain)"] > 0).all()
+    assert "PSNR (brain) (paper)" not in table.columns and "ΔPSNR (brain)" not in table.columns
     assert table.loc["cpce", "SSIM (paper)"] == pytest.approx(0.9563)
     assert table.loc["circle", "#params"] == 611_418 and table.loc["cpce", "#params"] == 62_016
     assert not any(c.endswith("seed sd") for c in table.columns)  # one seed: no spread columns
     md = (out / "tables/table1.md").read_text()
     assert "Training seeds" not in md and "flips" not in md
     assert "random VGG" in md and "Preset: test" in md and "reference row 'LR (k-space truncated) [addition]'" in md
-    assert "epochs = 2 (paper preset: 100)" in md  # differences from the paper preset are listed
-    claims = pd.read_csv(out / "claims.csv")
-    assert len(claims) == 2 and set(claims["outcome"]) <= {"held", "not held"}
+    assert "methods.cpce.max_updates = 4 (paper preset: 306300)" in md  # differences from the paper preset
+    claims = pd.read_csv(out / "claims.csv", keep_default_na=False)
+    learned = [brain_verdict(out, m)[0] for m in NETWORKS]
+    plateau = [json.loads((out / f"models/{m}/seed-0/loss.json").read_text())["plateau_reached"] for m in NETWORKS]
+    # both claims compare the trained rows: untestable unless both beat LR inside the brain and reached a plateau
+    expected = {"held", "not held"} if all(learned) and all(plateau) else {"untestable"}
+    assert len(claims) == 2 and set(claims["outcome"]) <= expected
     metrics = pd.read_csv(out / "eval/lr/seed-0/metrics.tsv", sep="\t")
     assert metrics["ssim"].between(0, 1).all() and metrics["psnr"].gt(0).all()
     log = pd.read_csv(out / "models/cpce/seed-0/loss.csv")
     assert list(log["train_lr_factor"]) == [1.0, 0.02]
-    for name in ("fig4_slices", "fig5_zoom", "loss_curves"):
+    for name in ("fig4_slices", "fig5_zoom", "loss_curves", "learning_curves"):
         assert (out / f"figures/{name}.png").stat().st_size > 1000
+
+
+def brain_verdict(out: Path, method: str) -> tuple[bool, float]:
+    """The expected 'beats LR inside the brain' of a network: paired over the test slices on PSNR (brain)."""
+    net = pd.read_csv(out / f"eval/{method}/seed-0/metrics.tsv", sep="\t")
+    ref = pd.read_csv(out / "eval/lr/seed-0/metrics.tsv", sep="\t")
+    assert list(net["slice"]) == list(ref["slice"])
+    return paired_better(net["psnr_brain"], ref["psnr_brain"], True)
+
+
+def test_tiny_run_footer_has_one_training_line_per_network(ixi_tiny: Path) -> None:
+    out = ixi_tiny / "results/ixi_sr"
+    md = (out / "tables/table1.md").read_text()
+    lines = [line for line in md.splitlines() if line.startswith("- Training, ")]
+    assert [line.split(":")[0] for line in lines] == ["- Training, GAN-CPCE", "- Training, GAN-CIRCLE"]
+    n_test = len(pd.read_csv(out / "eval/lr/seed-0/metrics.tsv", sep="\t"))
+    for method, line in zip(("cpce", "circle"), lines):
+        record = json.loads((out / f"models/{method}/seed-0/loss.json").read_text())
+        assert record["updates"] == 4 and record["batch_size"] == 8
+        assert f": 4 updates at batch 8 vs paper ~{paper_budgets('ixi_sr')[method]['updates']:,} (" in line
+        assert ("plateau reached" if record["plateau_reached"] else "plateau not reached") in line
+        beats, p = brain_verdict(out, method)
+        assert ("beats 'LR" if beats else "does NOT beat 'LR") in line
+        assert f"over {n_test} test slices, p = {p:.3g}" in line
+        assert f"validation MSE {record['val_mse']:.3g} (LR {record['reference_val_mse']:.3g})" in line
+        log = pd.read_csv(out / f"models/{method}/seed-0/loss.csv")
+        assert list(log["update"]) == [2, 4] and log["val_mse"].notna().all()
+
+
+def test_tiny_run_validation_slices_come_from_training_subjects_only(ixi_tiny: Path) -> None:
+    out = ixi_tiny / "results/ixi_sr"
+    train = [np.load(out / f"data/{s}.npz") for s in ("sub-01", "sub-02")]
+    test = np.load(out / "data/sub-03.npz")
+    assert all(d["val"].sum() == 1 for d in train) and not test["val"].any()
+    val_hr = np.concatenate([d["hr"][d["val"]] for d in train])
+    test_hr = {s.tobytes() for s in test["hr"]}
+    assert not any(s.tobytes() in test_hr for s in val_hr)  # validation disjoint from the test slices
+    record = json.loads((out / "models/cpce/seed-0/loss.json").read_text())
+    ref = np.mean([(d["lr"][d["val"]] - d["hr"][d["val"]]) ** 2 for d in train])
+    assert record["reference_val_mse"] == pytest.approx(ref, rel=1e-5)  # the LR of exactly those slices
 
 
 def slice_mean(out: Path, method: str, seed: int, metric: str) -> float:
@@ -116,8 +175,10 @@ def test_tiny_run_with_two_seeds_shows_seed_means_and_spread(tmp_path: Path) -> 
         assert "No paper ordering flips between seeds." in md
     claims = pd.read_csv(out / "claims.csv").set_index("claim")
     beats = all(table.loc["cpce", c] > table.loc["circle", c] for c in ("SSIM", "PSNR"))  # on the seed means
-    assert claims.loc["GAN-CPCE beats GAN-CIRCLE on SSIM and PSNR", "outcome"] == ("held" if beats else "not held")
-    assert f"ssim: cpce {table.loc['cpce', 'SSIM']:.4g} vs circle {table.loc['circle', 'SSIM']:.4g}" in \
-        claims.loc["GAN-CPCE beats GAN-CIRCLE on SSIM and PSNR", "evidence"]
-    for name in ("fig4_slices", "fig5_zoom", "loss_curves"):
+    outcome = claims.loc["GAN-CPCE beats GAN-CIRCLE on SSIM and PSNR", "outcome"]
+    if any("does NOT beat" in line for line in md.splitlines() if line.startswith("- Training, ")):
+        assert outcome == "untestable"  # a trained row that did not beat LR cannot test the claim
+    elif not beats:  # the means alone already fail "beats"
+        assert outcome == "not held"
+    for name in ("fig4_slices", "fig5_zoom", "loss_curves", "learning_curves"):
         assert (out / f"figures/{name}.png").stat().st_size > 1000

@@ -141,8 +141,11 @@ class GeneratorLoss(nn.Module):
 
 # ---------------------------------------------------------------- Lyu et al. 2019 (METHODS.md 0, 2.4, 2.5)
 
-# paper: Caffe BGR means subtracted from the grey image x 255 repeated to 3 channels [R: CPCE vgg_model].
-CAFFE_BGR_MEANS: tuple[float, float, float] = (103.939, 116.779, 123.68)
+# torchvision's ImageNet normalisation (RGB, images in [0, 1]): what the torchvision VGG-19 weights the loader takes
+# were trained on. The CPCE reference feeds x 255 minus Caffe BGR means to Caffe weights; with torchvision weights
+# that input is ~58x too large (1 / 0.226 / 255 per unit), so the reference's input convention is not kept.
+IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
+IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
 
 def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
@@ -181,8 +184,8 @@ def joint_sparsifying(fake: torch.Tensor, real: torch.Tensor, tau: float) -> tor
 class VGG19Perceptual(nn.Module):
     """Mean squared distance of VGG-19 relu5_4 (16th conv) features, the GAN-CPCE perceptual loss.
 
-    Input in [0, 1] (grey): x 255, repeated to 3 channels, minus the Caffe BGR means [R]. Without a
-    weights path the VGG is fixed-seed random and frozen (`random_weights` is then True).
+    Input in [0, 1] (grey), repeated to 3 channels and normalised with the ImageNet mean and s.d. of the torchvision
+    weights (RGB). Without a weights path the VGG is fixed-seed random and frozen (`random_weights` is then True).
     """
 
     def __init__(self, weights_path: str | None = None, seed: int = 0) -> None:
@@ -190,7 +193,8 @@ class VGG19Perceptual(nn.Module):
         from mrsr.nets.vgg import vgg19_features
 
         self.features, self.random_weights = vgg19_features(weights_path, seed)
-        self.register_buffer("means", torch.tensor(CAFFE_BGR_MEANS).view(1, 3, 1, 1))
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
 
     def train(self, mode: bool = True) -> VGG19Perceptual:
         """Keep the frozen VGG in eval mode whatever the caller asks."""
@@ -199,10 +203,10 @@ class VGG19Perceptual(nn.Module):
         return self
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
-        """Grey [0, 1] -> Caffe-style 3-channel input."""
+        """Grey [0, 1] -> torchvision VGG input: 3 equal channels, (x - mean) / std per RGB channel."""
         if x.ndim != 4 or x.shape[1] != 1:
             raise ValueError(f"VGG19Perceptual expects (B, 1, H, W), got {tuple(x.shape)}")
-        return x.expand(-1, 3, -1, -1) * 255.0 - self.means
+        return (x.expand(-1, 3, -1, -1) - self.mean) / self.std
 
     def forward(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         """Perceptual distance; gradients flow to `fake` only."""

@@ -22,6 +22,7 @@ rule ixi_sr_data:
         mem_mb=2000,
     params:
         cfg=IXI_SR,
+        train_subjects=IXI_TRAIN,
     script:
         "../scripts/ixi_sr/data.py"
 
@@ -35,6 +36,7 @@ rule ixi_sr_train:
             non_empty=True,
         ),
         log_csv=f"{IXI_DIR}/models/{{ixi_sr_method}}/seed-{{seed}}/loss.csv",
+        record=f"{IXI_DIR}/models/{{ixi_sr_method}}/seed-{{seed}}/loss.json",
     log:
         f"logs/ixi_sr/train/{{ixi_sr_method}}_seed-{{seed}}.log",
     benchmark:
@@ -87,6 +89,7 @@ rule ixi_sr_table:
     input:
         references=ixi_sr_reference_metrics,
         networks=ixi_sr_network_metrics,
+        records=ixi_sr_training_records,
     output:
         csv=report(
             f"{IXI_DIR}/tables/table1.csv",
@@ -114,6 +117,7 @@ rule ixi_sr_figure:
     input:
         examples=ixi_sr_example_files,
         logs=ixi_sr_loss_logs,
+        records=ixi_sr_figure_records,
     output:
         fig4=report(
             f"{IXI_DIR}/figures/fig4_slices.png",
@@ -136,6 +140,13 @@ rule ixi_sr_figure:
             labels={"figure": "loss_curves", "type": "figure"},
         ),
         curves_pdf=f"{IXI_DIR}/figures/loss_curves.pdf",
+        learning=report(
+            f"{IXI_DIR}/figures/learning_curves.png",
+            caption="../report/ixi_sr/learning.rst",
+            category="GAN-CPCE / GAN-CIRCLE (Lyu et al.)",
+            labels={"figure": "learning_curves", "type": "figure"},
+        ),
+        learning_pdf=f"{IXI_DIR}/figures/learning_curves.pdf",
     log:
         "logs/ixi_sr/figures.log",
     localrule: True

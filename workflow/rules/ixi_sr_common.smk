@@ -5,12 +5,12 @@ from mrsr.sheets import read_sheet
 
 
 def ixi_sr_final_outputs() -> list[str]:
-    """Table 1 (csv/md/tex), claims, Figures 4 and 5, loss curves."""
+    """Table 1 (csv/md/tex), claims, Figures 4 and 5, loss and learning curves."""
     outs = expand(f"{IXI_DIR}/tables/table1.{{ext}}", ext=["csv", "md", "tex"])
     outs.append(f"{IXI_DIR}/claims.csv")
     outs += expand(
         f"{IXI_DIR}/figures/{{name}}.{{ext}}",
-        name=["fig4_slices", "fig5_zoom", "loss_curves"],
+        name=["fig4_slices", "fig5_zoom", "loss_curves", "learning_curves"],
         ext=["png", "pdf"],
     )
     return outs
@@ -118,4 +118,18 @@ def ixi_sr_loss_logs(wildcards) -> list[str]:
     """Training logs of the network methods (first training seed)."""
     return expand(
         f"{IXI_DIR}/models/{{m}}/seed-{IXI_FIGURE_SEED}/loss.csv", m=IXI_NETWORKS
+    )
+
+
+def ixi_sr_training_records(wildcards) -> list[str]:
+    """Training records (loss.json) of every network for every training seed."""
+    return expand(
+        f"{IXI_DIR}/models/{{m}}/seed-{{seed}}/loss.json", m=IXI_NETWORKS, seed=SEEDS
+    )
+
+
+def ixi_sr_figure_records(wildcards) -> list[str]:
+    """Training records of the network methods (first training seed), in the order of ixi_sr_loss_logs."""
+    return expand(
+        f"{IXI_DIR}/models/{{m}}/seed-{IXI_FIGURE_SEED}/loss.json", m=IXI_NETWORKS
     )

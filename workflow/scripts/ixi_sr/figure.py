@@ -1,11 +1,13 @@
-"""Figure 4 (LR / HR / GAN-CPCE / GAN-CIRCLE), Figure 5 (zoomed red-box region) and the loss curves."""
+"""Figure 4 (LR / HR / GAN-CPCE / GAN-CIRCLE), Figure 5 (zoomed red-box region), the loss curves and the learning
+curves (validation MSE against updates, LR as the no-model reference)."""
+import json
 from pathlib import Path
 
 import pandas as pd
 
 from mrsr.experiments.ixi_sr.evaluate import slice_metrics
 from mrsr.experiments.ixi_sr.figures import slices_figure, zoom_box
-from mrsr.figures import loss_curves
+from mrsr.figures import learning_curves, loss_curves
 from mrsr.io import load_npz
 from mrsr.runlog import log_to
 
@@ -28,4 +30,9 @@ logs = {labels[m] + (vgg if m == "cpce" else ""): pd.read_csv(p)
         for m, p in zip(snakemake.params.networks, snakemake.input.logs)}
 loss_curves(logs, Path(snakemake.output.curves).with_suffix(""), title=f"Training losses ({tag})",
             columns=("train_total",))
+records = {name: json.loads(Path(p).read_text()) for name, p in zip(logs, snakemake.input.records)}
+learning_curves(logs, Path(snakemake.output.learning).with_suffix(""),
+                title=f"Validation MSE on held-out training-subject slices ({tag}); dashed: LR",
+                references={name: r["reference_val_mse"] for name, r in records.items()},
+                plateaus={name: r["plateau_update"] for name, r in records.items()})
 log.info("figures written: %s", ", ".join(images))

@@ -1,11 +1,13 @@
-"""Train GAN-CPCE (WGAN-GP trainer) or GAN-CIRCLE (cycle trainer) on LR/HR patches (GPU-tagged, resumable)."""
+"""Train GAN-CPCE (WGAN-GP trainer) or GAN-CIRCLE (cycle trainer) on LR/HR patches for the method's max_updates, with
+the plateau rule on the validation MSE of patches of the held-out training slices (GPU-tagged, resumable)."""
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from mrsr.device import Compute, select_device
-from mrsr.experiments.ixi_sr.data import patch_pairs
+from mrsr.experiments.ixi_sr.data import patch_pairs, split_slices
+from mrsr.experiments.ixi_sr.training import schedule_in_passes, trainer_method
 from mrsr.io import load_npz
 from mrsr.nets import count_params
 from mrsr.runlog import log_to
@@ -15,32 +17,38 @@ log = log_to(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 cfg = snakemake.params.cfg
 entry = dict(snakemake.params.method)
-batch_size = int(entry.pop("batch_size"))
-entry.pop("label")
-method = {**entry, "schedule": dict(cfg["schedule"])}
+batch_size, max_updates = int(entry["batch_size"]), int(entry["max_updates"])
 seed = int(snakemake.wildcards.seed)
 device = select_device(int(snakemake.resources.get("gpu", 0)))
-xs, ys = [], []
+size, stride = int(cfg["patch_size"]), int(cfg["patch_stride"])
+parts: dict[str, list] = {"x": [], "y": [], "vx": [], "vy": []}
 for path in snakemake.input.train:
-    d = load_npz(path)
-    x, y = patch_pairs(d["lr"], d["hr"], int(cfg["patch_size"]), int(cfg["patch_stride"]))
-    xs.append(x)
-    ys.append(y)
-x, y = np.concatenate(xs), np.concatenate(ys)
+    train_slices, val_slices = split_slices(load_npz(path))
+    for (xk, yk), d in ((("x", "y"), train_slices), (("vx", "vy"), val_slices)):
+        if len(d["lr"]):
+            x, y = patch_pairs(d["lr"], d["hr"], size, stride)
+            parts[xk].append(x)
+            parts[yk].append(y)
+x, y = np.concatenate(parts["x"]), np.concatenate(parts["y"])
 if cfg["max_patches"] and len(x) > int(cfg["max_patches"]):
     keep = np.sort(np.random.default_rng([seed, 11]).choice(len(x), int(cfg["max_patches"]), replace=False))
     x, y = x[keep], y[keep]
 train = TrainData(x, y)
+val = TrainData(np.concatenate(parts["vx"]), np.concatenate(parts["vy"])) if parts["vx"] else None
+n_batches = -(-len(train) // batch_size)
+method = trainer_method(entry, schedule_in_passes(cfg["schedule"], max_updates, n_batches))
 compute = Compute(**snakemake.params.compute)
-log.info("%s on %s (%s): %d patches of %d px from %d subjects, batch %d", snakemake.wildcards.ixi_sr_method,
-         device, compute, len(train), x.shape[-1], len(snakemake.input.train), batch_size)
-fitted = fit(method, train, None, epochs=int(cfg["epochs"]), batch_size=batch_size, seed=seed, device=device,
-            ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
-            vgg_weights=cfg["vgg_weights"], compute=compute)
+log.info("%s on %s (%s): %d training patches of %d px from %d subjects, %d validation patches, batch %d, "
+         "max %d updates (%.2f passes)", snakemake.wildcards.ixi_sr_method, device, compute, len(train), size,
+         len(snakemake.input.train), 0 if val is None else len(val), batch_size, max_updates, max_updates / n_batches)
+# the network input (LR on the HR grid) is the no-model output, so fit scores it as the reference itself
+fitted = fit(method, train, val, max_updates=max_updates, stopping=entry.get("stopping"), batch_size=batch_size,
+             seed=seed, device=device, ckpt_dir=Path(snakemake.params.ckpt_dir),
+             log_csv=Path(snakemake.output.log_csv), vgg_weights=cfg["vgg_weights"], compute=compute)
 model = fitted.generator
 meta = {"training": fitted.record, "experiment": "ixi_sr", "method_key": snakemake.wildcards.ixi_sr_method, "seed": seed,
-        "params": count_params(model), "epochs": int(cfg["epochs"]), "batch_size": batch_size,
-        "n_train_patches": len(train), "trained_on": {"data": snakemake.params.data, "contrast": "T2w",
-                                                     "experiment": "ixi_sr"}}
+        "params": count_params(model), "max_updates": max_updates, "batch_size": batch_size,
+        "n_train_patches": len(train), "n_val_patches": 0 if val is None else len(val),
+        "trained_on": {"data": snakemake.params.data, "contrast": "T2w", "experiment": "ixi_sr"}}
 save_model(snakemake.output.model, model, method, meta)
-log.info("saved %s (%d parameters)", snakemake.output.model, meta["params"])
+log.info("saved %s (%d parameters); training record %s", snakemake.output.model, meta["params"], fitted.record)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from mrsr.degrade import bicubic_resize, decimate, kspace_zerofill
+from mrsr.metrics import brain_mask, interior_slices
 from mrsr.patches import extract_grid
 
 # paper: LR keeps the central 25 % of k-space = the central half along each axis, on the same grid.
@@ -64,11 +65,32 @@ def volume_slices(volume: np.ndarray, *, size: int, axis: int, min_foreground: f
     return np.stack([fit_slice(s, size) for s in keep])
 
 
-def slice_pairs(volume: np.ndarray, *, size: int, axis: int, min_foreground: float) -> dict[str, np.ndarray]:
-    """{'hr', 'lr'} slice stacks (N, size, size) float32 of one subject's T2w volume."""
+def slice_pairs(volume: np.ndarray, *, size: int, axis: int, min_foreground: float,
+                val_slices: int = 0) -> dict[str, np.ndarray]:
+    """{'hr', 'lr', 'val'}: slice stacks (N, size, size) float32 of one subject's T2w volume and a boolean (N,)
+    marking the `val_slices` slices held out for validation (spread through the brain's interior; 0 for a test
+    subject: none)."""
     hr = volume_slices(normalise_volume(volume), size=size, axis=axis, min_foreground=min_foreground)
     lr = np.stack([kspace_lr(s) for s in hr]).astype(np.float32)
-    return {"hr": hr, "lr": lr}
+    return {"hr": hr, "lr": lr, "val": validation_flags(hr, val_slices)}
+
+
+def validation_flags(hr: np.ndarray, n: int) -> np.ndarray:
+    """Boolean (N,) over a subject's slice stack: True for n slices spread through the brain's interior (none if
+    n is 0). ValueError if n would leave fewer than one training slice."""
+    flags = np.zeros(len(hr), dtype=bool)
+    if n <= 0:
+        return flags
+    if n >= len(hr):
+        raise ValueError(f"config ixi_sr.val_slices: {n} validation slices leave no training slice of {len(hr)}")
+    flags[interior_slices(brain_mask(hr), n, axis=0)] = True
+    return flags
+
+
+def split_slices(data: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """(training slices, validation slices) of one subject's slice_pairs output ({'lr', 'hr'} each)."""
+    val = np.asarray(data["val"], dtype=bool)
+    return ({k: data[k][~val] for k in ("lr", "hr")}, {k: data[k][val] for k in ("lr", "hr")})
 
 
 def patch_pairs(lr: np.ndarray, hr: np.ndarray, size: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
