@@ -100,7 +100,7 @@ def test_pyramid_trains_inherits_weights_and_resumes(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     asl = ndimage.gaussian_filter(rng.random((12, 10, 9)), 1.5).astype(np.float32)
     t1 = rng.random((12, 10, 9)).astype(np.float32)
-    pyr = train_pyramid(TINY, asl, t1, epochs=2, seed=0, device="cpu", ckpt_dir=tmp_path, progress=False)
+    pyr = train_pyramid(TINY, asl, t1, max_updates=2, seed=0, device="cpu", ckpt_dir=tmp_path, progress=False)
     assert pyr.shapes == pyramid_shapes(asl.shape, 0.75, 6, 3) and len(pyr.generators) == len(pyr.shapes) == 3
     # scale 1 started from scale 0's final weights: two Adam steps later it is still within a few lr of them
     start = torch.load(tmp_path / "scale-0" / "check-0002.pt", weights_only=True)["trainer"]["generator"]
@@ -111,7 +111,7 @@ def test_pyramid_trains_inherits_weights_and_resumes(tmp_path: Path) -> None:
     assert max(moved.values()) < 3 * 5e-4  # Adam moves each weight by about lr per step
     assert any((fresh[k] - scale1["generator"][k]).abs().max() > 0.05 for k in moved)  # not a fresh init
     # resuming trains nothing new and returns the same generators
-    again = train_pyramid(TINY, asl, t1, epochs=2, seed=0, device="cpu", ckpt_dir=tmp_path, progress=False)
+    again = train_pyramid(TINY, asl, t1, max_updates=2, seed=0, device="cpu", ckpt_dir=tmp_path, progress=False)
     for a, b in zip(pyr.generators, again.generators):
         for (k, v), w in zip(a.state_dict().items(), b.state_dict().values()):
             assert torch.equal(v, w), k
@@ -125,11 +125,11 @@ def test_pyramid_trains_inherits_weights_and_resumes(tmp_path: Path) -> None:
 
 def test_without_t1_channel_the_generator_takes_one_channel(tmp_path: Path) -> None:
     asl = np.random.default_rng(0).random((8, 8, 7)).astype(np.float32)
-    pyr = train_pyramid({**TINY, "t1_channel": False}, asl, None, epochs=1, seed=0, device="cpu",
+    pyr = train_pyramid({**TINY, "t1_channel": False}, asl, None, max_updates=1, seed=0, device="cpu",
                         ckpt_dir=tmp_path, progress=False)
     assert pyr.generators[0].enc1[0][0].in_channels == 1
     with pytest.raises(ValueError, match="T1"):
-        train_pyramid(TINY, asl, None, epochs=1, seed=0, device="cpu", ckpt_dir=tmp_path / "b", progress=False)
+        train_pyramid(TINY, asl, None, max_updates=1, seed=0, device="cpu", ckpt_dir=tmp_path / "b", progress=False)
 
 
 def test_simulated_qualities_and_grids() -> None:

@@ -27,7 +27,7 @@ def test_default_plans_one_gpu_job_per_subject_and_experiment(tmp_path: Path) ->
             assert job.resources.get("gpu", 0) == (1 if job.rule.name == "asl_sr_train" else 0), job.rule.name
     table = next(job for job in jobs if job.rule.name == "asl_sr_table")
     differing = {d[0] for d in table.params.footer["differences"]}
-    assert {"epochs", "model.generator_kwargs.widths", "grid.fine_matrix"} <= differing
+    assert {"max_updates", "stopping.stop", "model.generator_kwargs.widths", "grid.fine_matrix"} <= differing
 
 
 def test_paper_preset_dry_run_is_at_paper_scale(tmp_path: Path) -> None:
@@ -40,13 +40,14 @@ def test_paper_preset_dry_run_is_at_paper_scale(tmp_path: Path) -> None:
     assert counts["asl_sr_eval"] == 3 * 3 and counts["asl_sr_baselines"] == 3 and counts["asl_sr_table"] == 1
     job = next(j for j in train if j.wildcards["asl_sr_variant"] == "proposed")
     method = job.params.method
-    assert job.params.epochs == 2000 and method["pyramid"]["max_scales"] is None
+    assert job.params.max_updates == 2000 and method["pyramid"]["max_scales"] is None
+    assert job.params.stopping["stop"] is False  # the paper trains every scale 2000 epochs
     assert count_params(build(method["generator"], **method["generator_kwargs"])) == 340_321
     assert count_params(build(method["discriminator"], **method["discriminator_kwargs"])) == 85_057
     no_t1 = next(j for j in train if j.wildcards["asl_sr_variant"] == "no_t1")
     assert no_t1.params.method["t1_channel"] is False
     table = next(job for job in jobs if job.rule.name == "asl_sr_table")
-    assert not [d for d in table.params.footer["differences"] if d[0].startswith(("epochs", "model", "grid"))]
+    assert not [d for d in table.params.footer["differences"] if d[0].startswith(("max_updates", "model", "grid"))]
 
 
 def test_two_seeds_plan_every_training_and_evaluation_twice(tmp_path: Path) -> None:
