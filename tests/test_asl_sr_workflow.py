@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -67,8 +68,11 @@ def test_two_seeds_plan_every_training_and_evaluation_twice(tmp_path: Path) -> N
 
 
 @pytest.fixture(scope="module")
-def run_dir(tiny_run_dir: Path) -> Path:
-    return tiny_run_dir  # tests/conftest.py: one local tiny run per session
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny configuration run locally for asl_sr alone (its cohort and its jobs only)."""
+    workdir = tmp_path_factory.mktemp("asl_sr_tiny")
+    run_tiny(workdir, {"experiments": ["asl_sr"]})
+    return workdir
 
 
 def test_tiny_run_table1_has_paper_rows_and_plausible_values(run_dir: Path) -> None:
@@ -100,8 +104,48 @@ def test_tiny_run_scores_interpolation_against_the_nr_reference(run_dir: Path) -
     assert sr.shape == d["nr"].shape and np.isfinite(sr).all()
     log = pd.read_csv(out / "models/exp1/proposed/sub-01/seed-0/loss.csv")
     assert sorted(log["scale"].unique()) == [0, 1] and {"train_adv", "train_mse", "train_lowpass", "train_d"} <= set(log)
-    for fig in ("fig2_sagittal", "fig3_transaxial", "fig4_exp2", "loss_curves"):
+    for fig in ("fig2_sagittal", "fig3_transaxial", "fig4_exp2", "loss_curves", "learning_curves"):
         assert (out / f"figures/{fig}.png").stat().st_size > 1000
+
+
+def test_tiny_run_footer_has_a_training_line_per_trained_row_and_brain_columns(run_dir: Path) -> None:
+    from mrsr.experiments.asl_sr.evaluate import head_mask, score
+    from mrsr.io import load_npz
+    from mrsr.stats import paired_better
+
+    out = run_dir / "results/asl_sr"
+    table = pd.read_csv(out / "tables/table1.csv", index_col=0)
+    for ref in ("NR", "HR", "Truth"):
+        assert table[f"{ref} PSNR (brain)"].between(5, 80).all() and table[f"{ref} SSIM (brain)"].between(-1, 1).all()
+    assert not any("BRAIN" in c or ("brain" in c and "(paper)" in c) for c in table.columns)
+    # the brain column recomputes from the data: spline vs HR inside the HR-on-NR-grid head mask
+    from mrsr.experiments.asl_sr.evaluate import interpolate
+    import yaml
+
+    scoring = yaml.safe_load((REPO / "config/config.yaml").read_text())["asl_sr"]["scoring"]
+    per_subject = []
+    for subject in ("sub-01", "sub-02"):
+        d = load_npz(out / f"data/{subject}.npz")
+        mask = head_mask(d, "exp1", scoring)
+        per_subject.append(score(interpolate(d["lr"], d["nr"].shape, 3), d["hr_nr"], mask)["psnr_brain"])
+    assert table.loc["spline", "HR PSNR (brain)"] == pytest.approx(np.mean(per_subject), rel=1e-6)
+    # one training line per trained row: updates (4 per scale, batch 1) beside the paper's 2000, and the verdict
+    # of the paired test over the slices in slices.tsv, recomputed here
+    md = (out / "tables/table1.md").read_text()
+    lines = [line for line in md.splitlines() if "Training, " in line]
+    assert len(lines) == 3 and all("4, 4 updates at batch 1 vs paper ~2,000" in line for line in lines)
+    slices = pd.concat([pd.read_csv(p, sep="\t") for p in sorted(out.glob("eval/*/seed-0/*slices.tsv"))])
+    hr = slices[(slices.experiment == "exp1") & (slices.reference == "hr")]
+    assert hr["item"].nunique() >= 6  # interior slices of both subjects
+    items = hr.pivot_table(index="item", columns="method", values="psnr_brain")
+    for method, line in zip(("proposed", "no_t1", "no_lowpass"), lines):
+        better, p = paired_better(items[method], items["linear"], True)
+        verdict = "beats 'Linear'" if better else "does NOT beat 'Linear'"
+        assert verdict in line and f"p = {p:.3g}" in line, line
+    exp2 = (out / "tables/exp2.md").read_text()
+    assert sum("Training, Proposed (exp2" in line for line in exp2.splitlines()) == 1
+    records = json.loads((out / "models/exp1/proposed/sub-01/seed-0/training.json").read_text())
+    assert [r["scale"] for r in records] == [0, 1] and records[1]["reference_val_mse"] > 0
 
 
 def test_sheet_dry_run_plans_no_cohort_and_names_the_sheet(tmp_path: Path) -> None:
