@@ -154,6 +154,12 @@ def beats_no_model(experiment: str, method: str) -> tuple[bool | None, float, st
     return better, p, ref
 
 
+def mean_of(runs: list[list[dict]], key: str) -> float:
+    """Mean over runs of the finest scale's record value `key` (NaN where not recorded)."""
+    values = [run[-1].get(key) for run in runs]
+    return float(pd.Series([v for v in values if v is not None], dtype=float).mean())
+
+
 def plateau_of(runs: list[list[dict]]) -> bool | None:
     """Every scale of every run reached its plateau (None when no scale was validated)."""
     flags = [r.get("plateau_reached") for run in runs for r in run]
@@ -177,6 +183,8 @@ def training_lines(experiment: str, methods: Sequence[str], records: dict[str, l
                 f"seeds{'; ' + coarser if coarser else ''})")
         test = (f" (brain PSNR vs {REF_NAMES[ref]}, one-sided paired t-test over interior slices, p = {p:.3g})"
                 if ref else " (no reference in these data)")
+        test += (f"; finest-scale reconstruction MSE {mean_of(runs, 'val_mse'):.3g} vs "
+                 f"{mean_of(runs, 'reference_val_mse'):.3g} of the upsampled coarser scale (mean over runs)")
         lines.append(training_line(name, [run[-1] for run in runs], budget, better, labels.get(NO_MODEL, NO_MODEL))
                      .removesuffix(".") + test + ".")
         status[method] = {"learned": better, "plateau": plateau_of(runs)}
