@@ -191,6 +191,17 @@ def training_lines(experiment: str, methods: Sequence[str], records: dict[str, l
     return lines, status
 
 
+def pyramid_line(experiment: str, runs: list[list[dict]]) -> str:
+    """The scales actually trained (shapes of the first run) and the low-pass sigma relative to each scale's grid."""
+    shapes = [r["shape"] for r in runs[0]]
+    sigma = float(cfg["model"]["lowpass_sigma"])
+    spans = ", ".join(f"{'x'.join(map(str, sh))} ({100 * sigma / max(sh):.0f}-{100 * sigma / min(sh):.0f} %)"
+                      for sh in shapes)
+    return (f"Pyramid ({experiment}): {len(shapes)} scales trained, coarse to fine: {spans} = grid shape (the "
+            f"low-pass loss's sigma, {sigma:g} voxels, as a share of the longest-shortest axis): at these grids the "
+            "'super low-pass' keeps little more than each volume's mean and gross gradient.")
+
+
 def samples_of(metrics: dict[int, pd.DataFrame], experiment: str) -> pd.DataFrame:
     """Per-item values for the scorecard's paired tests: method, item (subject), seed, one column per table key."""
     frames = [wide(m, experiment)[0].assign(seed=seed) for seed, m in metrics.items()]
@@ -231,7 +242,8 @@ extra = [f"Paper values: {paper_source('asl_sr', 'table1')}; the paper has no tr
          *subjects, *unavailable_line(keys, available), *[f"Orderings: {o}" for o in orderings],
          *verdicts(means, available, labels),
          *seeds_lines(paper, {s: ours_values(b[1], paper_keys) for s, b in built.items()}, paper_metrics),
-         f"#params: generator at this preset's widths (the paper preset: 340,321).", *train_lines]
+         f"#params: generator at this preset's widths (the paper preset: 340,321).", *train_lines,
+         pyramid_line("exp1", records["exp1/proposed"])]
 footer = run_footer("asl_sr", {"asl_sr": cfg}, foot, extra=extra)
 write_table(table, Path(snakemake.output.csv).with_suffix(""),
             title="Table 1: Experiment 1 (trained on LR, generated on the NR grid): PSNR / 3-D SSIM vs "
@@ -252,7 +264,8 @@ seeds2 = seeds_lines(rows2, {s: {} for s in built2}, [])[:1]
 footer2 = run_footer("asl_sr", {"asl_sr": cfg}, foot, extra=[
     f"The paper shows Experiment 2 only as images (Fig. 4, linear vs proposed); {scored2}",
     f"Ours: mean over {per_subject2['subject'].nunique()} subjects.", *unavailable_line(keys2, available2),
-    *verdicts(means2, available2, labels), *seeds2, *training_lines("exp2", ["proposed"], records)[0]])
+    *verdicts(means2, available2, labels), *seeds2, *training_lines("exp2", ["proposed"], records)[0],
+    pyramid_line("exp2", records["exp2/proposed"])])
 write_table(table2, Path(snakemake.output.exp2_csv).with_suffix(""),
             title="Experiment 2 (trained on NR, generated on the T1 grid): PSNR / 3-D SSIM vs the truth and HR",
             footer=footer2)
