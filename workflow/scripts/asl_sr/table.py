@@ -247,7 +247,8 @@ extra = [f"Paper values: {paper_source('asl_sr', 'table1')}; the paper has no tr
 footer = run_footer("asl_sr", {"asl_sr": cfg}, foot, extra=extra)
 write_table(table, Path(snakemake.output.csv).with_suffix(""),
             title="Table 1: Experiment 1 (trained on LR, generated on the NR grid): PSNR / 3-D SSIM vs "
-                  + ", ".join(REF_NAMES[k.split("_", 1)[1]] for k in keys if k.startswith("psnr")),
+                  + ", ".join(REF_NAMES[k.rsplit("_", 1)[1]] for k in keys if k.startswith("psnr_") and "brain" not in k)
+                  + " (also inside the brain)",
             footer=footer)
 claims = evaluate_claims("asl_sr", {"table1": means}, preset=foot["preset"], data=foot["data"],
                          **claims_with({"table1": status1}, {"table1": samples_of(per_seed, "exp1")}))
