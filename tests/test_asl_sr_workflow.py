@@ -22,7 +22,7 @@ def test_default_plans_one_gpu_job_per_subject_and_experiment(tmp_path: Path) ->
     counts = rule_counts(jobs)
     assert counts["asl_sr_data"] == counts["asl_sr_eval"] == counts["asl_sr_baselines"] == 3
     assert counts["asl_sr_train"] == 3 * 2  # Experiments 1 and 2, no ablation in the default
-    assert counts["asl_sr_table"] == 1 and counts["asl_sr_figure"] == 4
+    assert counts["asl_sr_table"] == 1 and counts["asl_sr_figure"] == 5  # Figs 2-4, loss and learning curves
     for job in jobs:
         if job.rule.name.startswith("asl_sr"):
             assert job.resources.get("gpu", 0) == (1 if job.rule.name == "asl_sr_train" else 0), job.rule.name
