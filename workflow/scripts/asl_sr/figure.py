@@ -45,8 +45,8 @@ elif figure == "learning_curves":
             logs[name] = frame[frame["scale"] == record["scale"]]
             references[name], plateaus[name] = record["reference_val_mse"], record["plateau_update"]
     learning_curves(logs, stem, references=references, plateaus=plateaus,
-                    title=f"Reconstruction MSE of each scale's training volume (dashed: upsampled coarser scale), "
-                          f"{Path(snakemake.input.logs[0]).parent.parent.name} {tag}")
+                    title=f"Reconstruction MSE per scale (dashed: upsampled coarser scale), "
+                          f"{Path(snakemake.input.logs[0]).parent.parent.name}\n{tag}")
 else:
     logs = {}
     for run, path in zip(snakemake.params.runs, snakemake.input.logs):
