@@ -125,7 +125,7 @@ def asl_sr_cases(section: Mapping[str, Any]) -> list[Case]:
     nr = grids(section)["nr"][1]
     spec = model["pyramid"]
     n = len(pyramid_shapes(nr, float(spec["factor"]), int(spec["min_size"]), spec.get("max_scales"))) - 1
-    method = scale_method(model, n, int(section["epochs"]), None)
+    method = scale_method(model, n, int(section["max_updates"]), None)
     return [Case("asl_sr", "proposed", method, 1, max(nr), grid=tuple(nr),
                  channels=int(method["generator_kwargs"]["in_channels"]))]
 

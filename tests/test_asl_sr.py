@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from scipy import ndimage
@@ -100,7 +101,7 @@ def test_pyramid_trains_inherits_weights_and_resumes(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     asl = ndimage.gaussian_filter(rng.random((12, 10, 9)), 1.5).astype(np.float32)
     t1 = rng.random((12, 10, 9)).astype(np.float32)
-    pyr = train_pyramid(TINY, asl, t1, epochs=2, seed=0, device="cpu", ckpt_dir=tmp_path, progress=False)
+    pyr = train_pyramid(TINY, asl, t1, max_updates=2, seed=0, device="cpu", ckpt_dir=tmp_path, progress=False)
     assert pyr.shapes == pyramid_shapes(asl.shape, 0.75, 6, 3) and len(pyr.generators) == len(pyr.shapes) == 3
     # scale 1 started from scale 0's final weights: two Adam steps later it is still within a few lr of them
     start = torch.load(tmp_path / "scale-0" / "check-0002.pt", weights_only=True)["trainer"]["generator"]
@@ -111,7 +112,7 @@ def test_pyramid_trains_inherits_weights_and_resumes(tmp_path: Path) -> None:
     assert max(moved.values()) < 3 * 5e-4  # Adam moves each weight by about lr per step
     assert any((fresh[k] - scale1["generator"][k]).abs().max() > 0.05 for k in moved)  # not a fresh init
     # resuming trains nothing new and returns the same generators
-    again = train_pyramid(TINY, asl, t1, epochs=2, seed=0, device="cpu", ckpt_dir=tmp_path, progress=False)
+    again = train_pyramid(TINY, asl, t1, max_updates=2, seed=0, device="cpu", ckpt_dir=tmp_path, progress=False)
     for a, b in zip(pyr.generators, again.generators):
         for (k, v), w in zip(a.state_dict().items(), b.state_dict().values()):
             assert torch.equal(v, w), k
@@ -125,11 +126,11 @@ def test_pyramid_trains_inherits_weights_and_resumes(tmp_path: Path) -> None:
 
 def test_without_t1_channel_the_generator_takes_one_channel(tmp_path: Path) -> None:
     asl = np.random.default_rng(0).random((8, 8, 7)).astype(np.float32)
-    pyr = train_pyramid({**TINY, "t1_channel": False}, asl, None, epochs=1, seed=0, device="cpu",
+    pyr = train_pyramid({**TINY, "t1_channel": False}, asl, None, max_updates=1, seed=0, device="cpu",
                         ckpt_dir=tmp_path, progress=False)
     assert pyr.generators[0].enc1[0][0].in_channels == 1
     with pytest.raises(ValueError, match="T1"):
-        train_pyramid(TINY, asl, None, epochs=1, seed=0, device="cpu", ckpt_dir=tmp_path / "b", progress=False)
+        train_pyramid(TINY, asl, None, max_updates=1, seed=0, device="cpu", ckpt_dir=tmp_path / "b", progress=False)
 
 
 def test_simulated_qualities_and_grids() -> None:
@@ -321,3 +322,72 @@ def test_sheet_errors_name_the_file_or_column(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"asl_sr.grid.lr_factor: \[5, 5, 1\] must divide the NR matrix of .*"
                                          r"sub-01_asl.nii.gz \[12, 12, 12\]"):
         load_sheet_subject(row, bad, seed=0)
+
+
+# ---------------------------------------------------------------- budgets, validation, brain scores (issue 18)
+
+
+def test_each_scale_validates_on_its_training_volume_against_the_upsampled_coarser_scale(tmp_path: Path) -> None:
+    from mrsr.train.multiscale import resize, upsample
+
+    rng = np.random.default_rng(0)
+    asl = ndimage.gaussian_filter(rng.random((12, 10, 9)), 1.5).astype(np.float32) + 0.5
+    t1 = rng.random((12, 10, 9)).astype(np.float32)
+    pyr = train_pyramid(TINY, asl, t1, max_updates=4, seed=0, device="cpu", ckpt_dir=tmp_path, progress=False,
+                        stopping={"check_every": 2, "stop": False})
+    assert [r["scale"] for r in pyr.records] == [0, 1, 2] and all(r["updates"] == 4 for r in pyr.records)
+    assert pyr.records[0]["reference_val_mse"] is None  # the coarsest scale's input is noise: no no-model output
+    prev = None
+    for n, record in enumerate(pyr.records):
+        real = resize(asl, pyr.shapes[n]) / pyr.asl_norm
+        if n:  # known answer: the reference is up(coarser reconstruction) against this scale's training volume
+            up = upsample(prev, pyr.shapes[n])[0, 0].numpy()
+            assert record["reference_val_mse"] == pytest.approx(float(np.mean((up - real) ** 2)), rel=1e-5)
+        prev = pyr.run_scale(n, prev, t1)
+        # the logged validation MSE is this scale's reconstruction error of the training volume, nothing else
+        log = pd.read_csv(tmp_path / f"scale-{n}" / "loss.csv")
+        assert list(log["update"]) == [2, 4]
+        assert log["val_mse"].iloc[-1] == pytest.approx(float(np.mean((prev[0, 0].numpy() - real) ** 2)), rel=1e-4)
+
+
+def test_validation_targets_come_from_the_training_volume_never_the_test_references() -> None:
+    from mrsr.experiments.asl_sr.evaluate import REFERENCES, TRAIN_AND_TARGET
+    from mrsr.train.multiscale import Pyramid, resize, scale_data
+
+    rng = np.random.default_rng(3)
+    data = {"lr": rng.random((6, 6, 8)).astype(np.float32) + 1, "nr": rng.random((12, 12, 8)).astype(np.float32) + 1,
+            "t1w_lr": rng.random((6, 6, 8)).astype(np.float32)}
+    source, _ = TRAIN_AND_TARGET["exp1"]
+    assert source == "lr" and source not in REFERENCES["exp1"].values()  # LR trains, NR/HR/truth only score
+    shapes = pyramid_shapes(data[source].shape, 0.75, 6)
+    pyr = Pyramid([], [], shapes, torch.zeros(1, 1, *shapes[0]), 2.0, 1.0, True)
+    val, ref = scale_data(pyr, len(shapes) - 1, torch.ones(1, 1, *shapes[-2]), data[source], data["t1w_lr"])
+    np.testing.assert_array_equal(val.hr[0, 0], data["lr"] / 2.0)  # the finest target: the LR volume itself
+    assert val.hr.shape[2:] != data["nr"].shape  # no test reference can even be compared with it
+    np.testing.assert_allclose(ref, np.ones((1, 1, *shapes[-1])))  # up(coarser) of a constant is that constant
+    coarse, none = scale_data(pyr, 0, None, data[source], data["t1w_lr"])
+    assert none is None
+    np.testing.assert_allclose(coarse.hr[0, 0], resize(data["lr"], shapes[0]) / 2.0)
+
+
+def test_brain_scores_and_interior_test_slices() -> None:
+    from mrsr.experiments.asl_sr.evaluate import head_mask, score, score_subject, slice_psnr, test_slices
+
+    ref = np.zeros((16, 16, 20), np.float32)
+    ref[4:12, 4:12, 3:17] = 1.0  # the 'brain'; max 1
+    mask = np.zeros(ref.shape, bool)
+    mask[4:12, 4:12, 3:17] = True
+    pred = ref + 0.1 * mask  # error 0.1 inside the brain only: brain PSNR 20 dB, whole-volume PSNR higher
+    s = score(pred, ref, mask)
+    assert s["psnr_brain"] == pytest.approx(20.0) and s["psnr"] == pytest.approx(20 - 10 * math.log10(mask.mean()))
+    assert slice_psnr(pred, ref, mask, [5, 10]) == pytest.approx([20.0, 20.0])
+    scoring = {"mask_fraction": 0.1, "mask_dilate": 0, "test_slices": 4}
+    data = {"hr_nr": ref, "nr": ref, "truth_nr": ref}
+    np.testing.assert_array_equal(head_mask(data, "exp1", scoring), mask)
+    z = test_slices(mask, scoring)
+    assert z == [5, 8, 11, 14] and min(z) > 3 and max(z) < 16  # spread through the interior, not the end slices
+    rows, slice_rows = score_subject(data, {"exp1": {"proposed": pred}}, "s1", scoring)
+    assert {r["reference"] for r in rows} == {"nr", "hr", "truth"}
+    assert [r["item"] for r in slice_rows if r["reference"] == "hr"] == ["s1/z5", "s1/z8", "s1/z11", "s1/z14"]
+    acquired, none = score_subject({"nr": ref}, {"exp2": {"linear": pred}}, "s1", scoring)
+    assert all(math.isnan(r["psnr_brain"]) for r in acquired) and none == []  # no HR, no truth: nothing scored

@@ -211,7 +211,7 @@ def test_channels_last_covers_3d_networks(tmp_path):
     rng = np.random.default_rng(0)
     asl = rng.random((12, 10, 9)).astype(np.float32) + 1.0
     t1 = rng.random((12, 10, 9)).astype(np.float32) + 1.0
-    pyr = train_pyramid(PYRAMID, asl, t1, epochs=2, seed=0, device="cpu", ckpt_dir=tmp_path, progress=False,
+    pyr = train_pyramid(PYRAMID, asl, t1, max_updates=2, seed=0, device="cpu", ckpt_dir=tmp_path, progress=False,
                         compute=BF16_NHWC)
     fine = rng.random((24, 20, 9)).astype(np.float32) + 1.0
     full = pyr.super_resolve(asl, fine, fine.shape)

@@ -41,6 +41,7 @@ rule asl_sr_train:
         ),
         log_csv=f"{ASR_DIR}/models/{{asl_sr_exp}}/{{asl_sr_variant}}/{{asl_sr_subject}}/seed-{{seed}}/loss.csv",
         sr=f"{ASR_DIR}/models/{{asl_sr_exp}}/{{asl_sr_variant}}/{{asl_sr_subject}}/seed-{{seed}}/sr.npz",
+        training=f"{ASR_DIR}/models/{{asl_sr_exp}}/{{asl_sr_variant}}/{{asl_sr_subject}}/seed-{{seed}}/training.json",
     log:
         f"logs/asl_sr/train/{{asl_sr_exp}}_{{asl_sr_variant}}_{{asl_sr_subject}}_seed-{{seed}}.log",
     benchmark:
@@ -55,7 +56,8 @@ rule asl_sr_train:
         runtime=gpu_runtime,
     params:
         method=asl_sr_method,
-        epochs=ASL_SR["epochs"],
+        max_updates=ASL_SR["max_updates"],
+        stopping=ASL_SR["stopping"],
         compute=compute_params("asl_sr"),
         ckpt_dir=f"{ASR_DIR}/checkpoints/{{asl_sr_exp}}/{{asl_sr_variant}}/{{asl_sr_subject}}/seed-{{seed}}",
     script:
@@ -68,6 +70,7 @@ rule asl_sr_baselines:
     output:
         metrics=f"{ASR_DIR}/eval/{{asl_sr_subject}}/seed-{SEED}/baselines.tsv",
         examples=f"{ASR_DIR}/eval/{{asl_sr_subject}}/seed-{SEED}/baselines.npz",
+        slices=f"{ASR_DIR}/eval/{{asl_sr_subject}}/seed-{SEED}/baselines_slices.tsv",
     log:
         f"logs/asl_sr/baselines/{{asl_sr_subject}}.log",
     conda:
@@ -75,6 +78,8 @@ rule asl_sr_baselines:
     threads: 1
     resources:
         mem_mb=3000,
+    params:
+        scoring=ASL_SR["scoring"],
     script:
         "../scripts/asl_sr/baselines.py"
 
@@ -86,6 +91,7 @@ rule asl_sr_eval:
     output:
         metrics=f"{ASR_DIR}/eval/{{asl_sr_subject}}/seed-{{seed}}/metrics.tsv",
         examples=f"{ASR_DIR}/eval/{{asl_sr_subject}}/seed-{{seed}}/examples.npz",
+        slices=f"{ASR_DIR}/eval/{{asl_sr_subject}}/seed-{{seed}}/slices.tsv",
     log:
         f"logs/asl_sr/eval/{{asl_sr_subject}}_seed-{{seed}}.log",
     conda:
@@ -95,6 +101,7 @@ rule asl_sr_eval:
         mem_mb=3000,
     params:
         runs=[f"{e}/{v}" for e, v in ASR_RUNS],
+        scoring=ASL_SR["scoring"],
     script:
         "../scripts/asl_sr/eval.py"
 
@@ -109,6 +116,13 @@ rule asl_sr_table:
         baselines=expand(
             f"{ASR_DIR}/eval/{{s}}/seed-{SEED}/baselines.tsv", s=ASR_SUBJECTS
         ),
+        slices=expand(
+            f"{ASR_DIR}/eval/{{s}}/seed-{{seed}}/slices.tsv", s=ASR_SUBJECTS, seed=SEEDS
+        ),
+        baseline_slices=expand(
+            f"{ASR_DIR}/eval/{{s}}/seed-{SEED}/baselines_slices.tsv", s=ASR_SUBJECTS
+        ),
+        training=asl_sr_training_files(),
     output:
         csv=report(
             f"{ASR_DIR}/tables/table1.csv",
@@ -136,6 +150,7 @@ rule asl_sr_table:
         cfg=ASL_SR,
         footer=asl_sr_footer(),
         variants=ASR_VARIANTS,
+        runs=[f"{e}/{v}" for e, v in ASR_RUNS],
     script:
         "../scripts/asl_sr/table.py"
 

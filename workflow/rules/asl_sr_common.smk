@@ -45,7 +45,7 @@ ASR_DATA = (
 ASR_VARIANTS = ["proposed", *ASL_SR.get("ablations", {})]
 # Experiment 1 trains every variant; Experiment 2 (paper Fig. 4) only the proposed method.
 ASR_RUNS = [("exp1", v) for v in ASR_VARIANTS] + [("exp2", "proposed")]
-ASR_FIGURES = ["fig2_sagittal", "fig3_transaxial", "fig4_exp2", "loss_curves"]
+ASR_FIGURES = ["fig2_sagittal", "fig3_transaxial", "fig4_exp2", "loss_curves", "learning_curves"]
 ASR_MAPS = ("cbf", "att", "t1map", "pd", "t1w", "mask", "gm")
 
 # Keys that only shape the phantom's simulation: a sheet run's footer does not list them.
@@ -96,9 +96,19 @@ def asl_sr_sr_files(wildcards) -> list[str]:
     ]
 
 
+def asl_sr_training_files() -> list[str]:
+    """The per-scale training records of every run, subject and training seed (runs in ASR_RUNS order)."""
+    return [
+        f"{ASR_DIR}/models/{e}/{v}/{s}/seed-{seed}/training.json"
+        for e, v in ASR_RUNS
+        for s in ASR_SUBJECTS
+        for seed in SEEDS
+    ]
+
+
 def asl_sr_figure_inputs(wildcards) -> dict[str, list[str]]:
     """Example slices of every subject (the data and interpolations; the trained runs of the first training seed)
-    and the per-scale loss logs of the first subject's runs of that seed."""
+    and the per-scale loss logs and training records of the first subject's runs of that seed."""
     return {
         "baselines": expand(
             f"{ASR_DIR}/eval/{{s}}/seed-{SEED}/baselines.npz", s=ASR_SUBJECTS
@@ -108,6 +118,10 @@ def asl_sr_figure_inputs(wildcards) -> dict[str, list[str]]:
         ),
         "logs": [
             f"{d}/loss.csv" for d in asl_sr_run_dirs(ASR_SUBJECTS[0], SEEDS[0]).values()
+        ],
+        "training": [
+            f"{d}/training.json"
+            for d in asl_sr_run_dirs(ASR_SUBJECTS[0], SEEDS[0]).values()
         ],
     }
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ def upsample(x: torch.Tensor, shape: Sequence[int]) -> torch.Tensor:
     return F.interpolate(x, size=tuple(int(s) for s in shape), mode="trilinear", align_corners=False)
 
 
-def scale_method(method: Mapping[str, Any], n: int, epochs: int, init_from: str | None) -> dict[str, Any]:
+def scale_method(method: Mapping[str, Any], n: int, max_updates: int, init_from: str | None) -> dict[str, Any]:
     """The trainer config of scale n: input channels (ASL [+ T1]), critic width, LR milestone, inheritance."""
     m = {k: v for k, v in method.items() if k not in ("pyramid", "t1_channel", "nfc_max", "milestone_fraction")}
     m["trainer"] = "pyramid"
@@ -64,7 +64,7 @@ def scale_method(method: Mapping[str, Any], n: int, epochs: int, init_from: str 
     nfc = int(critic.get("nfc", 32))
     critic["nfc"] = min(nfc * 2 ** (n // 4), int(method.get("nfc_max", 128)))  # [R: SinGAN training.py]
     m["discriminator_kwargs"] = critic
-    m["milestone"] = max(1, round(float(method.get("milestone_fraction", 0.8)) * epochs))
+    m["milestone"] = max(1, round(float(method.get("milestone_fraction", 0.8)) * max_updates))
     m["residual"] = n > 0  # the coarsest scale's ASL channel is noise
     m["init_from"] = init_from
     return m
@@ -81,6 +81,7 @@ class Pyramid:
     asl_norm: float  # ASL intensities are divided by this for the networks
     t1_norm: float
     t1_channel: bool
+    records: list[dict[str, Any]] = field(default_factory=list)  # fit's training record of each scale
 
     def inputs(self, asl: torch.Tensor, t1: np.ndarray | None) -> torch.Tensor:
         """Stack the (normalised) ASL channel with T1 resized to its grid when the T1 channel is used."""
@@ -109,13 +110,28 @@ class Pyramid:
         return (out[0, 0].contiguous().numpy() * self.asl_norm).astype(np.float32)
 
 
-def train_pyramid(method: Mapping[str, Any], asl: np.ndarray, t1: np.ndarray | None, *, epochs: int, seed: int,
-                  device: torch.device | str, ckpt_dir: Path | str, progress: bool = True,
+def scale_data(pyr: Pyramid, n: int, prev: torch.Tensor | None, asl: np.ndarray,
+               t1: np.ndarray | None) -> tuple[TrainData, np.ndarray | None]:
+    """Scale n's one sample (input [up(x~_{n-1}) or z_0, T1], target x_n = the training volume resized) and its
+    no-model reference up(x~_{n-1}) (None at the coarsest scale, whose input is noise). The same sample is the
+    validation sample: the reconstruction of the training volume (a single-image method holds nothing out; the
+    test references are never seen)."""
+    first = pyr.z0 if n == 0 else upsample(prev, pyr.shapes[n])
+    real = resize(np.asarray(asl, np.float32), pyr.shapes[n]) / pyr.asl_norm
+    data = TrainData(lr=pyr.inputs(first, t1).numpy(), hr=real[None, None])
+    return data, None if n == 0 else first.numpy()
+
+
+def train_pyramid(method: Mapping[str, Any], asl: np.ndarray, t1: np.ndarray | None, *, max_updates: int,
+                  seed: int, device: torch.device | str, ckpt_dir: Path | str,
+                  stopping: Mapping[str, Any] | None = None, progress: bool = True,
                   compute: Compute | None = None) -> Pyramid:
     """Train the pyramid on one ASL volume (and its co-registered T1 on the same grid), coarse to fine.
 
     method: the 'pyramid' trainer keys plus pyramid {factor, min_size, max_scales}, t1_channel, nfc_max,
-    milestone_fraction. Scale n trains in ckpt_dir/scale-n (checkpoints, loss.csv) and starts from scale
+    milestone_fraction. Each scale runs up to max_updates updates (one update: d_steps critic + g_steps generator
+    steps) under the plateau rule `stopping` on its reconstruction MSE, so the next scale trains on a converged
+    reconstruction. Scale n trains in ckpt_dir/scale-n (checkpoints, loss.csv, loss.json) and starts from scale
     n-1's final checkpoint; rerunning resumes where a killed run stopped.
     """
     use_t1 = bool(method.get("t1_channel", True))
@@ -132,16 +148,16 @@ def train_pyramid(method: Mapping[str, Any], asl: np.ndarray, t1: np.ndarray | N
     pyr = Pyramid([], [], shapes, z0, asl_norm, t1_norm, use_t1)
     ckpt_dir = Path(ckpt_dir)
     prev, init_from = None, None
-    for n, shape in enumerate(shapes):
-        first = z0 if n == 0 else upsample(prev, shape)
-        real = resize(np.asarray(asl, np.float32), shape) / asl_norm
-        data = TrainData(lr=pyr.inputs(first, t1).numpy(), hr=real[None, None])
-        m = scale_method(method, n, epochs, init_from)
+    for n in range(len(shapes)):
+        data, reference = scale_data(pyr, n, prev, asl, t1)
+        m = scale_method(method, n, max_updates, init_from)
         scale_dir = ckpt_dir / f"scale-{n}"
-        generator = fit(m, data, None, max_updates=epochs, batch_size=1, seed=seed, device=device, ckpt_dir=scale_dir,
-                        log_csv=scale_dir / "loss.csv", progress=progress, compute=compute).generator
-        pyr.generators.append(generator)
+        fitted = fit(m, data, data, max_updates=max_updates, batch_size=1, seed=seed, device=device,
+                     ckpt_dir=scale_dir, log_csv=scale_dir / "loss.csv", stopping=stopping,
+                     val_reference=reference, progress=progress, compute=compute)
+        pyr.generators.append(fitted.generator)
         pyr.methods.append(m)
+        pyr.records.append({**fitted.record, "scale": n, "shape": list(shapes[n])})
         prev = pyr.run_scale(n, prev, t1)
         init_from = str(scale_dir / CKPT_FORMAT.format(checkpoint_numbers(scale_dir)[0]))
     return pyr
@@ -157,7 +173,8 @@ def save_pyramid(path: Path | str, pyr: Pyramid, meta: Mapping[str, Any]) -> Non
     """Atomically write every generator's weights and the pyramid's settings (loads with weights_only)."""
     blob = {"state_dicts": [{k: v.detach().cpu().contiguous() for k, v in g.state_dict().items()} for g in pyr.generators],
             "methods": pyr.methods, "shapes": [list(s) for s in pyr.shapes], "z0": pyr.z0,
-            "asl_norm": pyr.asl_norm, "t1_norm": pyr.t1_norm, "t1_channel": pyr.t1_channel, "meta": dict(meta)}
+            "asl_norm": pyr.asl_norm, "t1_norm": pyr.t1_norm, "t1_channel": pyr.t1_channel,
+            "records": list(pyr.records), "meta": dict(meta)}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     atomic_torch_save(blob, Path(path))
 
@@ -171,4 +188,5 @@ def load_pyramid(path: Path | str) -> Pyramid:
         g.load_state_dict(state)
         generators.append(g.eval())
     return Pyramid(generators, blob["methods"], [tuple(s) for s in blob["shapes"]], blob["z0"],
-                   float(blob["asl_norm"]), float(blob["t1_norm"]), bool(blob["t1_channel"]))
+                   float(blob["asl_norm"]), float(blob["t1_norm"]), bool(blob["t1_channel"]),
+                   list(blob.get("records", [])))

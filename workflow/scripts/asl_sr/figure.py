@@ -1,10 +1,12 @@
-"""Figures 2-4 of Cui et al. and the per-scale loss curves, of the first training seed."""
+"""Figures 2-4 of Cui et al., the per-scale loss curves and learning curves (reconstruction MSE against updates,
+the upsampled coarser scale as the no-model reference), of the first training seed."""
+import json
 from pathlib import Path
 
 import pandas as pd
 
 from mrsr.experiments.asl_sr.figures import EXP1_COLUMNS, EXP2_COLUMNS, example_rows, image_grid
-from mrsr.figures import loss_curves
+from mrsr.figures import learning_curves, loss_curves
 from mrsr.io import load_npz
 from mrsr.runlog import log_to
 
@@ -34,6 +36,17 @@ elif figure == "fig4_exp2":
     window = "truth" if all("truth" in images for _, images in rows) else "nr"
     image_grid(rows, shown(EXP2_COLUMNS, rows), stem, window_key=window,
                title=f"Fig. 4: Experiment 2: trained on NR, generated on the T1 grid {tag}")
+elif figure == "learning_curves":
+    logs, references, plateaus = {}, {}, {}
+    for run, path, record_path in zip(snakemake.params.runs, snakemake.input.logs, snakemake.input.training):
+        frame = pd.read_csv(path)
+        for record in json.loads(Path(record_path).read_text()):
+            name = f"{run} scale {record['scale']}"
+            logs[name] = frame[frame["scale"] == record["scale"]]
+            references[name], plateaus[name] = record["reference_val_mse"], record["plateau_update"]
+    learning_curves(logs, stem, references=references, plateaus=plateaus,
+                    title=f"Reconstruction MSE per scale (dashed: upsampled coarser scale), "
+                          f"{Path(snakemake.input.logs[0]).parent.parent.name}\n{tag}")
 else:
     logs = {}
     for run, path in zip(snakemake.params.runs, snakemake.input.logs):

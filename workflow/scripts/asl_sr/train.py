@@ -1,4 +1,6 @@
-"""Train one pyramid (Experiment 1: on LR; Experiment 2: on NR) and generate its SR volume (GPU-tagged)."""
+"""Train one pyramid (Experiment 1: on LR; Experiment 2: on NR) and generate its SR volume (GPU-tagged); the
+per-scale training records (updates, plateau, reconstruction MSE vs up(previous scale)) go to training.json."""
+import json
 from pathlib import Path
 
 import torch
@@ -16,21 +18,27 @@ torch.set_num_threads(snakemake.threads)
 experiment = snakemake.wildcards.asl_sr_exp
 method = snakemake.params.method
 seed = int(snakemake.wildcards.seed)
-epochs = int(snakemake.params.epochs)
+max_updates = int(snakemake.params.max_updates)
 device = select_device(int(snakemake.resources.get("gpu", 0)))
 d = load_npz(snakemake.input[0])
 # paper: Experiment 1 trains on LR and generates on the NR grid; Experiment 2 trains on NR, generates on the T1 grid
 source, t1_target = TRAIN_AND_TARGET[experiment]
 compute = Compute(**snakemake.params.compute)
-pyr = train_pyramid(method, d[source], d[f"t1w_{source}"], epochs=epochs, seed=seed, device=device,
-                    ckpt_dir=Path(snakemake.params.ckpt_dir), compute=compute)
+pyr = train_pyramid(method, d[source], d[f"t1w_{source}"], max_updates=max_updates, seed=seed, device=device,
+                    ckpt_dir=Path(snakemake.params.ckpt_dir), stopping=snakemake.params.stopping, compute=compute)
 sr = pyr.super_resolve(d[source], d[t1_target], d[t1_target].shape, compute)
 meta = {"experiment": "asl_sr", "run": experiment, "variant": snakemake.wildcards.asl_sr_variant,
-        "subject": snakemake.wildcards.asl_sr_subject, "seed": seed, "epochs": epochs,
-        "params_g": count_params(pyr.generators[-1]), "shapes": [list(s) for s in pyr.shapes]}
+        "subject": snakemake.wildcards.asl_sr_subject, "seed": seed, "max_updates": max_updates,
+        "params_g": count_params(pyr.generators[-1]), "shapes": [list(s) for s in pyr.shapes],
+        "training": pyr.records}
 save_pyramid(snakemake.output.model, pyr, plain(meta))
 scale_logs(snakemake.params.ckpt_dir, len(pyr.shapes)).to_csv(snakemake.output.log_csv, index=False)
 save_npz(snakemake.output.sr, sr=sr)
+Path(snakemake.output.training).write_text(json.dumps(plain(pyr.records), indent=1))
+for r in pyr.records:
+    log.info("scale %d %s: %d of %d updates, plateau %s (update %s), reconstruction MSE %.4g vs up(previous) %s",
+             r["scale"], r["shape"], r["updates"], r["max_updates"], r["plateau_reached"], r["plateau_update"],
+             r["val_mse"], r["reference_val_mse"])
 log.info("%s %s %s on %s: scales %s, generator %d parameters, SR %s (mean %.3f vs NR %.3f)",
          experiment, meta["variant"], meta["subject"], device, pyr.shapes, meta["params_g"], sr.shape,
          float(sr.mean()), float(d["nr"].mean()))
