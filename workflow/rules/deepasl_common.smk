@@ -91,6 +91,7 @@ wildcard_constraints:
     deepasl_fold="|".join(ASL_SUBJECTS),
     deepasl_dataset="synthetic|real",
     deepasl_method="|".join(ASL_METHODS),
+    deepasl_figure="|".join(ASL_FIGURES),
 
 
 def deepasl_maps(wildcards) -> dict[str, str]:
