@@ -147,7 +147,10 @@ def test_tiny_run_on_a_bids_dataset_with_two_training_seeds(tmp_path: Path) -> N
     # acquired data: nothing in the footer calls them simulated or phantom
     assert "simulated" not in md and "phantom" not in md and "real set: its acquired pCASL" in md
     claims = pd.read_csv(out / "claims.csv", keep_default_na=False).set_index("claim")["outcome"]
-    assert claims["Every network beats Averaging on the real set (PSNR, RMSE, CCC)"] in ("held", "not held")
+    # a network that did not beat Averaging (PSNR (brain), item-paired) makes the claim untestable
+    learned = "does NOT beat 'Averaging'" not in md
+    assert claims["Every network beats Averaging on the real set (PSNR, RMSE, CCC)"] in (
+        ("held", "not held") if learned else ("untestable",))
     assert claims["PR-λ=0.2 beats Dilated Conv on the synthetic set (PSNR, RMSE, CCC)"] == "untestable"
     # Averaging is the input itself: its metrics recompute from the held-out subject's data
     metrics = pd.read_csv(out / "eval/real/averaging/seed-0/metrics.tsv", sep="\t")
@@ -210,13 +213,13 @@ def assert_seed_means(out: Path, table: pd.DataFrame, md: str) -> None:
             for m in ("pr_02", "dilated")}
     tests = pd.read_csv(out / "tables/table1_tests.tsv", sep="\t").set_index("metric")
     assert tests.loc["psnr", "mean_diff"] == pytest.approx(float((rows["pr_02"] - rows["dilated"]).mean()))
-    # the claim reads the seed means
+    # the claim reads the seed means: it cannot hold where a mean does not beat Averaging's
     beaten = all((table.loc[m, "Real PSNR"] > table.loc["averaging", "Real PSNR"])
                  and (table.loc[m, "Real RMSE"] < table.loc["averaging", "Real RMSE"])
                  and (table.loc[m, "Real CCC"] > table.loc["averaging", "Real CCC"]) for m in METHODS[1:])
     claims = pd.read_csv(out / "claims.csv", keep_default_na=False).set_index("claim")["outcome"]
-    expected = "held" if beaten else "not held"
-    assert claims["Every network beats Averaging on the real set (PSNR, RMSE, CCC)"] == expected
+    outcome = claims["Every network beats Averaging on the real set (PSNR, RMSE, CCC)"]
+    assert outcome == "untestable" if "does NOT beat 'Averaging'" in md else outcome != "held" or beaten
 
 
 def test_invalid_deepasl_config_fails_naming_the_key(tmp_path: Path) -> None:
