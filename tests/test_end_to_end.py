@@ -213,7 +213,7 @@ def test_deepasl_table_and_figures(run_dir: Path) -> None:
     md = (run_dir / ASL / "tables/table1.md").read_text()
     assert "Preset: test" in md and "Orderings: synthetic: CCC" in md and "Paired tests" in md
     assert "#params: counted from our implementations" in md and "Reference row: Averaging" in md
-    assert "Differs from the paper preset" in md and "epochs = 1 (paper preset: 200)" in md
+    assert "Differs from the paper preset" in md and "max_updates = 4 (paper preset: 7200)" in md
     claims = pd.read_csv(run_dir / ASL / "claims.csv", keep_default_na=False)
     assert len(claims) == 6 and (claims["preset"] == "test").all()
     assert set(claims["outcome"]) <= {"held", "not held", "untestable"}

@@ -39,7 +39,8 @@ PROFILE_GPU_RULES = GPU_RULES | {"deepasl_train", "ixi_sr_train", "asl_sr_train"
                                  "dsgan_train"}
 # The small sheet, table and figure rules are `localrule: True`: they run on the submit host.
 LOCAL_RULES = {"all", "cohort_sheet", "scorecard", "field_table", "field_claims", "field_figure", "deepasl_table",
-               "deepasl_figure", "dsgan_table", "dsgan_figure", "asl_sr_table", "asl_sr_figure", "ixi_sr_table",
+               "deepasl_figure", "deepasl_learning_curves", "dsgan_table", "dsgan_figure", "asl_sr_table",
+               "asl_sr_figure", "ixi_sr_table",
                "ixi_sr_figure"}
 # The experiment of the foundation issue only: other experiments have their own tests.
 ONLY_FIELD = "experiments: [field7to9]\n"

@@ -40,6 +40,7 @@ rule deepasl_train:
             non_empty=True,
         ),
         log_csv=f"{ASL_DIR}/models/{{deepasl_dataset}}/{{deepasl_method}}/fold-{{deepasl_fold}}/seed-{{seed}}/loss.csv",
+        record=f"{ASL_DIR}/models/{{deepasl_dataset}}/{{deepasl_method}}/fold-{{deepasl_fold}}/seed-{{seed}}/loss.json",
     log:
         f"logs/deepasl/train/{{deepasl_dataset}}_{{deepasl_method}}_fold-{{deepasl_fold}}_seed-{{seed}}.log",
     benchmark:
@@ -84,13 +85,15 @@ rule deepasl_infer:
         batch=DEEPASL["infer_batch"],
         compute=compute_params("deepasl"),
         patch_size=(DEEPASL["patch_size"] if DEEPASL["inference"] == "patch" else None),
+        brain_slices=DEEPASL["brain_slices"],
     script:
         "../scripts/deepasl/infer.py"
 
 
 rule deepasl_table:
     input:
-        deepasl_metric_files,
+        metrics=deepasl_metric_files,
+        records=deepasl_record_files,
     output:
         csv=report(
             f"{ASL_DIR}/tables/table1.csv",
@@ -145,3 +148,30 @@ rule deepasl_figure:
         seeds=SEEDS,
     script:
         "../scripts/deepasl/figure.py"
+
+
+rule deepasl_learning_curves:
+    input:
+        logs=deepasl_curve_logs,
+        records=deepasl_curve_records,
+    output:
+        png=report(
+            f"{ASL_DIR}/figures/learning_curves_{{deepasl_dataset}}.png",
+            caption="../report/deepasl/learning_curves.rst",
+            category="DeepASL (Ulas et al.)",
+            labels={"figure": "learning curves {deepasl_dataset}", "type": "figure"},
+        ),
+        pdf=f"{ASL_DIR}/figures/learning_curves_{{deepasl_dataset}}.pdf",
+    log:
+        f"logs/deepasl/learning_curves_{{deepasl_dataset}}.log",
+    localrule: True
+    conda:
+        "../../envs/mrsr.yaml"
+    params:
+        methods=lambda wildcards: deepasl_trained(),
+        labels=ASL_LABELS,
+        fold=ASL_HELDOUT[0],
+        seed=SEEDS[0],
+        preset=config["preset"],
+    script:
+        "../scripts/deepasl/curves.py"

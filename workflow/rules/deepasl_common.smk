@@ -9,6 +9,9 @@ def deepasl_final_outputs() -> list[str]:
     """Table 1 (csv/md/tex + paired tests) and the figures whose dataset is built."""
     outs = expand(f"{ASL_DIR}/tables/table1.{{ext}}", ext=["csv", "md", "tex"])
     outs += [f"{ASL_DIR}/tables/table1_tests.tsv", f"{ASL_DIR}/claims.csv"]
+    outs += expand(
+        f"{ASL_DIR}/figures/learning_curves_{{d}}.{{ext}}", d=ASL_DATASETS, ext=["png", "pdf"]
+    )
     figures = [f for f, s in ASL_FIGURES.items() if s["dataset"] in ASL_DATASETS]
     outs += expand(
         f"{ASL_DIR}/figures/{{deepasl_figure}}.{{ext}}",
@@ -88,6 +91,7 @@ wildcard_constraints:
     deepasl_fold="|".join(ASL_SUBJECTS),
     deepasl_dataset="synthetic|real",
     deepasl_method="|".join(ASL_METHODS),
+    deepasl_figure="|".join(ASL_FIGURES),
 
 
 def deepasl_maps(wildcards) -> dict[str, str]:
@@ -180,3 +184,32 @@ def deepasl_figure_inputs(wildcards) -> list[str]:
 def deepasl_figure_spec(wildcards) -> dict:
     """Kind, dataset, fraction and methods of a figure."""
     return {**ASL_FIGURES[wildcards.deepasl_figure], "methods": ASL_FIGURE_METHODS}
+
+
+def deepasl_trained() -> list[str]:
+    """Methods with a network (trained), in config order."""
+    return [m for m in ASL_METHODS if DEEPASL["methods"][m].get("generator")]
+
+
+def deepasl_record_files(wildcards) -> list[str]:
+    """Training record of every trained model: dataset x network x held-out fold x seed."""
+    return [
+        f"{ASL_DIR}/models/{d}/{m}/fold-{f}/seed-{s}/loss.json"
+        for d in ASL_DATASETS
+        for m in deepasl_trained()
+        for f in ASL_HELDOUT
+        for s in SEEDS
+    ]
+
+
+def deepasl_curve_logs(wildcards) -> list[str]:
+    """Training logs the learning-curve figure draws: every network of the set, first fold and seed."""
+    return [
+        f"{ASL_DIR}/models/{wildcards.deepasl_dataset}/{m}/fold-{ASL_HELDOUT[0]}/seed-{SEEDS[0]}/loss.csv"
+        for m in deepasl_trained()
+    ]
+
+
+def deepasl_curve_records(wildcards) -> list[str]:
+    """The training records beside deepasl_curve_logs (no-model reference, plateau)."""
+    return [p.removesuffix(".csv") + ".json" for p in deepasl_curve_logs(wildcards)]

@@ -27,7 +27,7 @@ for i, (subject, path) in enumerate(zip(snakemake.params.subjects, snakemake.inp
     # paper: patch-wise inference (patch_size None: whole slices); patches without brain are skipped
     patch = snakemake.params.patch_size
     denoised = denoise(data["noisy"], predict, patch_size=patch, mask=data["mask"] if patch else None)
-    for row in subject_metrics(denoised, data):
+    for row in subject_metrics(denoised, data, int(snakemake.params.brain_slices)):
         rows.append({"dataset": snakemake.wildcards.deepasl_dataset, "method": method, "subject": subject, **row})
     if example is None:
         example = {**examples(denoised, data), "subject": np.asarray(subject)}

@@ -1,4 +1,5 @@
-"""Table 1 of Ulas et al.: both datasets, six methods, PSNR / RMSE / CCC beside the paper; paired tests; claims.
+"""Table 1 of Ulas et al.: both datasets, six methods, PSNR / RMSE / CCC beside the paper and brain-masked PSNR / SSIM
+of dM; paired tests; a training line per trained row (did it learn: beats Averaging per item-paired test); claims.
 
 One table per training seed (that seed's networks, the shared Averaging row), combined into seed means; orderings,
 reference lines, paired tests and claims read the seed means (tests and claims: per-row values averaged over seeds).
@@ -7,9 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from mrsr.experiments.deepasl.evaluate import METRICS, claim_tables, paired_tests, reference_lines
+from mrsr.experiments.deepasl.evaluate import (
+    BRAIN, METRICS, claim_samples, claim_tables, learning_status, paired_tests, reference_lines, training_lines,
+    training_records,
+)
 from mrsr.experiments.deepasl.table import combine_tables, metrics_by_seed, seed_average, seed_means, seed_table
-from mrsr.footer import run_footer
+from mrsr.footer import paper_budgets, run_footer
 from mrsr.nets import build, count_params
 from mrsr.runlog import log_to
 from mrsr.scorecard import evaluate_claims, write_claims
@@ -22,12 +26,16 @@ datasets = snakemake.params.datasets
 keys = [k for k, _ in METRICS]
 labels = {k: m["label"] for k, m in cfg["methods"].items()}
 no_model = [k for k, m in cfg["methods"].items() if not m.get("generator")]
-per_seed = metrics_by_seed({p: pd.read_csv(p, sep="\t") for p in snakemake.input}, snakemake.params.seeds, no_model)
+per_seed = metrics_by_seed({p: pd.read_csv(p, sep="\t") for p in snakemake.input.metrics}, snakemake.params.seeds,
+                           no_model)
 several = len(per_seed) > 1
 params = {k: count_params(build(m["generator"])) for k, m in cfg["methods"].items() if m.get("generator")}
 built = {seed: seed_table(metrics, datasets, params, keys) for seed, metrics in per_seed.items()}
 table = combine_tables({seed: t for seed, (t, _) in built.items()}, datasets, keys)
-metrics = seed_average(per_seed, keys)  # per (subject, level): the mean over seeds
+brain_keys = [k for k, _ in BRAIN if all(k in f.columns for f in per_seed.values())]
+metrics = seed_average(per_seed, keys + brain_keys)  # per (subject, level): the mean over seeds
+records = training_records(snakemake.input.records)
+status = learning_status(metrics, records)
 orderings, seed_notes, tests, verdicts = [], [], [], []
 for dataset in datasets:
     paper = load_paper_values("deepasl", f"table1_{dataset}")
@@ -54,6 +62,10 @@ extra = [
     f"cell); subjects held out: {', '.join(snakemake.params.heldout)}."
     + (" With several training seeds: the mean over seeds of each seed's mean and std; Averaging has no training "
        "seed (computed once)." if several else ""),
+    "Brain columns: PSNR (brain) and SSIM (brain) of dM against the complete image inside the 2-voxel-dilated "
+    f"head mask of M0 (mrsr.metrics.brain_mask), on {cfg['brain_slices']} slices through the brain's interior "
+    "(mrsr.metrics.interior_slices), averaged over them; the paper has no such columns.",
+    *training_lines(records, status, labels, paper_budgets("deepasl")),
     "Paired tests PR-λ=0.2 vs Dilated Conv (paper: synthetic p << 0.05 for all metrics; real significant for "
     "PSNR and RMSE, CCC p = 0.1388)"
     + (", on each (subject, noise level)'s values averaged over the training seeds" if several else "") + ": "
@@ -62,11 +74,16 @@ extra = [
 ]
 footer = run_footer("deepasl", cfg, footer_params, extra=extra)
 stem = Path(snakemake.output.csv).with_suffix("")
-write_table(table, stem, title="Table 1: DeepASL denoising (PSNR of dM, RMSE and Lin's CCC of CBF, inside the brain)",
+write_table(table, stem, title="Table 1: DeepASL denoising (PSNR of dM, RMSE and Lin's CCC of CBF, inside the brain; "
+            "PSNR/SSIM (brain) of dM)",
             footer=footer, mean_std=True)
 pd.DataFrame(tests).to_csv(snakemake.output.tests, sep="\t", index=False)
+# a claim comparing a row that did not learn (or did not plateau) is untestable; "beats" is an item-paired test
 claims = evaluate_claims("deepasl", claim_tables(metrics, tests), preset=footer_params["preset"],
-                         data=footer_params["data"])
+                         data=footer_params["data"],
+                         status={t: {m: {k: v[k] for k in ("learned", "plateau")} for m, v in rows.items()}
+                                 for t, rows in status.items()},
+                         samples=claim_samples(metrics))
 write_claims(claims, snakemake.output.claims)
 log.info("table 1 written with %d rows (training seeds %s); %d paired tests; claim outcomes: %s", len(table),
          ", ".join(str(s) for s in per_seed), len(tests), ", ".join(claims["outcome"]))

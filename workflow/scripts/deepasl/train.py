@@ -1,16 +1,16 @@
-"""Train one DeepASL / Dilated Conv model of one leave-one-subject-out fold (GPU-tagged, resumable)."""
+"""Train one DeepASL / Dilated Conv model of one leave-one-subject-out fold (GPU-tagged, resumable): a budget of
+optimiser updates with the plateau rule on held-out validation slices of the training subjects."""
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from mrsr.asl import subsample, training_patches
 from mrsr.device import Compute, select_device
-from mrsr.experiments.deepasl.data import loss_reference
+from mrsr.experiments.deepasl.data import fold_data
 from mrsr.io import load_npz
 from mrsr.nets import count_params
 from mrsr.runlog import log_to
-from mrsr.train import TrainData, fit, save_model
+from mrsr.train import fit, save_model
 
 log = log_to(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
@@ -18,24 +18,21 @@ cfg = snakemake.params.cfg
 method = {**snakemake.params.method, "cbf_unit": float(cfg["cbf_unit"])}
 seed = int(snakemake.wildcards.seed)
 device = select_device(int(snakemake.resources.get("gpu", 0)))
-parts = []
-for path in snakemake.input.train:
-    d = load_npz(path)
-    ref = loss_reference(d, cfg, snakemake.wildcards.deepasl_dataset)
-    parts.append(training_patches(d["noisy"], d["clean"], ref, d["scale"], d["mask"],
-                                  size=int(cfg["patch_size"]), augmentations=int(cfg["augmentations"]),
-                                  min_brain=float(cfg["min_brain"])))
-x, y, aux = (np.concatenate(p) for p in zip(*parts))
-keep = subsample(np.random.default_rng([seed, 7]), len(x), cfg["patches_per_fold"])
-train = TrainData(x[keep], y[keep], aux[keep])
+subjects = {path: load_npz(path) for path in snakemake.input.train}
+train, val = fold_data(subjects, cfg, snakemake.wildcards.deepasl_dataset, seed)
 compute = Compute(**snakemake.params.compute)
-log.info("%s fold %s on %s (%s): %d of %d patches from %d subjects", snakemake.wildcards.deepasl_method,
-         snakemake.wildcards.deepasl_fold, device, compute, len(train), len(x), len(parts))
-fitted = fit(method, train, None, epochs=int(cfg["epochs"]), batch_size=int(cfg["batch_size"]), seed=seed,
-            device=device, ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv), compute=compute)
+log.info("%s fold %s on %s (%s): %d training patches, %d validation patches (held-out slices) from %d subjects",
+         snakemake.wildcards.deepasl_method, snakemake.wildcards.deepasl_fold, device, compute, len(train),
+         0 if val is None else len(val), len(subjects))
+# the no-model output (Averaging: the input itself) has residual 0, the reference of the validation MSE
+fitted = fit(method, train, val, max_updates=int(cfg["max_updates"]), batch_size=int(cfg["batch_size"]),
+             stopping=cfg["stopping"], val_reference=None if val is None else np.zeros_like(val.hr), seed=seed,
+             device=device, ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
+             compute=compute)
 model = fitted.generator
-meta = {"training": fitted.record, "experiment": "deepasl", "dataset": snakemake.wildcards.deepasl_dataset, "method_key": snakemake.wildcards.deepasl_method,
-        "heldout": snakemake.wildcards.deepasl_fold, "seed": seed, "params": count_params(model),
-        "epochs": int(cfg["epochs"]), "batch_size": int(cfg["batch_size"]), "n_train_patches": len(train)}
+meta = {"training": fitted.record, "experiment": "deepasl", "dataset": snakemake.wildcards.deepasl_dataset,
+        "method_key": snakemake.wildcards.deepasl_method, "heldout": snakemake.wildcards.deepasl_fold, "seed": seed,
+        "params": count_params(model), "max_updates": int(cfg["max_updates"]), "batch_size": int(cfg["batch_size"]),
+        "n_train_patches": len(train), "n_val_patches": 0 if val is None else len(val)}
 save_model(snakemake.output.model, model, method, meta)
-log.info("saved %s (%d parameters)", snakemake.output.model, meta["params"])
+log.info("saved %s (%d parameters); training record %s", snakemake.output.model, meta["params"], fitted.record)

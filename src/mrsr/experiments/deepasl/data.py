@@ -5,15 +5,19 @@ series ("real")."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mrsr.asl import (
     Kinetics, cbf_scale, control_label, drop_end_slices, gaussian_fwhm, noise_level_means, noise_sigma,
-    pcasl_general_signal, perfusion_signal, quantify_cbf, resample_to_grid,
+    pcasl_general_signal, perfusion_signal, quantify_cbf, resample_to_grid, subsample, training_patches,
 )
 from mrsr.bids import read_asl_series
 from mrsr.io import read_nifti
+
+if TYPE_CHECKING:  # torch is imported by the training step only
+    from mrsr.train import TrainData
 
 DATASETS = ("synthetic", "real")
 M0_BRAIN_MEAN = 100.0  # assumption: M0 (and dM with it) scaled so the brain-mean M0 is 100; CBF is unchanged
@@ -182,3 +186,54 @@ def load_bids_subject(row: Mapping[str, str], cfg: Mapping, dataset: str,
     pairs = control_label(m0z, perfusion_signal(truth, m0z, kin), int(spec["n_pairs"]), sigma, rng)
     return finish(pairs, m0z, maskz.astype(np.float32), gmz, truth, kin, list(cfg["noise_levels"]),
                   int(cfg["drop_end_slices"]), rng)
+
+
+# ---------------------------------------------------------------- training and validation patches of a fold
+
+
+def validation_slices(mask: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n slice indices (sorted) of a (Z, H, W) brain mask, drawn among the slices holding brain: a subject's
+    held-out validation slices whenever it is a training subject (never trained on). n = 0 gives none."""
+    brain = np.flatnonzero(np.asarray(mask).reshape(len(mask), -1).max(axis=1) > 0)
+    if n < 0 or (n > 0 and n >= len(brain)):
+        raise ValueError(f"deepasl.validation.slices_per_subject: {n} must be >= 0 and leave a training slice "
+                         f"among the {len(brain)} slices with brain")
+    return np.sort(rng.choice(brain, size=n, replace=False)).astype(np.int64)
+
+
+def slice_patches(data: Mapping[str, np.ndarray], cfg: Mapping, dataset: str, slices: np.ndarray,
+                  augmentations: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """training_patches (input, residual target, aux) of the given slices of one subject."""
+    z = np.asarray(slices, dtype=np.int64)
+    ref = loss_reference(data, cfg, dataset)
+    return training_patches(data["noisy"][:, z], data["clean"][z], ref[z], data["scale"][z], data["mask"][z],
+                            size=int(cfg["patch_size"]), augmentations=augmentations,
+                            min_brain=float(cfg["min_brain"]))
+
+
+def fold_data(subjects: Mapping[str, Mapping[str, np.ndarray]], cfg: Mapping, dataset: str,
+              seed: int) -> tuple[TrainData, TrainData | None]:
+    """(training, validation) patches of one fold from its training subjects ({name: data step arrays}).
+
+    Each subject's 'val_slices' (drawn by the data step) give the validation patches (one rigid variant,
+    at most deepasl.validation.patches of them); its other slices the training patches (every rigid variant,
+    at most deepasl.patches_per_fold). No validation slices: (training, None)."""
+    train, val = [], []
+    for name, data in subjects.items():
+        if "val_slices" not in data:
+            raise KeyError(f"{name}: no 'val_slices' in the data step's arrays; rebuild the deepasl data")
+        held = np.asarray(data["val_slices"], dtype=np.int64)
+        rest = np.setdiff1d(np.arange(data["mask"].shape[0]), held)
+        train.append(slice_patches(data, cfg, dataset, rest, int(cfg["augmentations"])))
+        if len(held):
+            val.append(slice_patches(data, cfg, dataset, held, 1))
+    return _sampled(train, seed, 7, cfg["patches_per_fold"]), (
+        _sampled(val, seed, 8, cfg["validation"]["patches"]) if val else None)
+
+
+def _sampled(parts: list[tuple[np.ndarray, ...]], seed: int, stream: int, n: int | None) -> TrainData:
+    """Concatenated patches, a random subset of at most n (seeded by (seed, stream))."""
+    from mrsr.train import TrainData  # local: keeps torch out of the data step
+    x, y, aux = (np.concatenate(p) for p in zip(*parts))
+    keep = subsample(np.random.default_rng([seed, stream]), len(x), n)
+    return TrainData(x[keep], y[keep], aux[keep])

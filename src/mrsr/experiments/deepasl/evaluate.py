@@ -3,17 +3,22 @@ paired tests, and the example arrays the figures draw."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mrsr.footer import failed_to_beat, reference_line
-from mrsr.metrics import asl_metrics, lins_ccc
+from mrsr.footer import failed_to_beat, reference_line, training_line
+from mrsr.metrics import asl_metrics, brain_mask, brain_metrics, interior_slices, lins_ccc
 from mrsr.patches import extract_grid, pad_to_min, stitch
+from mrsr.stats import paired_better
 
 METRICS = (("psnr", True), ("rmse", False), ("ccc", True))  # (key, higher is better)
+BRAIN = (("psnr_brain", True), ("ssim_brain", True))  # dM inside the dilated brain mask of M0 (no paper values)
+MAIN = "psnr_brain"  # the metric a trained row must beat its no-model reference on (paired over test items)
 
 
 def denoise(noisy: np.ndarray, predict: Callable[[np.ndarray], np.ndarray] | None, *,
@@ -61,15 +66,30 @@ def patchwise(predict: Callable[[np.ndarray], np.ndarray], images: np.ndarray, s
     return np.stack(stitched).astype(np.float32)
 
 
-def subject_metrics(denoised: np.ndarray, data: Mapping[str, np.ndarray]) -> list[dict[str, float]]:
-    """Metrics (inside the brain mask, over the whole volume) for each noise level of one subject."""
+def subject_metrics(denoised: np.ndarray, data: Mapping[str, np.ndarray],
+                    brain_slices: int = 8) -> list[dict[str, float]]:
+    """Metrics for each noise level of one subject: the paper's (inside the brain mask, over the whole volume)
+    and the brain-masked dM columns of `brain_scores`."""
     mask = data["mask"] > 0
+    head = brain_mask(data["m0"])
+    slices = interior_slices(head, brain_slices, axis=0)
     rows = []
     for lev, frac in enumerate(np.asarray(data["levels"]).tolist()):
         cbf = denoised[lev] * data["scale"]
         rows.append({"level": round(float(frac), 4),
-                     **asl_metrics(denoised[lev], data["clean"], cbf, data["ref_cbf"], mask)})
+                     **asl_metrics(denoised[lev], data["clean"], cbf, data["ref_cbf"], mask),
+                     **brain_scores(denoised[lev], data["clean"], head, slices)})
     return rows
+
+
+def brain_scores(dm: np.ndarray, reference: np.ndarray, head: np.ndarray, slices: Sequence[int]) -> dict[str, float]:
+    """psnr_brain and ssim_brain of a (Z, H, W) dM against the complete image: mrsr.metrics.brain_metrics on each
+    of `slices` (spread through the brain's interior) inside the dilated head mask, averaged over the slices.
+    PSNR peak = the reference's maximum inside the mask; SSIM range = its range there."""
+    inside = reference[head]
+    peak, span = float(inside.max()), float(np.ptp(inside))
+    scores = [brain_metrics(dm[z], reference[z], peak=peak, ssim_range=span, mask=head[z]) for z in slices]
+    return {key: float(np.mean([s[key] for s in scores])) for key, _ in BRAIN}
 
 
 def example_slice(mask: np.ndarray) -> int:
@@ -144,3 +164,70 @@ def reference_lines(means: pd.DataFrame, dataset: str, labels: Mapping[str, str]
     return [reference_line(f"{name} {key.upper()}", labels.get(reference, reference),
                            failed_to_beat(means[key].to_dict(), reference, higher, labels))
             for key, higher in spec]
+
+
+# ---------------------------------------------------------------- did each network learn (footer, claims)
+
+
+def beats_reference(metrics: pd.DataFrame, method: str, reference: str = "averaging",
+                    key: str = MAIN) -> tuple[bool, float]:
+    """(method beats the no-model reference on `key`, p): mrsr.stats.paired_better over the (subject, level)
+    items both were scored on (one dataset's rows)."""
+    left = metrics[metrics["method"] == method].set_index(["subject", "level"])[key]
+    right = metrics[metrics["method"] == reference].set_index(["subject", "level"])[key]
+    common = left.index.intersection(right.index)
+    return paired_better(left.loc[common].to_numpy(float), right.loc[common].to_numpy(float),
+                         dict(METRICS + BRAIN)[key])
+
+
+def training_records(paths: Sequence[str]) -> dict[tuple[str, str], list[dict]]:
+    """{(dataset, method): training records} from the models' loss.json files
+    (.../models/<dataset>/<method>/fold-<subject>/seed-<n>/loss.json), in path order."""
+    found: dict[tuple[str, str], list[dict]] = {}
+    for path in paths:
+        parts = Path(path).parts
+        if len(parts) < 5 or not parts[-3].startswith("fold-") or not parts[-2].startswith("seed-"):
+            raise ValueError(f"{path}: expected .../<dataset>/<method>/fold-<subject>/seed-<n>/loss.json")
+        found.setdefault((parts[-5], parts[-4]), []).append(json.loads(Path(path).read_text()))
+    return found
+
+
+def learning_status(metrics: pd.DataFrame, records: Mapping[tuple[str, str], Sequence[Mapping]],
+                    reference: str = "averaging") -> dict[str, dict[str, dict]]:
+    """{table1_<set>: {method: {learned, plateau, p}}} for every trained method: learned = beats the reference
+    on MAIN per item-paired test; plateau = every fold/seed model reached its plateau (None: not validated)."""
+    status: dict[str, dict[str, dict]] = {}
+    for (dataset, method), recs in records.items():
+        part = metrics[metrics["dataset"] == dataset]
+        learned, p = beats_reference(part, method, reference)
+        reached = [r.get("plateau_reached") for r in recs]
+        plateau = None if any(v is None for v in reached) else all(reached)
+        status.setdefault(f"table1_{dataset}", {})[method] = {"learned": learned, "plateau": plateau, "p": p}
+    return status
+
+
+def training_lines(records: Mapping[tuple[str, str], Sequence[Mapping]], status: Mapping[str, Mapping],
+                   labels: Mapping[str, str], paper: Mapping[str, Mapping], reference: str = "averaging") -> list[str]:
+    """One footer line per trained row of each set: mrsr.footer.training_line, then the paired test's p and the
+    validation MSE beside the no-model reference's (means over the fold/seed models)."""
+    lines = []
+    for (dataset, method), recs in records.items():
+        verdict = status[f"table1_{dataset}"][method]
+        line = training_line(f"{labels.get(method, method)} ({dataset} set, {len(recs)} fold/seed models)", recs,
+                             paper.get(method), verdict["learned"], labels.get(reference, reference))
+        val = [r["val_mse"] for r in recs if r.get("val_mse") is not None]
+        ref = [r["reference_val_mse"] for r in recs if r.get("reference_val_mse") is not None]
+        mse = f"; validation MSE {np.mean(val):.3g} vs no-model {np.mean(ref):.3g}" if val and ref else ""
+        lines.append(f"{line[:-1]} (one-sided paired t-test on {MAIN}, p={verdict['p']:.3g}){mse}.")
+    return lines
+
+
+def claim_samples(metrics: pd.DataFrame, spec: Sequence[tuple[str, bool]] = METRICS + BRAIN) -> dict[str, pd.DataFrame]:
+    """{table1_<set>: long frame (method, item = 'subject/level', one column per metric)} for paired claims."""
+    keys = [k for k, _ in spec if k in metrics.columns]
+    out = {}
+    for dataset, part in metrics.groupby("dataset", sort=False):
+        item = part["subject"].astype(str) + "/" + part["level"].astype(str)
+        out[f"table1_{dataset}"] = pd.DataFrame({"method": part["method"].to_numpy(), "item": item.to_numpy(),
+                                                 **{k: part[k].to_numpy(float) for k in keys}})
+    return out

@@ -11,10 +11,12 @@ from collections.abc import Collection, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from mrsr.experiments.deepasl.evaluate import METRICS
+from mrsr.experiments.deepasl.evaluate import BRAIN, METRICS
 from mrsr.tables import SEED_SD, aggregate, build_table, combine_seeds, load_paper_values, seed_of
 
 KEYS = [k for k, _ in METRICS]
+BRAIN_KEYS = [k for k, _ in BRAIN]
+BRAIN_NAMES = {"psnr_brain": "PSNR (brain)", "ssim_brain": "SSIM (brain)"}  # columns beside the paper's scoring
 NAMES = {"synthetic": "Syn", "real": "Real"}  # column prefix of each dataset
 ROW_KEY = ["dataset", "method", "subject", "level"]  # one metrics row
 
@@ -69,6 +71,10 @@ def dataset_part(ours: pd.DataFrame, dataset: str, params: Mapping[str, int],
         frame.insert(frame.columns.get_loc(name) + 1, f"{name} std", ours.loc[frame.index, f"{key}_std"])
         frame.insert(frame.columns.get_loc(f"{name} (paper)") + 1, f"{name} std (paper)",
                      [paper[k].get(f"{key}_std") for k in frame.index])
+    for key in BRAIN_KEYS:  # brain-masked columns (ours only: the paper has none)
+        if f"{key}_mean" in ours.columns:
+            frame[BRAIN_NAMES[key]] = ours.loc[frame.index, f"{key}_mean"].to_numpy()
+            frame[f"{BRAIN_NAMES[key]} std"] = ours.loc[frame.index, f"{key}_std"].to_numpy()
     prefix = NAMES[dataset]
     return frame.rename(columns={c: f"Δ{prefix} {c.removeprefix('Δ')}" if c.startswith("Δ") else f"{prefix} {c}"
                                  for c in frame.columns if c not in ("Method", "#params")})
@@ -77,7 +83,8 @@ def dataset_part(ours: pd.DataFrame, dataset: str, params: Mapping[str, int],
 def seed_table(metrics: pd.DataFrame, datasets: Sequence[str], params: Mapping[str, int],
                keys: Sequence[str] = KEYS) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Table 1 of one training seed's metrics, and each dataset's aggregate (mrsr.tables.aggregate) it came from."""
-    ours = {d: aggregate(metrics[metrics["dataset"] == d], columns=keys) for d in datasets}
+    columns = [*keys, *(k for k in BRAIN_KEYS if k in metrics.columns)]
+    ours = {d: aggregate(metrics[metrics["dataset"] == d], columns=columns) for d in datasets}
     parts = [dataset_part(ours[d], d, params, keys) for d in datasets]
     table = parts[0]
     for extra in parts[1:]:
@@ -88,14 +95,17 @@ def seed_table(metrics: pd.DataFrame, datasets: Sequence[str], params: Mapping[s
 def our_columns(datasets: Sequence[str], keys: Sequence[str] = KEYS) -> tuple[list[str], list[str]]:
     """Columns of Table 1 holding our values: (each metric and its Δ, each metric's std over subjects x levels)."""
     names = [f"{NAMES[d]} {k.upper()}" for d in datasets for k in keys]
-    return [c for n in names for c in (n, f"Δ{n}")], [f"{n} std" for n in names]
+    brain = [f"{NAMES[d]} {BRAIN_NAMES[k]}" for d in datasets for k in BRAIN_KEYS]
+    return ([c for n in names for c in (n, f"Δ{n}")] + brain,
+            [f"{n} std" for n in names] + [f"{n} std" for n in brain])
 
 
 def combine_tables(tables: Mapping[int, pd.DataFrame], datasets: Sequence[str],
                    keys: Sequence[str] = KEYS) -> pd.DataFrame:
     """The seeds' Table 1 in one: metrics, Δ and std columns averaged over the seeds; with several seeds a
     'seed sd' column after each metric (none for the std columns: a spread of a spread says little)."""
-    values, stds = our_columns(datasets, keys)
+    present = set(next(iter(tables.values())).columns)  # the brain columns exist when the metrics hold them
+    values, stds = ([c for c in found if c in present] for found in our_columns(datasets, keys))
     table = combine_seeds(tables, values + stds)
     return table.drop(columns=[c + SEED_SD for c in stds if c + SEED_SD in table.columns])
 
