@@ -94,7 +94,8 @@ def table_footer(tmp_path: Path, configfiles: list[Path] = (), config: dict | No
 def test_footer_follows_a_changed_config_value(tmp_path: Path) -> None:
     default = table_footer(tmp_path)
     assert default[0].startswith("Data: phantom (6 subjects") and default[1] == "Preset: default; seed(s): 0."
-    assert "gan.epochs = 3 (paper preset: 30)" in default[2] and "min_foreground" not in default[2]
+    assert "gan.max_updates = 250 (paper preset: 8730)" in default[2] and "min_foreground" not in default[2]
+    assert "cnn.batch_size = 8 (paper preset: 32)" in default[2]
     assert "Assumption: Training patches with less than 0.1 brain are redrawn" in "\n".join(default)
     assert any("perceptual rows, labelled '(random VGG)'" in line for line in default)
     changed = table_footer(tmp_path, config={"field7to9": {"min_foreground": 0.3, "unet_tanh_scale": 6.0}})
