@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from test_workflow import dag_jobs, run_tiny
+from test_workflow import REPO, dag_jobs, run_tiny
 
 from mrsr.experiments.field7to9.data import validation_data
 from mrsr.io import load_npz
@@ -42,17 +42,16 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_validation_samples_are_the_validation_subjects_patches(run_dir: Path) -> None:
-    patches = sorted((run_dir / FIELD / "patches").glob("*.npz"))
-    job = next(j for j in dag_jobs(run_dir / "plan", config=ONLY) if j.rule.name == "field_train")
-    val_files = [run_dir / f for f in job.input.val]
+    jobs = dag_jobs(run_dir / "plan", [REPO / "config/test.yaml"], ONLY)  # the tiny run's plan
+    train = next(j for j in jobs if j.rule.name == "field_train")
+    val_files = [run_dir / f for f in train.input.val]
+    test_files = [run_dir / f for f in next(j for j in jobs if j.rule.name == "field_infer").input.test]
+    assert val_files and not set(val_files) & set(test_files)
     val = validation_data(val_files, 4)  # config/test.yaml: val_patches 4
     pool = np.concatenate([load_npz(f)["lr_patches"] for f in val_files])
-    assert all(any(np.array_equal(v, p) for p in pool) for v in val.lr)  # drawn from validation containers
-    test_files = [run_dir / f for f in next(j for j in dag_jobs(run_dir / "plan2", config=ONLY)
-                                            if j.rule.name == "field_infer").input.test]
+    assert len(val) == 4 and all(any(np.array_equal(v, p) for p in pool) for v in val.lr)
+    # no validation patch comes from a test subject's volume
     test_volumes = [load_npz(f)["lr"] for f in test_files]
-    assert len(patches) == 6 and not set(map(str, val_files)) & set(map(str, test_files))
-    # no validation patch occurs in a test subject's volume (values of a different subject's scan)
     assert not any(np.isin(v.ravel()[:16], vol).all() for v in val.lr for vol in test_volumes)
 
 
