@@ -102,4 +102,4 @@ if known:
     frames["kernels"] = kernels[["kernel_distance"]]
 claims = evaluate_claims("dsgan", frames, preset=footer["preset"], data=footer["data"])
 write_claims(claims, snakemake.output.claims)
-log.info("tables written; claims held: %s", ", ".join(claims["held"]))
+log.info("tables written; claim outcomes: %s", ", ".join(claims["outcome"]))

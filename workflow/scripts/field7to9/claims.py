@@ -29,4 +29,4 @@ if len(extra) < 2:
                 " or ".join(k for k in ("status", "samples") if k not in extra))
 claims = evaluate_claims("field7to9", tables, preset=footer["preset"], data=footer["data"], **extra)
 write_claims(claims, snakemake.output[0])
-log.info("%d claims: %s", len(claims), ", ".join(claims["held"]))
+log.info("%d claims: %s", len(claims), ", ".join(claims["outcome"]))
