@@ -98,7 +98,9 @@ def field_figure_methods(figure: str) -> list[str]:
     """Configured methods shown in a figure (a learning-curve figure: every method of its table)."""
     spec = FIELD_FIGURES[figure]
     if spec["kind"] == "learning":
-        return [m for m in FIELD_METHODS if FIELD["methods"][m]["table"] == spec["table"]]
+        return [
+            m for m in FIELD_METHODS if FIELD["methods"][m]["table"] == spec["table"]
+        ]
     return [m for m in spec.get("methods", []) if m in FIELD_METHODS]
 
 
