@@ -75,8 +75,10 @@ def test_tables_have_every_method_beside_the_paper(run_dir: Path, table: str) ->
 
 def test_field_claims_are_scored(run_dir: Path) -> None:
     claims = pd.read_csv(run_dir / FIELD / "claims.csv")
-    assert len(claims) == 2 and set(claims["outcome"]) <= {"held", "not held"}
-    assert claims["evidence"].str.contains("psnr: unet7").any() and (claims["preset"] == "test").all()
+    # 4 updates and 2 test slices: no trained row beats the input row by a paired test, so none learned
+    assert len(claims) == 2 and (claims["outcome"] == "untestable").all()
+    assert claims["reason"].str.contains("did not beat its no-model reference").all()
+    assert (claims["preset"] == "test").all()
 
 
 def test_exact_parameter_counts_in_tables(run_dir: Path) -> None:

@@ -55,7 +55,10 @@ def test_default_unet_fits_zscored_targets_beyond_tanh_range() -> None:
     lr, hr = zscored_pairs(8)
     assert (hr > 1).mean() > 0.25 and hr.max() > 1.9  # the brain is above z = 1
     scale = DEFAULT["unet_tanh_scale"]
-    check_output_range({"generator": "unet_g", "generator_kwargs": {"tanh_scale": scale}}, hr)
+    assert scale is None  # linear output by default: nothing to check, even for real data with |z| >= 4
+    check_output_range({"generator": "unet_g", "generator_kwargs": {"tanh_scale": scale}}, 5 * hr)
+    with pytest.raises(ValueError, match="unet_tanh_scale = 4.0"):
+        check_output_range({"generator": "unet_g", "generator_kwargs": {"tanh_scale": 4.0}}, 5 * hr)
     with pytest.raises(ValueError, match="unet_tanh_scale = 1.0"):
         check_output_range({"generator": "unet_g", "generator_kwargs": {"tanh_scale": 1.0}}, hr)
     # pix2pix's plain Tanh: whatever it learns, its error is at least that of clipping the target to (-1, 1)
@@ -94,12 +97,13 @@ def table_footer(tmp_path: Path, configfiles: list[Path] = (), config: dict | No
 def test_footer_follows_a_changed_config_value(tmp_path: Path) -> None:
     default = table_footer(tmp_path)
     assert default[0].startswith("Data: phantom (6 subjects") and default[1] == "Preset: default; seed(s): 0."
-    assert "gan.epochs = 3 (paper preset: 30)" in default[2] and "min_foreground" not in default[2]
+    assert "gan.max_updates = 250 (paper preset: 8730)" in default[2] and "min_foreground" not in default[2]
+    assert "cnn.batch_size = 8 (paper preset: 32)" in default[2]
     assert "Assumption: Training patches with less than 0.1 brain are redrawn" in "\n".join(default)
     assert any("perceptual rows, labelled '(random VGG)'" in line for line in default)
     changed = table_footer(tmp_path, config={"field7to9": {"min_foreground": 0.3, "unet_tanh_scale": 6.0}})
     assert "min_foreground = 0.3 (paper preset: 0.1)" in changed[2]
-    assert "unet_tanh_scale = 6 (paper preset: 4)" in changed[2]
+    assert "unet_tanh_scale = 6 (paper preset: null)" in changed[2]
     text = "\n".join(changed)
     assert "less than 0.3 brain" in text and "less than 0.1 brain" not in text
     assert "unet_tanh_scale = 6 (null: no Tanh" in text

@@ -36,7 +36,7 @@ def test_cases_cover_every_network_once_with_the_configured_shapes():
         assert configured_networks(config, key) == {c.method["generator"] for c in found.values()
                                                      if c.experiment == key}
     dcsrn = found["field7to9/dcsrn_l1"]
-    assert dcsrn.same_as == ("dcsrn_l2",) and (dcsrn.batch, dcsrn.patch) == (32, 64)
+    assert dcsrn.same_as == ("dcsrn_l2",) and (dcsrn.batch, dcsrn.patch) == (8, 64)
     assert (found["field7to9/unet5"].batch, found["deepasl/pr_02"].batch) == (8, 8)
     assert found["deepasl/pr_02"].same_as == ("pr_05", "pr_07", "pr_10")
 

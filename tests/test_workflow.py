@@ -84,7 +84,8 @@ def test_paper_preset_uses_paper_scale(tmp_path: Path) -> None:
     seeds = {(job.wildcards["field_method"], job.wildcards["seed"]) for job in jobs if job.rule.name == "field_train"}
     assert seeds == {(m, s) for m in methods_of(REPO / "config/config.yaml") for s in ("0", "1", "2")}
     train = {job.wildcards["field_method"]: job for job in jobs if job.rule.name == "field_train"}
-    assert train["dcsrn_l1"].params.epochs == 10 and train["unet7"].params.epochs == 30
+    assert train["dcsrn_l1"].params.max_updates == 2910 and train["unet7"].params.max_updates == 8730
+    assert train["unet7"].params.stopping["stop"] is False and train["unet7"].params.val_patches is None
     assert train["unet7"].params.batch_size == 32
     assert train["unet7"].params.method["lr_g"] == 2e-3 and train["unet7"].params.method["lr_d"] == 2e-4
     assert train["pix2pix9"].params.method["lr_g"] == 5e-5

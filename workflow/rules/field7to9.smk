@@ -109,6 +109,7 @@ rule field_train:
             non_empty=True,
         ),
         log_csv=f"{FIELD_DIR}/models/{{field_method}}/seed-{{seed}}/loss.csv",
+        record=f"{FIELD_DIR}/models/{{field_method}}/seed-{{seed}}/loss.json",
     log:
         f"logs/field7to9/train/{{field_method}}_seed-{{seed}}.log",
     benchmark:
@@ -122,8 +123,10 @@ rule field_train:
         runtime=gpu_runtime,
     params:
         method=field_method_entry,
-        epochs=field_epochs,
+        max_updates=field_max_updates,
         batch_size=field_batch_size,
+        stopping=field_stopping,
+        val_patches=FIELD.get("val_patches"),
         vgg_weights=FIELD["vgg16_weights"],
         inference=field_inference_settings(),
         trained_on=field_trained_on(),
@@ -222,6 +225,7 @@ rule field_rfsr_apply:
 rule field_table:
     input:
         methods=field_table_metrics,
+        records=field_table_records,
         reference=f"{FIELD_DIR}/eval/input/seed-{SEED}/metrics.tsv",
     output:
         csv=report(
@@ -232,6 +236,8 @@ rule field_table:
         ),
         md=f"{FIELD_DIR}/tables/{{field_table}}.md",
         tex=f"{FIELD_DIR}/tables/{{field_table}}.tex",
+        slices=f"{FIELD_DIR}/tables/{{field_table}}_items.tsv",
+        status=f"{FIELD_DIR}/tables/{{field_table}}_status.json",
         overview=report(
             f"{FIELD_DIR}/tables/{{field_table}}_overview.png",
             caption="../report/field7to9/overview.rst",
@@ -252,7 +258,15 @@ rule field_table:
 
 rule field_claims:
     input:
-        expand(f"{FIELD_DIR}/tables/{{field_table}}.csv", field_table=FIELD_TABLES),
+        tables=expand(
+            f"{FIELD_DIR}/tables/{{field_table}}.csv", field_table=FIELD_TABLES
+        ),
+        slices=expand(
+            f"{FIELD_DIR}/tables/{{field_table}}_items.tsv", field_table=FIELD_TABLES
+        ),
+        status=expand(
+            f"{FIELD_DIR}/tables/{{field_table}}_status.json", field_table=FIELD_TABLES
+        ),
     output:
         f"{FIELD_DIR}/claims.csv",
     log:

@@ -88,12 +88,20 @@ FIELD_FIGURES = {
         "kind": "curves",
         "methods": ["dcgan1", "dcgan2", "unet7", "pix2pix9"],
     },
+    # not in the paper: validation MSE against updates of every trained method, per table
+    "learning_table2": {"kind": "learning", "table": "table2"},
+    "learning_table3": {"kind": "learning", "table": "table3"},
 }
 
 
 def field_figure_methods(figure: str) -> list[str]:
-    """Configured methods shown in a figure."""
-    return [m for m in FIELD_FIGURES[figure].get("methods", []) if m in FIELD_METHODS]
+    """Configured methods shown in a figure (a learning-curve figure: every method of its table)."""
+    spec = FIELD_FIGURES[figure]
+    if spec["kind"] == "learning":
+        return [
+            m for m in FIELD_METHODS if FIELD["methods"][m]["table"] == spec["table"]
+        ]
+    return [m for m in spec.get("methods", []) if m in FIELD_METHODS]
 
 
 def field_subject_index(wildcards) -> int:
@@ -128,18 +136,27 @@ def field_method_entry(wildcards) -> dict:
     return field_method_config(FIELD["methods"][wildcards.field_method], FIELD)
 
 
-def field_epochs(wildcards) -> int:
-    """Epochs of a method: its own value, else its family's default."""
+def field_family(wildcards) -> dict:
+    """The budget block (cnn or gan) of a method's trainer."""
     method = FIELD["methods"][wildcards.field_method]
-    family = "cnn" if method["trainer"] == "supervised" else "gan"
-    return int(method.get("epochs", FIELD[family]["epochs"]))
+    return FIELD["cnn" if method["trainer"] == "supervised" else "gan"]
+
+
+def field_max_updates(wildcards) -> int:
+    """Optimiser updates of a method: its own max_updates, else its family's."""
+    method = FIELD["methods"][wildcards.field_method]
+    return int(method.get("max_updates", field_family(wildcards)["max_updates"]))
 
 
 def field_batch_size(wildcards) -> int:
     """Batch size of a method: its own value, else its family's default."""
     method = FIELD["methods"][wildcards.field_method]
-    family = "cnn" if method["trainer"] == "supervised" else "gan"
-    return int(method.get("batch_size", FIELD[family]["batch_size"]))
+    return int(method.get("batch_size", field_family(wildcards)["batch_size"]))
+
+
+def field_stopping(wildcards) -> dict:
+    """The plateau rule of a method's family (mrsr.train.loop.Stopping keys)."""
+    return dict(field_family(wildcards)["stopping"])
 
 
 def field_table_metrics(wildcards) -> list[str]:
@@ -156,6 +173,14 @@ def field_table_metrics(wildcards) -> list[str]:
     )
 
 
+def field_table_records(wildcards) -> list[str]:
+    """Training records (loss.json) of the methods in one table, for every training seed."""
+    return [
+        f.replace("/eval/", "/models/").replace("metrics.tsv", "loss.json")
+        for f in field_table_metrics(wildcards)
+    ]
+
+
 # Figures show the first training seed's models (RFSR, in Fig. 4 only, is trained for that seed alone).
 FIELD_FIGURE_SEED = SEEDS[0]
 
@@ -165,11 +190,18 @@ def field_figure_inputs(wildcards) -> list[str]:
     spec = FIELD_FIGURES[wildcards.field_figure]
     if spec["kind"] == "rfsr":
         return [f"{FIELD_DIR}/eval/rfsr/seed-{FIELD_FIGURE_SEED}/examples.npz"]
+    methods = field_figure_methods(wildcards.field_figure)
+    if spec["kind"] == "learning":  # per method: its log, then its training record
+        return [
+            f"{FIELD_DIR}/models/{m}/seed-{FIELD_FIGURE_SEED}/{name}"
+            for m in methods
+            for name in ("loss.csv", "loss.json")
+        ]
     name = "loss.csv" if spec["kind"] == "curves" else "examples.npz"
     folder = "models" if spec["kind"] == "curves" else "eval"
     return expand(
         f"{FIELD_DIR}/{folder}/{{field_method}}/seed-{FIELD_FIGURE_SEED}/{name}",
-        field_method=field_figure_methods(wildcards.field_figure),
+        field_method=methods,
     )
 
 

@@ -1,11 +1,13 @@
-"""One figure of the paper: example slices (Figs 7-11), loss curves (Figs 5, 6, 12) or RFSR (Fig 4)."""
+"""One figure of the paper: example slices (Figs 7-11), loss curves (Figs 5, 6, 12) or RFSR (Fig 4); or, not in the
+paper, the validation learning curves of a table's trained methods."""
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from mrsr.experiments.field7to9.data import method_labels
-from mrsr.figures import comparison_grid, loss_curves, rfsr_figure
+from mrsr.figures import comparison_grid, learning_curves, loss_curves, rfsr_figure
 from mrsr.io import load_npz
 from mrsr.metrics import image_metrics
 from mrsr.runlog import log_to
@@ -30,6 +32,15 @@ title = f"{figure.replace('_', ' ')}: {p.data}; preset {p.preset}, seed {p.seed}
 if spec["kind"] == "rfsr":
     ex = load_npz(snakemake.input[0])
     rfsr_figure(shown(ex["lr"]), shown(ex["gen"]), shown(ex["hr"]), stem, title=title)
+elif spec["kind"] == "learning":  # inputs: loss.csv, loss.json per method
+    logs, references, plateaus = {}, {}, {}
+    for method, log_csv, record_json in zip(spec["methods"], snakemake.input[::2], snakemake.input[1::2]):
+        label = labels.get(method, method)
+        record = json.loads(Path(record_json).read_text())
+        logs[label], references[label] = pd.read_csv(log_csv), record["reference_val_mse"]
+        plateaus[label] = record["plateau_update"]
+    learning_curves(logs, stem, title=f"{spec['table']} learning curves (validation patches): {p.data}; "
+                    f"preset {p.preset}, seed {p.seed}", references=references, plateaus=plateaus)
 elif spec["kind"] == "curves":
     logs = {labels.get(m, m): pd.read_csv(p) for m, p in zip(spec["methods"], snakemake.input)}
     loss_curves(logs, stem, title=title)

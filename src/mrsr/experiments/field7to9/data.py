@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from mrsr.io import load_npz
-from mrsr.metrics import image_metrics
+from mrsr.metrics import brain_mask, brain_metrics, image_metrics, interior_slices
 from mrsr.patches import predict_image, random_patch_pairs
 from mrsr.preprocess import clip_scale, normalise_zscore
 from mrsr.train import TrainData
@@ -137,6 +137,16 @@ def load_training_data(paths: list[str | Path]) -> TrainData:
     )
 
 
+def validation_data(paths: list[str | Path], n: int | None) -> TrainData:
+    """The validation subjects' random patches (held out by subject from training and test), n of them evenly
+    spaced through the concatenation (so every validation subject contributes), or all when n is None."""
+    val = load_training_data(paths)
+    if n is None or n >= len(val):
+        return val
+    keep = np.round(np.linspace(0, len(val) - 1, n)).astype(int)
+    return TrainData(lr=val.lr[keep], hr=val.hr[keep])
+
+
 @dataclass(frozen=True)
 class EvalSlice:
     subject: str
@@ -147,15 +157,25 @@ class EvalSlice:
     mask: np.ndarray
 
 
+def interior_test_slices(mask: np.ndarray, axis: int, cfg: Mapping) -> np.ndarray:
+    """Slices along `axis` with at least min_slice_foreground brain; with max_test_slices, that many spread
+    evenly through the interior of the qualifying range (mrsr.metrics.interior_slices), not its first/last."""
+    fg = slices_along(mask, axis)
+    frac = fg.reshape(fg.shape[0], -1).mean(axis=1)
+    qualifies = frac >= cfg.get("min_slice_foreground", 0.0)
+    keep = np.flatnonzero(qualifies)
+    limit = cfg.get("max_test_slices")
+    if limit and len(keep) > limit:
+        picked = interior_slices(fg & qualifies[:, None, None], limit, axis=0)
+        keep = np.array([i for i in picked if qualifies[i]], dtype=int)
+    return keep
+
+
 def iter_test_slices(container: dict, subject: str, cfg: dict) -> Iterator[EvalSlice]:
-    """Evenly spaced full slices with enough brain, along each configured axis."""
+    """Full test slices with enough brain (interior_test_slices), along each configured axis."""
     for axis in cfg["slice_axes"]:
         fg = slices_along(container["mask"], axis)
-        frac = fg.reshape(fg.shape[0], -1).mean(axis=1)
-        keep = np.flatnonzero(frac >= cfg.get("min_slice_foreground", 0.0))
-        limit = cfg.get("max_test_slices")
-        if limit and len(keep) > limit:
-            keep = keep[np.round(np.linspace(0, len(keep) - 1, limit)).astype(int)]
+        keep = interior_test_slices(container["mask"].astype(bool), axis, cfg)
         lr, hr = slices_along(container["lr"], axis), slices_along(container["hr"], axis)
         for i in keep:
             yield EvalSlice(subject, axis, int(i), lr[i], hr[i], fg[i].astype(bool))
@@ -175,11 +195,19 @@ def evaluate(
             pred = predict(s.lr)
             seconds += time.perf_counter() - start
             scores = image_metrics(pred, s.hr, peak=cfg["psnr_peak"], ssim_range=cfg["ssim_data_range"])
+            scores |= brain_metrics(pred, s.hr, peak=cfg["psnr_peak"], ssim_range=cfg["ssim_data_range"],
+                                    mask=slice_brain_mask(s.hr))
             rows.append({"method": method, "subject": subject, "axis": s.axis, "slice": s.index, **scores})
             if not examples and n == len(slices) // 2:
                 examples = {"lr": s.lr, "gen": pred.astype(np.float32), "hr": s.hr,
                             "subject": np.array(subject), "slice": np.array(s.index), "axis": np.array(s.axis)}
     return pd.DataFrame(rows), examples, {"predict_seconds": seconds, "n_slices": len(rows)}
+
+
+def slice_brain_mask(hr: np.ndarray) -> np.ndarray:
+    """The scoring mask of a test slice: mrsr.metrics.brain_mask (dilated head mask) of the HR, shifted so its
+    background is 0 (the z-scored HR's background is negative)."""
+    return brain_mask(hr - hr.min())
 
 
 def net_predictor(predict_batch: Callable[[np.ndarray], np.ndarray], cfg: dict) -> Callable[[np.ndarray], np.ndarray]:
