@@ -38,11 +38,12 @@ def crop_pairs(hrs: list[np.ndarray], lrs: list[np.ndarray], n: int) -> TrainDat
 
 train = crop_pairs([s for d in subjects for s in d["hr"]], [s for d in subjects for s in d["lr_nlm"]],
                    int(dcfg["crops"]))
-# held out: crops of the training subjects' validation slices; no-model reference: the HR crop resized to half
+# held out: crops of the training subjects' validation slices (input: HR crop); no-model reference: the HR crop
+# resized to half (bicubic)
 val_hr = [s for d in subjects if "val_hr" in d for s in d["val_hr"]]
 val = crop_pairs(val_hr, [s for d in subjects if "val_hr" in d for s in d["val_lr_nlm"]],
                  int(dcfg["val_crops"])) if val_hr and int(dcfg["val_crops"]) else None
-reference = None if val is None else np.stack([bicubic_resize(x[0], factor=0.5) for x in val.hr])[:, None]
+reference = None if val is None else np.stack([bicubic_resize(x[0], factor=0.5) for x in val.lr])[:, None]
 method = dsn_method(dcfg)
 fitted = fit(method, train, val, max_updates=int(dcfg["max_updates"]), stopping=dcfg["stopping"],
              val_reference=reference, batch_size=int(dcfg["batch_size"]), seed=seed, device=device,
