@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from scipy import ndimage
 from scipy.special import gamma
 
 from mrsr import metrics
@@ -59,6 +60,25 @@ def test_kernel_equals_generator_on_delta() -> None:
                             recovered[u, v] = y[i, j]
         assert torch.allclose(recovered, kc, atol=1e-12)
         assert torch.allclose(g.kernel(), kc.flip(0, 1))
+
+
+def test_applied_generator_has_no_intensity_offset() -> None:
+    torch.manual_seed(3)
+    g = build("dsgan_g")
+    with torch.no_grad():
+        for layer in g.layers:  # positive weights: a blur kernel whose sum is far from 1
+            layer.weight.abs_()
+    total = float(g.kernel().sum())
+    assert abs(total - 1.0) > 0.05
+    np.testing.assert_allclose(data.apply_generator(g, np.full((40, 40), 0.3)), 0.3, rtol=1e-4)  # constant in, out
+    yy, xx = np.mgrid[0:48, 0:48]
+    hr = 0.5 + 0.3 * np.sin(xx / 5.0) * np.cos(yy / 7.0)
+    lr = data.apply_generator(g, hr)
+    # the HR convolved with the kernel normalised to sum 1, sampled every second pixel (reflect-padded)
+    k = g.kernel().detach().numpy().astype(np.float64)
+    want = ndimage.convolve(hr, k / k.sum(), mode="mirror")[::2, ::2]
+    np.testing.assert_allclose(lr, want, atol=1e-5)
+    assert abs(lr.mean() - hr.mean()) < 0.01
 
 
 def test_bicubic_kernel_matches_kernelgan() -> None:
@@ -215,7 +235,6 @@ def test_brisque_svr_by_hand_and_live_model() -> None:
     # only by the alpha grid and the GGD (vs AGGD) MSCN variance
     score = metrics.brisque(img, live)
     assert score == pytest.approx(-7.879, abs=0.05)
-    from scipy import ndimage
     assert metrics.brisque(ndimage.gaussian_filter(img, 2.0), live) > score + 50
 
 

@@ -101,13 +101,20 @@ def from_unit(x: np.ndarray) -> np.ndarray:
 
 
 def apply_generator(generator: torch.nn.Module, hr: np.ndarray) -> np.ndarray:
-    """LR_syn = G(HR) over a whole [0, 1] slice: reflect-pad by the kernel radius, run G (in [-1, 1]), back to [0, 1].
-    Output shape (H/2, W/2) for even H, W."""
+    """LR_syn = G(HR) / sum(k) over a whole [0, 1] slice (reflect-padded by the kernel radius), k = G's kernel.
+
+    G is linear and bias-free, so this is the HR convolved with the learned kernel normalised to sum 1 (KernelGAN's
+    post-processing) and decimated, applied to the intensities themselves: a constant slice maps to the same constant,
+    no offset (mapping to [-1, 1] around G, as in training, would add (1 - sum k) / 2). Shape (H/2, W/2) for even
+    H, W."""
     pad = (generator.kernel_size - 1) // 2
-    x = torch.from_numpy(to_unit(hr).astype(np.float32))[None, None]
+    x = torch.from_numpy(np.asarray(hr, dtype=np.float32))[None, None]
     with torch.no_grad():
-        y = generator(torch.nn.functional.pad(x, (pad, pad, pad, pad), mode="reflect"))
-    return from_unit(y[0, 0].numpy())
+        total = float(generator.kernel().sum())
+        if not np.isfinite(total) or abs(total) < 1e-6:
+            raise ValueError(f"apply_generator: the learned kernel sums to {total}; it cannot be normalised")
+        y = generator(torch.nn.functional.pad(x, (pad, pad, pad, pad), mode="reflect")) / total
+    return y[0, 0].numpy().astype(np.float64)
 
 
 def pick_slices(mask: np.ndarray, n: int, n_val: int, margin: float) -> tuple[list[int], list[int]]:
