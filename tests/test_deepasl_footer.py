@@ -89,23 +89,23 @@ def score(metrics: pd.DataFrame) -> pd.DataFrame:
     tests = [{"dataset": d, **row} for d in ("synthetic", "real")
              for row in paired_tests(metrics[metrics["dataset"] == d], "pr_02", "dilated")]
     frame = evaluate_claims("deepasl", claim_tables(metrics, tests), preset="test", data="phantom")
-    return frame.set_index("claim")["held"]
+    return frame.set_index("claim")["outcome"]
 
 
 def test_claims_hold_when_pr02_clearly_beats_dilated_and_every_network_beats_averaging() -> None:
     held = score(metrics_frame({"dilated": 1.0, "pr_02": 3.0, "pr_05": 2.0}, noise=0.05))
     assert len(held) == len(load_claims("deepasl")["claims"]) == 6
     # 8 matched pairs, every difference positive: Wilcoxon's exact p = 2 / 2^8 = 0.0078 < 0.01
-    assert (held == "yes").all(), held
+    assert (held == "held").all(), held
 
 
 def test_claims_fail_when_dilated_wins_or_a_network_loses_to_averaging() -> None:
     held = score(metrics_frame({"dilated": 3.0, "pr_02": 1.0, "pr_05": -0.5}, noise=0.05))
-    assert held["PR-λ=0.2 beats Dilated Conv on the synthetic set (PSNR, RMSE, CCC)"] == "no"
-    assert held["Every network beats Averaging on the synthetic set (PSNR, RMSE, CCC)"] == "no"
-    assert held["Every network beats Averaging on the real set (PSNR, RMSE, CCC)"] == "no"
+    assert held["PR-λ=0.2 beats Dilated Conv on the synthetic set (PSNR, RMSE, CCC)"] == "not held"
+    assert held["Every network beats Averaging on the synthetic set (PSNR, RMSE, CCC)"] == "not held"
+    assert held["Every network beats Averaging on the real set (PSNR, RMSE, CCC)"] == "not held"
     # the difference is significant (p small) even though it goes the wrong way: the 'beats' row says no
-    assert held["PR-λ=0.2 vs Dilated Conv, synthetic PSNR: p << 0.05 (both tests p < 0.01)"] == "yes"
+    assert held["PR-λ=0.2 vs Dilated Conv, synthetic PSNR: p << 0.05 (both tests p < 0.01)"] == "held"
 
 
 def test_claim_tables_take_the_larger_p_of_both_tests() -> None:
@@ -205,8 +205,8 @@ def test_tests_and_claims_read_each_rows_mean_over_seeds() -> None:
     assert tests[0]["n_pairs"] == 8 and tests[0]["mean_diff"] == pytest.approx(diff.mean())
     assert tests[0]["mean_diff"] == pytest.approx((-1.0 + 3.0) / 2, abs=0.2)  # jitter aside: +1 dB
     held = score(averaged)
-    assert held["PR-λ=0.2 beats Dilated Conv on the synthetic set (PSNR, RMSE, CCC)"] == "yes"
-    assert score(per_seed[0])["PR-λ=0.2 beats Dilated Conv on the synthetic set (PSNR, RMSE, CCC)"] == "no"
+    assert held["PR-λ=0.2 beats Dilated Conv on the synthetic set (PSNR, RMSE, CCC)"] == "held"
+    assert score(per_seed[0])["PR-λ=0.2 beats Dilated Conv on the synthetic set (PSNR, RMSE, CCC)"] == "not held"
     # one seed: its rows unchanged
     pd.testing.assert_frame_equal(seed_average({0: per_seed[0]}), per_seed[0])
     with pytest.raises(ValueError, match="training seed 1 cover other"):

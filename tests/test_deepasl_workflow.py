@@ -137,9 +137,9 @@ def test_tiny_run_on_a_bids_dataset_with_two_training_seeds(tmp_path: Path) -> N
     assert "subject sheet" in md and "Preset: test" in md and "Orderings: real: PSNR" in md and "Assumption:" in md
     # acquired data: nothing in the footer calls them simulated or phantom
     assert "simulated" not in md and "phantom" not in md and "real set: its acquired pCASL" in md
-    claims = pd.read_csv(out / "claims.csv", keep_default_na=False).set_index("claim")["held"]
-    assert claims["Every network beats Averaging on the real set (PSNR, RMSE, CCC)"] in ("yes", "no")
-    assert claims["PR-λ=0.2 beats Dilated Conv on the synthetic set (PSNR, RMSE, CCC)"] == "n/a"
+    claims = pd.read_csv(out / "claims.csv", keep_default_na=False).set_index("claim")["outcome"]
+    assert claims["Every network beats Averaging on the real set (PSNR, RMSE, CCC)"] in ("held", "not held")
+    assert claims["PR-λ=0.2 beats Dilated Conv on the synthetic set (PSNR, RMSE, CCC)"] == "untestable"
     # Averaging is the input itself: its metrics recompute from the held-out subject's data
     metrics = pd.read_csv(out / "eval/real/averaging/seed-0/metrics.tsv", sep="\t")
     from mrsr.experiments.deepasl.evaluate import subject_metrics
@@ -178,8 +178,9 @@ def assert_seed_means(out: Path, table: pd.DataFrame, md: str) -> None:
     beaten = all((table.loc[m, "Real PSNR"] > table.loc["averaging", "Real PSNR"])
                  and (table.loc[m, "Real RMSE"] < table.loc["averaging", "Real RMSE"])
                  and (table.loc[m, "Real CCC"] > table.loc["averaging", "Real CCC"]) for m in METHODS[1:])
-    claims = pd.read_csv(out / "claims.csv", keep_default_na=False).set_index("claim")["held"]
-    assert claims["Every network beats Averaging on the real set (PSNR, RMSE, CCC)"] == ("yes" if beaten else "no")
+    claims = pd.read_csv(out / "claims.csv", keep_default_na=False).set_index("claim")["outcome"]
+    expected = "held" if beaten else "not held"
+    assert claims["Every network beats Averaging on the real set (PSNR, RMSE, CCC)"] == expected
 
 
 def test_invalid_deepasl_config_fails_naming_the_key(tmp_path: Path) -> None:

@@ -155,7 +155,7 @@ def test_tiny_run_outputs(tiny_run_dir: Path) -> None:
     tests = pd.read_csv(out / "tables/ttest_gb_vs_dsgan.tsv", sep="\t")
     assert set(tests["metric"]) == {"brisque", "ssim", "psnr"} and tests["p_t"].between(0, 1).all()
     claims = pd.read_csv(out / "claims.csv")
-    assert len(claims) == 6 and set(claims["held"]) <= {"yes", "no", "n/a"}
+    assert len(claims) == 6 and set(claims["outcome"]) <= {"held", "not held", "untestable"}
     kernels = pd.read_csv(out / "tables/kernels.tsv", sep="\t", index_col=0)
     assert kernels.loc["dsgan", "n"] == 3 and kernels["kernel_distance"].between(0, 5).all()
     k = load_npz(out / "kernelgan/seed-0/sub-01.npz")

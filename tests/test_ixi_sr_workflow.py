@@ -72,7 +72,7 @@ def test_tiny_run_table_claims_and_figures(tiny_run_dir: Path) -> None:
     assert "random VGG" in md and "Preset: test" in md and "reference row 'LR (k-space truncated) [addition]'" in md
     assert "epochs = 2 (paper preset: 100)" in md  # differences from the paper preset are listed
     claims = pd.read_csv(out / "claims.csv")
-    assert len(claims) == 2 and set(claims["held"]) <= {"yes", "no"}
+    assert len(claims) == 2 and set(claims["outcome"]) <= {"held", "not held"}
     metrics = pd.read_csv(out / "eval/lr/seed-0/metrics.tsv", sep="\t")
     assert metrics["ssim"].between(0, 1).all() and metrics["psnr"].gt(0).all()
     log = pd.read_csv(out / "models/cpce/seed-0/loss.csv")
@@ -116,7 +116,7 @@ def test_tiny_run_with_two_seeds_shows_seed_means_and_spread(tmp_path: Path) -> 
         assert "No paper ordering flips between seeds." in md
     claims = pd.read_csv(out / "claims.csv").set_index("claim")
     beats = all(table.loc["cpce", c] > table.loc["circle", c] for c in ("SSIM", "PSNR"))  # on the seed means
-    assert claims.loc["GAN-CPCE beats GAN-CIRCLE on SSIM and PSNR", "held"] == ("yes" if beats else "no")
+    assert claims.loc["GAN-CPCE beats GAN-CIRCLE on SSIM and PSNR", "outcome"] == ("held" if beats else "not held")
     assert f"ssim: cpce {table.loc['cpce', 'SSIM']:.4g} vs circle {table.loc['circle', 'SSIM']:.4g}" in \
         claims.loc["GAN-CPCE beats GAN-CIRCLE on SSIM and PSNR", "evidence"]
     for name in ("fig4_slices", "fig5_zoom", "loss_curves"):

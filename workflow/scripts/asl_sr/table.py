@@ -162,6 +162,6 @@ footer2 = run_footer("asl_sr", {"asl_sr": cfg}, foot, extra=[
 write_table(table2, Path(snakemake.output.exp2_csv).with_suffix(""),
             title="Experiment 2 (trained on NR, generated on the T1 grid): PSNR / 3-D SSIM vs the truth and HR",
             footer=footer2)
-log.info("table 1: %d rows, scored against %s; experiment 2: %d rows; training seeds %s; claims held: %s",
+log.info("table 1: %d rows, scored against %s; experiment 2: %d rows; training seeds %s; claim outcomes: %s",
          len(table), ", ".join(available) or "nothing", len(table2), ", ".join(map(str, per_seed)),
-         ", ".join(claims["held"]))
+         ", ".join(claims["outcome"]))

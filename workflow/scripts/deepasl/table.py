@@ -68,5 +68,5 @@ pd.DataFrame(tests).to_csv(snakemake.output.tests, sep="\t", index=False)
 claims = evaluate_claims("deepasl", claim_tables(metrics, tests), preset=footer_params["preset"],
                          data=footer_params["data"])
 write_claims(claims, snakemake.output.claims)
-log.info("table 1 written with %d rows (training seeds %s); %d paired tests; claims held: %s", len(table),
-         ", ".join(str(s) for s in per_seed), len(tests), ", ".join(claims["held"]))
+log.info("table 1 written with %d rows (training seeds %s); %d paired tests; claim outcomes: %s", len(table),
+         ", ".join(str(s) for s in per_seed), len(tests), ", ".join(claims["outcome"]))

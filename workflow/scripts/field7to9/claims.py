@@ -15,4 +15,4 @@ for path in snakemake.input:
 footer = snakemake.params.footer
 claims = evaluate_claims("field7to9", tables, preset=footer["preset"], data=footer["data"])
 write_claims(claims, snakemake.output[0])
-log.info("%d claims: %s", len(claims), ", ".join(claims["held"]))
+log.info("%d claims: %s", len(claims), ", ".join(claims["outcome"]))

@@ -60,4 +60,4 @@ write_table(table, stem, title="Table 1: 2x k-space SR of T2 slices (SSIM, PSNR)
 claims = evaluate_claims("ixi_sr", {"table1": pd.DataFrame(values).T}, preset=snakemake.params.footer["preset"],
                          data=snakemake.params.footer["data"])
 write_claims(claims, snakemake.output.claims)
-log.info("table 1: %d rows, %d training seed(s); claims held: %s", len(table), len(built), list(claims["held"]))
+log.info("table 1: %d rows, %d training seed(s); claim outcomes: %s", len(table), len(built), list(claims["outcome"]))
