@@ -54,7 +54,7 @@ elif name == "learning_curves":
     names = ["ZF+EDSR", "GB+EDSR", "DSGAN+EDSR", "DSN+EDSR (proxy)", "DSN proxy (HR -> real LR)"]
     logs = {n: pd.read_csv(p) for n, p in zip(names, snakemake.input.logs)}
     records = {n: json.loads(Path(p).read_text()) for n, p in zip(names, snakemake.input.records)}
-    learning_curves(logs, stem, title=f"Validation MSE vs updates, fold 0 (dashed: Bicubic; DSN: HR resized) {tag}",
+    learning_curves(logs, stem, title=f"Fold 0, seed {seeds[0]}: dashed = Bicubic (EDSR), HR resized (DSN)",
                     references={n: r["reference_val_mse"] for n, r in records.items()},
                     plateaus={n: r["plateau_update"] for n, r in records.items()})
 else:
