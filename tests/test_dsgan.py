@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from scipy import ndimage
 from scipy.special import gamma
 
 from mrsr import metrics
@@ -59,6 +60,25 @@ def test_kernel_equals_generator_on_delta() -> None:
                             recovered[u, v] = y[i, j]
         assert torch.allclose(recovered, kc, atol=1e-12)
         assert torch.allclose(g.kernel(), kc.flip(0, 1))
+
+
+def test_applied_generator_has_no_intensity_offset() -> None:
+    torch.manual_seed(3)
+    g = build("dsgan_g")
+    with torch.no_grad():
+        for layer in g.layers:  # positive weights: a blur kernel whose sum is far from 1
+            layer.weight.abs_()
+    total = float(g.kernel().sum())
+    assert abs(total - 1.0) > 0.05
+    np.testing.assert_allclose(data.apply_generator(g, np.full((40, 40), 0.3)), 0.3, rtol=1e-4)  # constant in, out
+    yy, xx = np.mgrid[0:48, 0:48]
+    hr = 0.5 + 0.3 * np.sin(xx / 5.0) * np.cos(yy / 7.0)
+    lr = data.apply_generator(g, hr)
+    # the HR convolved with the kernel normalised to sum 1, sampled every second pixel (reflect-padded)
+    k = g.kernel().detach().numpy().astype(np.float64)
+    want = ndimage.convolve(hr, k / k.sum(), mode="mirror")[::2, ::2]
+    np.testing.assert_allclose(lr, want, atol=1e-5)
+    assert abs(lr.mean() - hr.mean()) < 0.01
 
 
 def test_bicubic_kernel_matches_kernelgan() -> None:
@@ -157,7 +177,7 @@ def test_dsgan_trainer_on_the_shared_loop(tmp_path) -> None:
     lr = rng.random((20, 1, 26, 26)).astype(np.float32)
     method = {"trainer": "dsgan", "generator": "dsgan_g", "lr_g": 2e-4, "lr_d": 2e-4, "lambda_update_every": 5,
               "bic_threshold": 10.0, "bic_patience": 1, "constraints_below": 1.0}
-    g = fit(method, TrainData(hr, lr), None, epochs=1, batch_size=1, seed=0, device="cpu", ckpt_dir=tmp_path / "c",
+    g = fit(method, TrainData(hr, lr), None, max_updates=20, batch_size=1, seed=0, device="cpu", ckpt_dir=tmp_path / "c",
             log_csv=tmp_path / "log.csv", progress=False).generator
     assert g.kernel().shape == (13, 13)
     trainer = DSGANTrainer(method, torch.device("cpu"), patch_size=64)
@@ -215,7 +235,6 @@ def test_brisque_svr_by_hand_and_live_model() -> None:
     # only by the alpha grid and the GGD (vs AGGD) MSCN variance
     score = metrics.brisque(img, live)
     assert score == pytest.approx(-7.879, abs=0.05)
-    from scipy import ndimage
     assert metrics.brisque(ndimage.gaussian_filter(img, 2.0), live) > score + 50
 
 
@@ -240,7 +259,8 @@ def _slice_metrics(shift: float) -> pd.DataFrame:
         for k, (subject, fold, i) in enumerate([("s1", 0, 0), ("s1", 0, 1), ("s2", 1, 0), ("s2", 1, 1)]):
             add = shift if method == "dsgan" else 0.0
             rows.append({"method": method, "subject": subject, "fold": fold, "slice": i, "psnr": 20.0 + k + add,
-                         "ssim": 0.5 + 0.01 * k + add / 100, "brisque": 40.0 - k - add})
+                         "ssim": 0.5 + 0.01 * k + add / 100, "brisque": 40.0 - k - add,
+                         "psnr_brain": 18.0 + k + add, "ssim_brain": 0.4 + 0.01 * k + add / 100})
     return pd.DataFrame(rows)
 
 
@@ -263,12 +283,71 @@ def test_tables_combine_over_seeds_on_our_columns_only() -> None:
     tables = {s: E.paper_table(_slice_metrics(shift), paper, {"dsgan": 10}) for s, shift in ((0, 1.0), (1, 3.0))}
     columns = E.our_columns(tables[0])
     assert columns == ["BRISQUE (LIVE model)", "BRISQUE (LIVE model) std", "ΔBRISQUE", "SSIM", "SSIM std", "ΔSSIM",
-                       "PSNR", "PSNR std", "ΔPSNR"]
+                       "PSNR", "PSNR std", "ΔPSNR", "PSNR (brain)", "PSNR (brain) std", "SSIM (brain)",
+                       "SSIM (brain) std"]
     out = E.combine_over_seeds(tables, columns)
     assert out.loc["dsgan", "PSNR"] == pytest.approx(23.5)  # mean of 20..23 plus mean(1, 3)
     assert out.loc["dsgan", "PSNR seed sd"] == pytest.approx(np.std([22.5, 24.5], ddof=1))
     assert out.loc["bicubic", "PSNR seed sd"] == 0.0 and out.loc["dsgan", "PSNR (paper)"] == 22.3
     assert out.loc["dsgan", "ΔPSNR"] == pytest.approx(23.5 - 22.3)
     assert out.loc["dsgan", "PSNR std"] == pytest.approx(np.std([0, 1, 2, 3], ddof=1))
+    assert out.loc["dsgan", "PSNR (brain)"] == pytest.approx(21.5) and out.loc["bicubic", "PSNR (brain)"] == 19.5
     assert "PSNR std seed sd" not in out.columns and "#params" in out.columns
     pd.testing.assert_frame_equal(E.combine_over_seeds({0: tables[0]}, columns), tables[0])
+
+
+# ---------------------------------------------------------------- slices, validation, beats the reference
+
+
+def test_slices_spread_through_the_interior_and_validation_slices_are_others() -> None:
+    mask = np.zeros((8, 8, 100), bool)
+    mask[..., 10:91] = True  # brain on slices 10..90: interior 22..78 with a 15% margin
+    slices, val = data.pick_slices(mask, 2, 1, 0.15)
+    assert (slices, val) == ([22, 78], [50])
+    slices, val = data.pick_slices(mask, 4, 2, 0.15)
+    assert set(slices).isdisjoint(val) and len(slices) == 4 and len(val) == 2
+    assert min(slices + val) == 22 and max(slices + val) == 78
+    assert data.pick_slices(mask, 3, 0, 0.15) == ([22, 50, 78], [])
+
+
+def test_validation_slices_stack_the_held_out_slices_with_bicubic_as_reference() -> None:
+    from mrsr.degrade import bicubic_resize
+
+    rng = np.random.default_rng(1)
+    subjects = [{"hr": rng.random((2, 16, 16)), "val_hr": rng.random((1, 16, 16)),
+                 "val_lr_nlm": rng.random((1, 8, 8))} for _ in range(3)]
+    val, reference = data.validation_slices(subjects, "val_lr_nlm")
+    assert val.lr.shape == (3, 1, 8, 8) and val.hr.shape == (3, 1, 16, 16)
+    np.testing.assert_allclose(val.hr[1, 0], subjects[1]["val_hr"][0], rtol=1e-6)  # not the training slices
+    np.testing.assert_allclose(reference[2, 0], bicubic_resize(subjects[2]["val_lr_nlm"][0], shape=(16, 16)),
+                               rtol=1e-5, atol=1e-6)
+    assert data.validation_slices([{"hr": subjects[0]["hr"]}], "val_lr_nlm") == (None, None)
+
+
+def test_beats_reference_is_the_paired_test_over_slices() -> None:
+    from scipy import stats
+
+    rng = np.random.default_rng(2)
+    rows = []
+    for method, offset in (("bicubic", 0.0), ("gb", 0.3), ("zf", -0.5)):
+        for i in range(12):
+            rows.append({"method": method, "subject": f"s{i % 3}", "slice": i // 3,
+                         "psnr_brain": 25.0 + i * 0.1 + offset + rng.normal(0, 0.4)})
+    frame = pd.DataFrame(rows)
+    better, p, n = E.beats_reference(frame, "gb")
+    b, g = (frame[frame.method == m]["psnr_brain"].to_numpy() for m in ("bicubic", "gb"))
+    assert n == 12 and p == pytest.approx(stats.ttest_rel(g, b, alternative="greater").pvalue)
+    assert better == (p < 0.05)
+    assert E.beats_reference(frame, "zf")[0] is False  # worse than Bicubic
+
+
+def test_status_and_samples_for_the_scorecard() -> None:
+    recs = {"gb": [{"plateau_reached": True}, {"plateau_reached": False}], "zf": [{"plateau_reached": True}] * 2,
+            "dsn": [{"plateau_reached": None}]}
+    status = E.training_status({"gb": True, "zf": False}, recs)
+    assert status == {"gb": {"learned": True, "plateau": False}, "zf": {"learned": False, "plateau": True},
+                      "dsn": {"learned": None, "plateau": None}}
+    samples = E.item_samples({0: _slice_metrics(1.0), 1: _slice_metrics(3.0)}, ["dsgan"])
+    assert len(samples) == 8 and set(samples["seed"]) == {0, 1} and samples["item"].iloc[1] == "s1/1"
+    assert {"psnr", "ssim", "brisque", "psnr_brain", "ssim_brain"} <= set(samples.columns)
+    assert samples[samples.seed == 1]["psnr"].tolist() == [23.0, 24.0, 25.0, 26.0]

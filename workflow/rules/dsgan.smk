@@ -63,6 +63,7 @@ rule dsgan_dsn:
         model=f"{DSGAN_DIR}/dsn/fold-{{dsgan_fold}}/seed-{{seed}}/model.pt",
         lr=f"{DSGAN_DIR}/dsn/fold-{{dsgan_fold}}/seed-{{seed}}/lr.npz",
         log_csv=f"{DSGAN_DIR}/dsn/fold-{{dsgan_fold}}/seed-{{seed}}/loss.csv",
+        record=f"{DSGAN_DIR}/dsn/fold-{{dsgan_fold}}/seed-{{seed}}/loss.json",
     log:
         f"logs/dsgan/dsn/fold-{{dsgan_fold}}_seed-{{seed}}.log",
     benchmark:
@@ -93,6 +94,7 @@ rule dsgan_train:
             non_empty=True,
         ),
         log_csv=f"{DSGAN_DIR}/models/{{dsgan_construction}}/fold-{{dsgan_fold}}/seed-{{seed}}/loss.csv",
+        record=f"{DSGAN_DIR}/models/{{dsgan_construction}}/fold-{{dsgan_fold}}/seed-{{seed}}/loss.json",
     log:
         f"logs/dsgan/train/{{dsgan_construction}}_fold-{{dsgan_fold}}_seed-{{seed}}.log",
     benchmark:
@@ -144,6 +146,7 @@ rule dsgan_table:
         unpack(dsgan_metric_files),
         kernelgan=[f for s in SEEDS for f in dsgan_kernelgan_files(s, DSGAN_SUBJECTS)],
         data=dsgan_subject_files("data", DSGAN_SUBJECTS),
+        records=dsgan_record_files,
     output:
         csv=report(
             f"{DSGAN_DIR}/tables/table2.csv",

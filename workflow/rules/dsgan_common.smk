@@ -59,6 +59,7 @@ DSGAN_FIGURES = [
     "fig6_profiles",
     "fig7_dsn_vs_dsgan",
     "kernels",
+    "learning_curves",
 ]
 DSGAN_DATA_LABEL = (
     (
@@ -161,11 +162,26 @@ def dsgan_metric_files(wildcards) -> dict[str, list[str]]:
     }
 
 
+def dsgan_record_files(wildcards) -> list[str]:
+    """Training records (loss.json) of every EDSR (construction, fold, seed)."""
+    return expand(
+        f"{DSGAN_DIR}/models/{{m}}/fold-{{f}}/seed-{{s}}/loss.json",
+        m=DSGAN_CONSTRUCTIONS,
+        f=DSGAN_FOLDS,
+        s=SEEDS,
+    )
+
+
 def dsgan_figure_inputs(wildcards) -> dict[str, list[str]]:
     """Everything a figure may show, of the first training seed: the first subject's data, DSGAN and DSN LR,
-    every method's examples (Bicubic's from the data seed)."""
+    every method's examples (Bicubic's from the data seed), the fold-0 logs and records of every trained network
+    (EDSR per construction, the DSN proxy)."""
     first, seed = DSGAN_SUBJECTS[0], SEEDS[0]
+    logs = [f"{DSGAN_DIR}/models/{m}/fold-0/seed-{seed}/loss" for m in DSGAN_CONSTRUCTIONS]
+    logs.append(f"{DSGAN_DIR}/dsn/fold-0/seed-{seed}/loss")
     return {
+        "logs": [f"{stem}.csv" for stem in logs],
+        "records": [f"{stem}.json" for stem in logs],
         "data": [f"{DSGAN_DIR}/data/{first}.npz"],
         "kernelgan": dsgan_kernelgan_files(seed, DSGAN_SUBJECTS),
         "dsn": [f"{DSGAN_DIR}/dsn/fold-{dsgan_fold_of(first)}/seed-{seed}/lr.npz"],

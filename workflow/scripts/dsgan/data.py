@@ -24,9 +24,12 @@ else:
     image = read_nifti(snakemake.input.image).data
     mask = read_nifti(snakemake.input.mask).data > 0.5
     kernel = D.anisotropic_gaussian(int(ph["kernel_size"]), ph["kernel_sigmas"], float(ph["kernel_theta_deg"]))
-slices = D.select_slices(image, mask, int(cfg["slices_per_subject"]), float(cfg.get("min_brain", 0.3)))
-out = {k: [] for k in ("hr", "lr", "lr_nlm", "gb", "zf", "shift")}
-for z in slices:
+slices, val_slices = D.pick_slices(mask, int(cfg["slices_per_subject"]), int(cfg["val_slices_per_subject"]),
+                                   float(cfg["slice_margin"]))
+
+
+def slice_arrays(z: int, *, constructions: bool) -> dict[str, np.ndarray]:
+    """HR slice z scaled by its maximum, its real LR (and NLM-denoised), the GB and ZF constructions if asked."""
     hr = D.even_crop(image[..., z].astype(np.float64))
     peak = max(float(hr.max()), 1e-12)
     hr = hr / peak
@@ -35,13 +38,23 @@ for z in slices:
     else:
         shift = rng.uniform(-ph["max_shift_px"], ph["max_shift_px"], size=2)
         lr = D.real_lr(hr, kernel, shift, float(ph["noise_sd"]), rng)
-    out["hr"].append(hr)
-    out["lr"].append(lr)
-    out["lr_nlm"].append(D.nlm(lr, cfg["nlm"]))
-    out["gb"].append(D.gb_lr(hr, float(cfg["gb_sigma"])))
-    out["zf"].append(D.zf_lr(hr, float(cfg["zf_fermi"]["radius"]), float(cfg["zf_fermi"]["width"])))
-    out["shift"].append(shift)
-arrays = {k: np.stack(v).astype(np.float32) for k, v in out.items()}
-save_npz(snakemake.output[0], **arrays, kernel=kernel.astype(np.float32), slices=np.asarray(slices))
-log.info("%s (%s): %d slices %s, HR %s -> LR %s", snakemake.wildcards.dsgan_subject, "sheet" if sheet else "phantom",
-         len(slices), slices, arrays["hr"].shape[1:], arrays["lr"].shape[1:])
+    out = {"hr": hr, "lr": lr, "lr_nlm": D.nlm(lr, cfg["nlm"]), "shift": shift}
+    if constructions:
+        out["gb"] = D.gb_lr(hr, float(cfg["gb_sigma"]))
+        out["zf"] = D.zf_lr(hr, float(cfg["zf_fermi"]["radius"]), float(cfg["zf_fermi"]["width"]))
+    return out
+
+
+def stacked(rows: list[dict[str, np.ndarray]], prefix: str = "") -> dict[str, np.ndarray]:
+    return {prefix + k: np.stack([r[k] for r in rows]).astype(np.float32) for k in rows[0]}
+
+
+# slices: training data when the subject is in a fold's training set, test data when held out; validation slices
+# (other slices of the same subject): only ever used as held-out validation of the folds that train on the subject
+arrays = stacked([slice_arrays(z, constructions=True) for z in slices])
+if val_slices:
+    arrays |= stacked([slice_arrays(z, constructions=False) for z in val_slices], "val_")
+save_npz(snakemake.output[0], **arrays, kernel=kernel.astype(np.float32), slices=np.asarray(slices),
+         val_slices=np.asarray(val_slices, dtype=np.int64))
+log.info("%s (%s): %d slices %s, validation slices %s, HR %s -> LR %s", snakemake.wildcards.dsgan_subject,
+         "sheet" if sheet else "phantom", len(slices), slices, val_slices, arrays["hr"].shape[1:], arrays["lr"].shape[1:])

@@ -1,11 +1,13 @@
 """DSN proxy of one fold and training seed (GPU-tagged): HR -> real LR (NLM-denoised) with an L1 loss on the same,
-mismatched pairs of the fold's training subjects; then DSN(HR) of every subject. The training seed draws the crops
-and initialises the network."""
+mismatched pairs of the fold's training subjects, at most dsn.max_updates updates with the plateau rule on crops of
+their validation slices; then DSN(HR) of every subject. The training seed draws the crops and initialises the
+network."""
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from mrsr.degrade import bicubic_resize
 from mrsr.device import Compute, select_device
 from mrsr.experiments.dsgan.methods import DSN_CROPS, dsn_method
 from mrsr.io import load_npz, save_npz
@@ -19,23 +21,34 @@ cfg, dcfg = snakemake.params.cfg, snakemake.params.cfg["dsn"]
 seed = int(snakemake.wildcards.seed)
 device = select_device(int(snakemake.resources.get("gpu", 0)))
 rng = np.random.default_rng([seed, 14, int(snakemake.wildcards.dsgan_fold)])
-hrs, lrs = [], []
-for path in snakemake.input.data:
-    d = load_npz(path)
-    hrs += list(d["hr"])
-    lrs += list(d["lr_nlm"])
-xs, ys = [], []
-hr_crop, lr_crop = DSN_CROPS
-for _ in range(int(dcfg["crops"])):
-    i = int(rng.integers(len(hrs)))
-    r, c = (2 * int(rng.integers((s - hr_crop) // 2 + 1)) for s in hrs[i].shape)
-    xs.append(hrs[i][r:r + hr_crop, c:c + hr_crop])
-    ys.append(lrs[i][r // 2:r // 2 + lr_crop, c // 2:c // 2 + lr_crop])
-train = TrainData(np.stack(xs)[:, None], np.stack(ys)[:, None])
+subjects = [load_npz(path) for path in snakemake.input.data]
+
+
+def crop_pairs(hrs: list[np.ndarray], lrs: list[np.ndarray], n: int) -> TrainData:
+    """n HR / real-LR (NLM) crop pairs at random even positions of random slices."""
+    hr_crop, lr_crop = DSN_CROPS
+    xs, ys = [], []
+    for _ in range(n):
+        i = int(rng.integers(len(hrs)))
+        r, c = (2 * int(rng.integers((s - hr_crop) // 2 + 1)) for s in hrs[i].shape)
+        xs.append(hrs[i][r:r + hr_crop, c:c + hr_crop])
+        ys.append(lrs[i][r // 2:r // 2 + lr_crop, c // 2:c // 2 + lr_crop])
+    return TrainData(np.stack(xs)[:, None], np.stack(ys)[:, None])
+
+
+train = crop_pairs([s for d in subjects for s in d["hr"]], [s for d in subjects for s in d["lr_nlm"]],
+                   int(dcfg["crops"]))
+# held out: crops of the training subjects' validation slices (input: HR crop); no-model reference: the HR crop
+# resized to half (bicubic)
+val_hr = [s for d in subjects if "val_hr" in d for s in d["val_hr"]]
+val = crop_pairs(val_hr, [s for d in subjects if "val_hr" in d for s in d["val_lr_nlm"]],
+                 int(dcfg["val_crops"])) if val_hr and int(dcfg["val_crops"]) else None
+reference = None if val is None else np.stack([bicubic_resize(x[0], factor=0.5) for x in val.lr])[:, None]
 method = dsn_method(dcfg)
-fitted = fit(method, train, None, epochs=int(dcfg["epochs"]), batch_size=int(dcfg["batch_size"]), seed=seed,
-            device=device, ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
-            compute=Compute(**snakemake.params.compute))
+fitted = fit(method, train, val, max_updates=int(dcfg["max_updates"]), stopping=dcfg["stopping"],
+             val_reference=reference, batch_size=int(dcfg["batch_size"]), seed=seed, device=device,
+             ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
+             compute=Compute(**snakemake.params.compute))
 model = fitted.generator
 save_model(snakemake.output.model, model, method, {"experiment": "dsgan", "training": fitted.record, "fold": snakemake.wildcards.dsgan_fold,
                                                    "params": count_params(model), "n_train": len(train)})
@@ -45,5 +58,5 @@ with torch.no_grad():
         hr = torch.from_numpy(load_npz(path)["hr"][:, None])
         out[subject] = model(hr).numpy()[:, 0]
 save_npz(snakemake.output.lr, **out)
-log.info("DSN proxy fold %s: %d crops on %s, %d parameters", snakemake.wildcards.dsgan_fold, len(train), device,
-         count_params(model))
+log.info("DSN proxy fold %s: %d crops on %s, %d parameters; %s", snakemake.wildcards.dsgan_fold, len(train), device,
+         count_params(model), fitted.record)

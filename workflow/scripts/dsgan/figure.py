@@ -1,11 +1,14 @@
 """One figure of Huang et al. (Figs 3-7) or the learned-kernel figure, from the first subject's first slice and the
 first training seed (named in the title when there are several)."""
+import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from mrsr.experiments.dsgan import figures as F
 from mrsr.experiments.dsgan.data import anisotropic_gaussian
+from mrsr.figures import learning_curves
 from mrsr.io import load_npz
 from mrsr.runlog import log_to
 from mrsr.train.dsgan import kernel_distance
@@ -47,6 +50,13 @@ elif name == "kernels":
     else:  # acquired data: the truth is unknown
         hidden, dist = np.zeros_like(gb_k), {"dsgan": np.nan, "gb": np.nan}
     F.kernels_figure(hidden, learned, gb_k, dist, stem, f"Learned vs hidden kernel (centred distance d) {tag}")
+elif name == "learning_curves":
+    names = ["ZF+EDSR", "GB+EDSR", "DSGAN+EDSR", "DSN+EDSR (proxy)", "DSN proxy (HR -> real LR)"]
+    logs = {n: pd.read_csv(p) for n, p in zip(names, snakemake.input.logs)}
+    records = {n: json.loads(Path(p).read_text()) for n, p in zip(names, snakemake.input.records)}
+    learning_curves(logs, stem, title=f"Fold 0, seed {seeds[0]}: dashed = Bicubic (EDSR), HR resized (DSN)",
+                    references={n: r["reference_val_mse"] for n, r in records.items()},
+                    plateaus={n: r["plateau_update"] for n, r in records.items()})
 else:
     raise ValueError(f"unknown dsgan figure {name!r}")
 log.info("figure %s written", name)

@@ -1,5 +1,6 @@
 """One method on every subject's real LR (each subject by the model of the fold that held it out): SR x2, then SSIM,
-PSNR (each pair normalised by the HR min/max, peak 1) and BRISQUE (LIVE model) per slice."""
+PSNR (each pair normalised by the HR min/max, peak 1), the same inside the brain (mask of the HR, dilated) and
+BRISQUE (LIVE model) per slice."""
 import numpy as np
 import pandas as pd
 import torch
@@ -7,7 +8,7 @@ import torch
 from mrsr.degrade import bicubic_resize
 from mrsr.device import Compute, select_device
 from mrsr.io import load_npz, save_npz
-from mrsr.metrics import brisque, image_metrics, load_brisque_model
+from mrsr.metrics import brain_mask, brain_metrics, brisque, image_metrics, load_brisque_model
 from mrsr.runlog import log_to
 from mrsr.train import load_model, predict_fn
 
@@ -31,8 +32,10 @@ for subject, path in zip(snakemake.params.subjects, snakemake.input.data):
         lo, hi = float(hr.min()), float(hr.max())
         ref, out = (hr - lo) / (hi - lo), (sr - lo) / (hi - lo)
         m = image_metrics(out, ref, peak=1.0, ssim_range=1.0)
+        inside = brain_metrics(out, ref, peak=1.0, ssim_range=1.0, mask=brain_mask(hr))  # mask from the HR, dilated
         rows.append({"method": method, "subject": subject, "fold": fold, "slice": i, "psnr": m["psnr"],
-                     "ssim": m["ssim"], "brisque": brisque(np.clip(out, 0.0, 1.0), live)})
+                     "ssim": m["ssim"], "brisque": brisque(np.clip(out, 0.0, 1.0), live),
+                     "psnr_brain": inside["psnr_brain"], "ssim_brain": inside["ssim_brain"]})
         if not examples:
             examples = {"sr": sr.astype(np.float32), "hr": hr, "lr": lr}
 pd.DataFrame(rows).to_csv(snakemake.output.metrics, sep="\t", index=False)

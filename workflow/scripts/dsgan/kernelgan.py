@@ -33,7 +33,7 @@ for i, (hr, lr) in enumerate(zip(d["hr"], d[lr_key])):
     x = D.sample_crops(D.to_unit(hr), D.gradient_probability_map(hr, hr_crop), hr_crop, n, rng)
     y = D.sample_crops(D.to_unit(lr), D.gradient_probability_map(lr, lr_crop), lr_crop, n, rng)
     ckpt = Path(snakemake.params.ckpt_dir) / f"slice-{i}"
-    fitted = fit(method, TrainData(x, y), None, epochs=1, batch_size=KERNELGAN_BATCH, seed=seed * 1000 + i,
+    fitted = fit(method, TrainData(x, y), None, max_updates=n, batch_size=KERNELGAN_BATCH, seed=seed * 1000 + i,
             device=device, ckpt_dir=ckpt, log_csv=ckpt / "loss.csv", progress=False,
             compute=Compute(**snakemake.params.compute))
     g = fitted.generator

@@ -2,14 +2,16 @@
 generated footers and the claims scorecard. Each table is built per training seed (Bicubic: the same, untrained row
 in every seed) and combined over seeds (mean, 'seed sd'); orderings, reference lines and claims read the seed means,
 the t-test the per-slice values averaged over seeds, the kernel distance the mean over seeds."""
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mrsr.experiments.dsgan.evaluate import (METRICS, combine_over_seeds, kernel_report, means, our_columns,
-                                             paper_table, seed_mean_metrics, ttest)
-from mrsr.footer import failed_to_beat, reference_line, run_footer
+from mrsr.experiments.dsgan.evaluate import (BRAIN_METRICS, MAIN_BRAIN_METRIC, METRICS, beats_reference,
+                                             combine_over_seeds, item_samples, kernel_report, means, our_columns,
+                                             paper_table, seed_mean_metrics, training_status, ttest)
+from mrsr.footer import failed_to_beat, paper_budgets, reference_line, run_footer, training_line
 from mrsr.io import load_npz
 from mrsr.metrics import BRISQUE_LABEL
 from mrsr.nets import build, count_params
@@ -68,6 +70,28 @@ if several:
                   "(no training) is the same in every seed. The std columns are the per-seed std over slices, "
                   "averaged over the seeds.")
 
+# Every trained row: its EDSRs' training records (one per fold and seed) and whether it beats Bicubic inside the brain
+records: dict[str, list[dict]] = {}
+for path in snakemake.input.records:
+    records.setdefault(Path(path).parts[-4], []).append(json.loads(Path(path).read_text()))
+beats = {m: beats_reference(metrics, m) for m in records}
+status_of = training_status({m: b[0] for m, b in beats.items()}, records)
+budget = paper_budgets("dsgan").get("edsr")
+brain_name = BRAIN_METRICS[MAIN_BRAIN_METRIC]
+
+
+def training_lines(methods: list[str]) -> list[str]:
+    """One footer line per trained row (updates vs the paper's, plateau, beats Bicubic inside the brain), then the
+    paired tests behind 'beats'."""
+    lines = [training_line(f"{labels[m]} ({len(records[m])} EDSRs: folds x seeds)", records[m], budget, beats[m][0],
+                           "Bicubic") for m in methods]
+    tests = "; ".join(f"{labels[m]} p={beats[m][1]:.3g}" for m in methods)
+    n_pairs = beats[methods[0]][2]
+    lines.append(f"Beats 'Bicubic' = higher {brain_name} (mask of the HR, dilated 2 px) in a one-sided paired t-test "
+                 f"over {n_pairs} test slices" + (", per-slice values averaged over the training seeds" if several
+                                                  else "") + f", p < 0.05: {tests}.")
+    return lines
+
 
 def seed_table(seed_metrics: pd.DataFrame, paper: dict) -> pd.DataFrame:
     """One training seed's table: ours (mean, std over slices) beside the paper, our labels."""
@@ -94,12 +118,18 @@ for table, outs in (("table2", ("csv", "Table 2: SR of the real LR, training-set
             extra.append(reference_line(name, "Bicubic", failed))
         if ours.loc["dsgan", "psnr"] <= ours.loc["gb", "psnr"]:
             extra.append("Target missed: DSGAN+EDSR does not beat GB+EDSR on PSNR in this run.")
+    extra += training_lines([m for m in ours.index if m in records])
     lines = run_footer("dsgan", cfg, footer, extra=extra)
     stem = Path(getattr(snakemake.output, outs[0])).with_suffix("")
     write_table(frame, stem, title=outs[1], footer=lines, mean_std=True)
 frames["tests"] = tests[["p_t", "p_t_better"]]
 if known:
     frames["kernels"] = kernels[["kernel_distance"]]
-claims = evaluate_claims("dsgan", frames, preset=footer["preset"], data=footer["data"])
+# per-item values (paired tests) and each trained row's status (learned, plateau) for the scorecard
+table_methods = {"table2": ["bicubic", "zf", "gb", "dsgan"], "table3": ["dsn", "dsgan"]}
+status = {t: {m: status_of[m] for m in ms if m in status_of} for t, ms in table_methods.items()}
+samples = {t: item_samples(per_seed, ms) for t, ms in table_methods.items()}
+claims = evaluate_claims("dsgan", frames, preset=footer["preset"], data=footer["data"], status=status,
+                         samples=samples)
 write_claims(claims, snakemake.output.claims)
 log.info("tables written; claim outcomes: %s", ", ".join(claims["outcome"]))

@@ -11,7 +11,9 @@ import torch
 from scipy import ndimage
 from skimage.restoration import denoise_nl_means
 
-from mrsr.degrade import add_gaussian_noise, decimate, gaussian_decimate, kspace_truncate
+from mrsr.degrade import add_gaussian_noise, bicubic_resize, decimate, gaussian_decimate, kspace_truncate
+from mrsr.metrics import interior_slices
+from mrsr.train import TrainData
 
 FACTOR = 2
 
@@ -99,22 +101,29 @@ def from_unit(x: np.ndarray) -> np.ndarray:
 
 
 def apply_generator(generator: torch.nn.Module, hr: np.ndarray) -> np.ndarray:
-    """LR_syn = G(HR) over a whole [0, 1] slice: reflect-pad by the kernel radius, run G (in [-1, 1]), back to [0, 1].
-    Output shape (H/2, W/2) for even H, W."""
+    """LR_syn = G(HR) / sum(k) over a whole [0, 1] slice (reflect-padded by the kernel radius), k = G's kernel.
+
+    G is linear and bias-free, so this is the HR convolved with the learned kernel normalised to sum 1 (KernelGAN's
+    post-processing) and decimated, applied to the intensities themselves: a constant slice maps to the same constant,
+    no offset (mapping to [-1, 1] around G, as in training, would add (1 - sum k) / 2). Shape (H/2, W/2) for even
+    H, W."""
     pad = (generator.kernel_size - 1) // 2
-    x = torch.from_numpy(to_unit(hr).astype(np.float32))[None, None]
+    x = torch.from_numpy(np.asarray(hr, dtype=np.float32))[None, None]
     with torch.no_grad():
-        y = generator(torch.nn.functional.pad(x, (pad, pad, pad, pad), mode="reflect"))
-    return from_unit(y[0, 0].numpy())
+        total = float(generator.kernel().sum())
+        if not np.isfinite(total) or abs(total) < 1e-6:
+            raise ValueError(f"apply_generator: the learned kernel sums to {total}; it cannot be normalised")
+        y = generator(torch.nn.functional.pad(x, (pad, pad, pad, pad), mode="reflect")) / total
+    return y[0, 0].numpy().astype(np.float64)
 
 
-def select_slices(volume: np.ndarray, mask: np.ndarray, n: int, min_fraction: float) -> list[int]:
-    """n evenly spaced axial (last-axis) slices whose brain fraction is >= min_fraction."""
-    fraction = mask.reshape(-1, mask.shape[-1]).mean(0)
-    good = np.flatnonzero(fraction >= min_fraction)
-    if len(good) == 0:
-        raise ValueError(f"no axial slice has a brain fraction >= {min_fraction}")
-    return [int(good[i]) for i in np.unique(np.linspace(0, len(good) - 1, min(n, len(good))).round().astype(int))]
+def pick_slices(mask: np.ndarray, n: int, n_val: int, margin: float) -> tuple[list[int], list[int]]:
+    """(slices, validation slices): n + n_val axial (last-axis) slices spread through the brain's interior
+    (`mrsr.metrics.interior_slices`), every second one from the second on held out for validation until n_val are,
+    so both sets span the brain and never share a slice."""
+    spread = interior_slices(mask, n + n_val, axis=mask.ndim - 1, margin=margin)
+    val = spread[1::2][:n_val]
+    return [z for z in spread if z not in val], val
 
 
 def even_crop(img: np.ndarray) -> np.ndarray:
@@ -158,7 +167,6 @@ def registered_lr_slices(lr: np.ndarray, lr_affine: np.ndarray, hr: np.ndarray, 
     """A sheet's real LR volume registered to its HR (ANTs) and resized to half the HR in-plane resolution by
     bicubic interpolation, slice by slice (the paper's 2.7 -> 2.5 mm step); shape (H/2, W/2, Z) of the even-cropped
     HR grid."""
-    from mrsr.degrade import bicubic_resize
     from mrsr.preprocess import register
 
     warped = register(lr, lr_affine, hr, hr_affine, seed=seed, transform=transform, reg_iterations=reg_iterations,
@@ -169,3 +177,18 @@ def registered_lr_slices(lr: np.ndarray, lr_affine: np.ndarray, hr: np.ndarray, 
 def default_mask(hr: np.ndarray) -> np.ndarray:
     """Foreground of an HR volume: above 10% of its 99th percentile."""
     return hr > 0.1 * float(np.percentile(hr, 99))
+
+
+def validation_slices(subjects: Sequence[Mapping[str, np.ndarray]], lr_key: str
+                      ) -> tuple[TrainData | None, np.ndarray | None]:
+    """EDSR's held-out validation: the training subjects' validation slices (data-step keys val_hr and `lr_key`,
+    e.g. val_lr_nlm) as TrainData (N, 1, h, w) -> (N, 1, 2h, 2w), and their no-model reference, the Bicubic
+    upsampling of the input (the table's Bicubic row) at the target's shape; (None, None) without validation slices."""
+    lrs = [s for d in subjects if "val_hr" in d for s in d[lr_key]]
+    hrs = [s for d in subjects if "val_hr" in d for s in d["val_hr"]]
+    if not hrs:
+        return None, None
+    if len({h.shape for h in hrs}) > 1:
+        raise ValueError(f"validation slices differ in shape {sorted({h.shape for h in hrs})}; they are stacked")
+    reference = np.stack([bicubic_resize(lr, shape=hr.shape) for lr, hr in zip(lrs, hrs)])[:, None]
+    return TrainData(np.stack(lrs)[:, None], np.stack(hrs)[:, None]), reference.astype(np.float32)

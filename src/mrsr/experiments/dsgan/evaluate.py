@@ -11,10 +11,13 @@ from scipy import stats
 
 from mrsr.experiments.dsgan.data import anisotropic_gaussian
 from mrsr.metrics import BRISQUE_LABEL
+from mrsr.stats import paired_better
 from mrsr.tables import SEED_SD, aggregate, build_table, combine_seeds
 from mrsr.train.dsgan import kernel_distance
 
 METRICS = (("brisque", False), ("ssim", True), ("psnr", True))  # the paper's column order and directions
+BRAIN_METRICS = {"psnr_brain": "PSNR (brain)", "ssim_brain": "SSIM (brain)"}  # ours only, inside the HR's brain mask
+MAIN_BRAIN_METRIC = "psnr_brain"  # decides whether a trained row beats its no-model reference (higher is better)
 SLICE_KEY = ["method", "subject", "fold", "slice"]  # one row of the per-slice metrics
 
 
@@ -28,6 +31,10 @@ def paper_table(metrics: pd.DataFrame, paper: Mapping[str, Mapping], params: Map
         frame.insert(frame.columns.get_loc(name) + 1, f"{name} std", ours.loc[frame.index, f"{key}_std"])
         frame.insert(frame.columns.get_loc(f"{name} (paper)") + 1, f"{name} std (paper)",
                      [paper[k].get(f"{key}_std") for k in frame.index])
+    inside = aggregate(metrics[metrics["method"].isin(list(paper))], columns=list(BRAIN_METRICS))
+    for key, name in BRAIN_METRICS.items():
+        frame[name] = inside.loc[frame.index, f"{key}_mean"]
+        frame[f"{name} std"] = inside.loc[frame.index, f"{key}_std"]
     return frame.rename(columns={"BRISQUE": BRISQUE_LABEL, "BRISQUE std": f"{BRISQUE_LABEL} std"})
 
 
@@ -67,7 +74,7 @@ def kernel_report(true_kernel: np.ndarray, learned: np.ndarray, gb_sigma: float)
 
 def our_columns(frame: pd.DataFrame) -> list[str]:
     """Columns of a paper_table frame that hold our values: each metric's mean, std over slices and Δ."""
-    names = [BRISQUE_LABEL if key == "brisque" else key.upper() for key, _ in METRICS]
+    names = [BRISQUE_LABEL if key == "brisque" else key.upper() for key, _ in METRICS] + list(BRAIN_METRICS.values())
     deltas = [f"Δ{key.upper()}" for key, _ in METRICS]
     return [c for c in frame.columns if c in names or c in deltas or c in [f"{n} std" for n in names]]
 
@@ -92,5 +99,40 @@ def seed_mean_metrics(per_seed: Mapping[int, pd.DataFrame]) -> pd.DataFrame:
     if (counts != len(per_seed)).any():
         raise ValueError(f"seed_mean_metrics: seeds {sorted(per_seed)} do not score the same slices: "
                          f"{counts[counts != len(per_seed)].index.tolist()[:5]}")
-    values = [key for key, _ in METRICS]
+    values = [key for key, _ in METRICS] + [k for k in BRAIN_METRICS if k in stacked.columns]
     return stacked.groupby(SLICE_KEY, sort=False, as_index=False)[values].mean()
+
+
+def beats_reference(metrics: pd.DataFrame, method: str, reference: str = "bicubic",
+                    metric: str = MAIN_BRAIN_METRIC) -> tuple[bool, float, int]:
+    """(method beats the reference row, one-sided p, n slices): `mrsr.stats.paired_better` over the test slices
+    (paired by subject and slice) on a higher-is-better metric, by default PSNR inside the brain."""
+    key = ["subject", "slice"]
+    pair = metrics[metrics["method"] == method].merge(metrics[metrics["method"] == reference], on=key,
+                                                      suffixes=("_a", "_b"))
+    better, p = paired_better(pair[f"{metric}_a"], pair[f"{metric}_b"], higher_is_better=True)
+    return better, p, len(pair)
+
+
+def item_samples(per_seed: Mapping[int, pd.DataFrame], methods: list[str]) -> pd.DataFrame:
+    """The scorecard's per-item values: one row per method, test slice ('subject/slice') and training seed, one
+    column per metric (the paper's and the brain ones)."""
+    frames = []
+    for seed, frame in per_seed.items():
+        part = frame[frame["method"].isin(methods)]
+        values = [k for k, _ in METRICS] + [k for k in BRAIN_METRICS if k in part.columns]
+        frames.append(part.assign(item=part["subject"].astype(str) + "/" + part["slice"].astype(str),
+                                  seed=seed)[["method", "item", "seed", *values]])
+    return pd.concat(frames, ignore_index=True)
+
+
+def training_status(learned: Mapping[str, bool | None],
+                    records: Mapping[str, list[Mapping]]) -> dict[str, dict[str, bool | None]]:
+    """{method: {'learned', 'plateau'}} for the scorecard: learned = beats its no-model reference inside the brain
+    (per-slice paired test); plateau = every record (fold, seed) reached its plateau, None if any was not validated."""
+    out = {}
+    for method, recs in records.items():
+        reached = [r.get("plateau_reached") for r in recs]
+        out[method] = {"learned": learned.get(method),
+                       "plateau": None if not reached or any(v is None for v in reached) else all(reached)}
+    return out
