@@ -185,7 +185,8 @@ def test_save_load_round_trip_and_predict(tmp_path, reference):
     path = tmp_path / "model.pt"
     save_model(path, model, SUPERVISED, {"seed": np.int64(0), "epochs": 3})
     loaded, method, meta = load_model(path)
-    assert method == SUPERVISED and meta == {"seed": 0, "epochs": 3}
+    provenance = meta.pop("provenance")  # added by save_model: code, packages, platform
+    assert method == SUPERVISED and meta == {"seed": 0, "epochs": 3} and provenance["packages"]["torch"]
     x = make_data(5, seed=3).lr
     with torch.no_grad():
         expected = model.eval()(torch.from_numpy(x)).numpy()

@@ -117,7 +117,9 @@ rule asl_sr_table:
             f"{ASR_DIR}/eval/{{s}}/seed-{SEED}/baselines.tsv", s=ASR_SUBJECTS
         ),
         slices=expand(
-            f"{ASR_DIR}/eval/{{s}}/seed-{{seed}}/slices.tsv", s=ASR_SUBJECTS, seed=SEEDS
+            f"{ASR_DIR}/eval/{{s}}/seed-{{seed}}/slices.tsv",
+            s=ASR_SUBJECTS,
+            seed=SEEDS,
         ),
         baseline_slices=expand(
             f"{ASR_DIR}/eval/{{s}}/seed-{SEED}/baselines_slices.tsv", s=ASR_SUBJECTS

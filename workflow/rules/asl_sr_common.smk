@@ -45,7 +45,13 @@ ASR_DATA = (
 ASR_VARIANTS = ["proposed", *ASL_SR.get("ablations", {})]
 # Experiment 1 trains every variant; Experiment 2 (paper Fig. 4) only the proposed method.
 ASR_RUNS = [("exp1", v) for v in ASR_VARIANTS] + [("exp2", "proposed")]
-ASR_FIGURES = ["fig2_sagittal", "fig3_transaxial", "fig4_exp2", "loss_curves", "learning_curves"]
+ASR_FIGURES = [
+    "fig2_sagittal",
+    "fig3_transaxial",
+    "fig4_exp2",
+    "loss_curves",
+    "learning_curves",
+]
 ASR_MAPS = ("cbf", "att", "t1map", "pd", "t1w", "mask", "gm")
 
 # Keys that only shape the phantom's simulation: a sheet run's footer does not list them.
@@ -108,7 +114,8 @@ def asl_sr_training_files() -> list[str]:
 
 def asl_sr_figure_inputs(wildcards) -> dict[str, list[str]]:
     """Example slices of every subject (the data and interpolations; the trained runs of the first training seed)
-    and the per-scale loss logs and training records of the first subject's runs of that seed."""
+    and the per-scale loss logs and training records of the first subject's runs of that seed.
+    """
     return {
         "baselines": expand(
             f"{ASR_DIR}/eval/{{s}}/seed-{SEED}/baselines.npz", s=ASR_SUBJECTS

@@ -10,7 +10,9 @@ def deepasl_final_outputs() -> list[str]:
     outs = expand(f"{ASL_DIR}/tables/table1.{{ext}}", ext=["csv", "md", "tex"])
     outs += [f"{ASL_DIR}/tables/table1_tests.tsv", f"{ASL_DIR}/claims.csv"]
     outs += expand(
-        f"{ASL_DIR}/figures/learning_curves_{{d}}.{{ext}}", d=ASL_DATASETS, ext=["png", "pdf"]
+        f"{ASL_DIR}/figures/learning_curves_{{d}}.{{ext}}",
+        d=ASL_DATASETS,
+        ext=["png", "pdf"],
     )
     figures = [f for f, s in ASL_FIGURES.items() if s["dataset"] in ASL_DATASETS]
     outs += expand(

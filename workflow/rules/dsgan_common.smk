@@ -177,7 +177,9 @@ def dsgan_figure_inputs(wildcards) -> dict[str, list[str]]:
     every method's examples (Bicubic's from the data seed), the fold-0 logs and records of every trained network
     (EDSR per construction, the DSN proxy)."""
     first, seed = DSGAN_SUBJECTS[0], SEEDS[0]
-    logs = [f"{DSGAN_DIR}/models/{m}/fold-0/seed-{seed}/loss" for m in DSGAN_CONSTRUCTIONS]
+    logs = [
+        f"{DSGAN_DIR}/models/{m}/fold-0/seed-{seed}/loss" for m in DSGAN_CONSTRUCTIONS
+    ]
     logs.append(f"{DSGAN_DIR}/dsn/fold-0/seed-{seed}/loss")
     return {
         "logs": [f"{stem}.csv" for stem in logs],

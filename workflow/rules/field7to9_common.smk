@@ -176,7 +176,9 @@ def field_table_metrics(wildcards) -> list[str]:
 def field_table_records(wildcards) -> list[str]:
     """Training records (loss.json) of the methods in one table, for every training seed."""
     return [
-        f.replace("/eval/", "/models/").replace("metrics.tsv", "loss.json")
+        f.replace(f"{FIELD_DIR}/eval", f"{FIELD_DIR}/models").replace(
+            "metrics.tsv", "loss.json"
+        )
         for f in field_table_metrics(wildcards)
     ]
 
