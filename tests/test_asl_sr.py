@@ -391,3 +391,15 @@ def test_brain_scores_and_interior_test_slices() -> None:
     assert [r["item"] for r in slice_rows if r["reference"] == "hr"] == ["s1/z5", "s1/z8", "s1/z11", "s1/z14"]
     acquired, none = score_subject({"nr": ref}, {"exp2": {"linear": pred}}, "s1", scoring)
     assert all(math.isnan(r["psnr_brain"]) for r in acquired) and none == []  # no HR, no truth: nothing scored
+
+
+def test_pyramid_can_drop_its_checkpoints(tmp_path: Path) -> None:
+    """keep_checkpoints=False: each scale still starts from the previous scale's last checkpoint, and none is left
+    once the pyramid is trained (the logs stay)."""
+    rng = np.random.default_rng(0)
+    asl = ndimage.gaussian_filter(rng.random((12, 10, 9)), 1.5).astype(np.float32)
+    t1 = rng.random((12, 10, 9)).astype(np.float32)
+    pyr = train_pyramid(TINY, asl, t1, max_updates=2, seed=0, device="cpu", ckpt_dir=tmp_path, progress=False,
+                        keep_checkpoints=False)
+    assert pyr.methods[1]["init_from"] == str(tmp_path / "scale-0" / "check-0002.pt") and len(pyr.generators) == 3
+    assert not list(tmp_path.rglob("check-*.pt")) and (tmp_path / "scale-2" / "loss.csv").is_file()

@@ -300,3 +300,4 @@ def test_finished_training_can_drop_its_checkpoints(tmp_path):
     done = fit(SUPERVISED, TRAIN, None, max_updates=4, keep_checkpoints=False, **kw)
     assert done.record["updates"] == 4 and not (tmp_path / "c").exists()
     assert (tmp_path / "l.json").is_file()
+

@@ -16,7 +16,7 @@ validate(config, schema=str(SCHEMAS / "config.schema.yaml"))
 SEED = int(config["seed"])  # data: simulation, splits, patch sampling
 # Training seeds: every trained method runs once per seed (outputs under seed-<n>/); tables combine them.
 SEEDS = sorted({int(s) for s in config.get("seeds") or [SEED]})
-COMMON_KEYS = ("preset", "seed", "seeds", "experiments", "cohort")
+COMMON_KEYS = ("preset", "seed", "seeds", "experiments", "keep_checkpoints", "cohort")
 # key -> function returning the experiment's final outputs; filled by register_experiment().
 EXPERIMENTS: dict = {}
 # key -> function telling whether the experiment reads the phantom cohort in this run.

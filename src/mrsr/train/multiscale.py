@@ -19,7 +19,7 @@ from torch import nn
 
 from mrsr.asl import resample_to_grid
 from mrsr.device import Compute
-from mrsr.train.loop import CKPT_FORMAT, TrainData, atomic_torch_save, checkpoint_numbers, fit
+from mrsr.train.loop import CKPT_FORMAT, TrainData, atomic_torch_save, checkpoint_numbers, fit, remove_checkpoints
 from mrsr.train.supervised import build_generator
 
 Shape = tuple[int, ...]
@@ -125,7 +125,7 @@ def scale_data(pyr: Pyramid, n: int, prev: torch.Tensor | None, asl: np.ndarray,
 def train_pyramid(method: Mapping[str, Any], asl: np.ndarray, t1: np.ndarray | None, *, max_updates: int,
                   seed: int, device: torch.device | str, ckpt_dir: Path | str,
                   stopping: Mapping[str, Any] | None = None, progress: bool = True,
-                  compute: Compute | None = None) -> Pyramid:
+                  compute: Compute | None = None, keep_checkpoints: bool = True) -> Pyramid:
     """Train the pyramid on one ASL volume (and its co-registered T1 on the same grid), coarse to fine.
 
     method: the 'pyramid' trainer keys plus pyramid {factor, min_size, max_scales}, t1_channel, nfc_max,
@@ -160,6 +160,9 @@ def train_pyramid(method: Mapping[str, Any], asl: np.ndarray, t1: np.ndarray | N
         pyr.records.append({**fitted.record, "scale": n, "shape": list(shapes[n])})
         prev = pyr.run_scale(n, prev, t1)
         init_from = str(scale_dir / CKPT_FORMAT.format(checkpoint_numbers(scale_dir)[0]))
+    if not keep_checkpoints:  # each scale's last checkpoint seeded the next; none is needed once all are trained
+        for n in range(len(shapes)):
+            remove_checkpoints(ckpt_dir / f"scale-{n}")
     return pyr
 
 

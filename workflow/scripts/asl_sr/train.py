@@ -25,7 +25,8 @@ d = load_npz(snakemake.input[0])
 source, t1_target = TRAIN_AND_TARGET[experiment]
 compute = Compute(**snakemake.params.compute)
 pyr = train_pyramid(method, d[source], d[f"t1w_{source}"], max_updates=max_updates, seed=seed, device=device,
-                    ckpt_dir=Path(snakemake.params.ckpt_dir), stopping=snakemake.params.stopping, compute=compute)
+                    ckpt_dir=Path(snakemake.params.ckpt_dir), stopping=snakemake.params.stopping, compute=compute,
+                    keep_checkpoints=bool(snakemake.config.get("keep_checkpoints", False)))
 sr = pyr.super_resolve(d[source], d[t1_target], d[t1_target].shape, compute)
 meta = {"experiment": "asl_sr", "run": experiment, "variant": snakemake.wildcards.asl_sr_variant,
         "subject": snakemake.wildcards.asl_sr_subject, "seed": seed, "max_updates": max_updates,

@@ -28,7 +28,7 @@ log.info("%s fold %s on %s (%s): %d training patches, %d validation patches (hel
 fitted = fit(method, train, val, max_updates=int(cfg["max_updates"]), batch_size=int(cfg["batch_size"]),
              stopping=cfg["stopping"], val_reference=None if val is None else np.zeros_like(val.hr), seed=seed,
              device=device, ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
-             compute=compute)
+             compute=compute, keep_checkpoints=bool(snakemake.config.get("keep_checkpoints", False)))
 model = fitted.generator
 meta = {"training": fitted.record, "experiment": "deepasl", "dataset": snakemake.wildcards.deepasl_dataset,
         "method_key": snakemake.wildcards.deepasl_method, "heldout": snakemake.wildcards.deepasl_fold, "seed": seed,

@@ -48,7 +48,7 @@ method = dsn_method(dcfg)
 fitted = fit(method, train, val, max_updates=int(dcfg["max_updates"]), stopping=dcfg["stopping"],
              val_reference=reference, batch_size=int(dcfg["batch_size"]), seed=seed, device=device,
              ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
-             compute=Compute(**snakemake.params.compute))
+             compute=Compute(**snakemake.params.compute), keep_checkpoints=bool(snakemake.config.get("keep_checkpoints", False)))
 model = fitted.generator
 save_model(snakemake.output.model, model, method, {"experiment": "dsgan", "training": fitted.record, "fold": snakemake.wildcards.dsgan_fold,
                                                    "params": count_params(model), "n_train": len(train)})

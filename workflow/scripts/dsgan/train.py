@@ -39,7 +39,7 @@ method = edsr_method(ecfg)
 fitted = fit(method, TrainData(x, y), val, max_updates=int(ecfg["max_updates"]), stopping=ecfg["stopping"],
              val_reference=val_reference, batch_size=int(ecfg["batch_size"]), seed=seed, device=device,
              ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
-             compute=Compute(**snakemake.params.compute))
+             compute=Compute(**snakemake.params.compute), keep_checkpoints=bool(snakemake.config.get("keep_checkpoints", False)))
 model = fitted.generator
 meta = {"training": fitted.record, "experiment": "dsgan", "construction": construction, "fold": snakemake.wildcards.dsgan_fold, "seed": seed,
         "params": count_params(model), "n_train_patches": len(x), "n_val_slices": 0 if val is None else len(val)}

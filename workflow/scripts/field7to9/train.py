@@ -29,6 +29,7 @@ fitted = fit(
     batch_size=snakemake.params.batch_size, seed=seed, device=device,
     ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
     vgg_weights=snakemake.params.vgg_weights, compute=compute,
+    keep_checkpoints=bool(snakemake.config.get("keep_checkpoints", False)),
 )
 generator = fitted.generator
 meta = {"training": fitted.record,

@@ -44,7 +44,8 @@ log.info("%s on %s (%s): %d training patches of %d px from %d subjects, %d valid
 # the network input (LR on the HR grid) is the no-model output, so fit scores it as the reference itself
 fitted = fit(method, train, val, max_updates=max_updates, stopping=entry.get("stopping"), batch_size=batch_size,
              seed=seed, device=device, ckpt_dir=Path(snakemake.params.ckpt_dir),
-             log_csv=Path(snakemake.output.log_csv), vgg_weights=cfg["vgg_weights"], compute=compute)
+             log_csv=Path(snakemake.output.log_csv), vgg_weights=cfg["vgg_weights"], compute=compute,
+             keep_checkpoints=bool(snakemake.config.get("keep_checkpoints", False)))
 model = fitted.generator
 meta = {"training": fitted.record, "experiment": "ixi_sr", "method_key": snakemake.wildcards.ixi_sr_method, "seed": seed,
         "params": count_params(model), "max_updates": max_updates, "batch_size": batch_size,
