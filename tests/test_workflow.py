@@ -161,3 +161,23 @@ def test_snakefmt_check_passes() -> None:
     result = subprocess.run([str(snakefmt), "--check", "Snakefile", "workflow/rules"], cwd=REPO,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_converged_preset_plans_the_default_data_with_larger_budgets(tmp_path: Path) -> None:
+    """config/converged.yaml validates, keeps the default's data and raises every trained method's budget."""
+    import yaml
+
+    converged = yaml.safe_load((REPO / "config/converged.yaml").read_text())
+    default = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    assert "cohort" not in converged and set(converged) - {"preset"} <= set(default["experiments"])
+    budgets = {"field7to9": [converged["field7to9"][g]["max_updates"] > default["field7to9"][g]["max_updates"]
+                             for g in ("cnn", "gan")],
+               "deepasl": [converged["deepasl"]["max_updates"] > default["deepasl"]["max_updates"]],
+               "ixi_sr": [m["max_updates"] > default["ixi_sr"]["methods"][k]["max_updates"]
+                          for k, m in converged["ixi_sr"]["methods"].items()],
+               "dsgan": [converged["dsgan"][n]["max_updates"] > default["dsgan"][n]["max_updates"] for n in ("dsn", "edsr")],
+               "asl_sr": [converged["asl_sr"]["max_updates"] > default["asl_sr"]["max_updates"]]}
+    assert all(all(v) for v in budgets.values()), budgets
+    result = run_cli(["-n", "--configfile", str(REPO / "config/converged.yaml"), "--config", "experiments=[dsgan]"],
+                     tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
