@@ -1,6 +1,6 @@
 """Seconds per pyramid epoch (3 critic steps with gradient penalty + 3 generator steps with the low-pass loss)
 of Cui et al.'s scale trainer, at the default (widths 8/16/32, critic 8) and paper (16/32/64, critic 32) sizes,
-for the volume sizes of the default and paper presets. METHODS 1.7 estimates 1.5-2 s per epoch at 64x64x24 on
+for the volume sizes of the default and paper presets. docs/experiments/asl_sr.md ("CPU cost") estimates 1.5-2 s per epoch at 64x64x24 on
 2 CPU threads. A loaded machine inflates the numbers: prefer the min.
 
     .venv/bin/python benchmarks/asl_sr_epoch.py --threads 2 --repeats 3

@@ -4,7 +4,7 @@
 
 Needs, for the comparison only, OpenCV (`pip install opencv-python-headless`; the brisque package imports it)
 and libsvm-official (a dependency of brisque). Prints our score, the package's, and the difference for the
-camera image clean, blurred and noisy (METHODS.md 6.2 lists libsvm's values), plus seconds per 512x512 image.
+camera image clean, blurred and noisy (beside the package's own libsvm prediction; docs/experiments/dsgan.md, "BRISQUE"), plus seconds per 512x512 image.
 """
 
 from __future__ import annotations

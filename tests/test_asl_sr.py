@@ -26,7 +26,7 @@ TINY = {"generator": "unet3d", "generator_kwargs": {"widths": [4, 8, 8]}, "discr
 
 
 def test_parameter_counts_match_methods() -> None:
-    assert count_params(build("unet3d")) == 340_321  # METHODS 1.2
+    assert count_params(build("unet3d")) == 340_321  # docs/experiments/asl_sr.md, "Networks and loss"
     assert count_params(build("markov3d")) == 85_057
 
 

@@ -231,7 +231,7 @@ def test_brisque_svr_by_hand_and_live_model() -> None:
     assert live["sv"].shape == (770, 36) and live["rho"] == -155.845 and live["gamma"] == 0.05
     from skimage import data as skdata
     img = skdata.camera() / 255.0
-    # libsvm's own prediction on the brisque package's features is -7.879 (METHODS.md 6.2); our features differ
+    # libsvm's own prediction on the brisque package's features is -7.879 (docs/experiments/dsgan.md, "BRISQUE"); our features differ
     # only by the alpha grid and the GGD (vs AGGD) MSCN variance
     score = metrics.brisque(img, live)
     assert score == pytest.approx(-7.879, abs=0.05)

@@ -22,15 +22,15 @@ PAPER_SCHEDULE = {"constant_epochs": 50, "decay_epochs": 50, "final_factor": 0.0
 
 
 @pytest.mark.parametrize("name, kwargs, expected", [
-    ("cpce", {}, 62_016),  # METHODS 2.4
-    ("circle_g", {}, 611_418),  # METHODS 2.5, Lyu variant
+    ("cpce", {}, 62_016),  # docs/experiments/ixi_sr.md, "Networks"
+    ("circle_g", {}, 611_418),  # Lyu variant, docs/experiments/ixi_sr.md, "Networks"
 ])
 def test_generator_parameter_counts(name, kwargs, expected):
     assert count_params(build(name, **kwargs)) == expected
 
 
 def test_critic_sizes_and_shapes():
-    # METHODS: CPCE critic 17.9 M, CIRCLE critic 36 M parameters at 64x64 (FC heads dominate)
+    # docs/experiments/ixi_sr.md, "Networks": CPCE critic 17.9 M, CIRCLE critic 36 M parameters at 64x64 (FC heads dominate)
     assert round(count_params(build("cpce_critic", patch_size=64)) / 1e6, 1) == 17.9
     assert round(count_params(build("circle_critic", patch_size=64)) / 1e6) == 36
     x = torch.rand(2, 1, 32, 32)

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:no VGG-16 weights path")
 GENERATORS = ("fcn1", "fcn2", "dcsrn", "dcgan1_g", "dcgan2_g", "dcgan3_g", "unet_g")
 DISCRIMINATORS = ("disc_b", "disc_d", "disc_f", "patchgan")
 
-# METHODS.md 5.4/5.5: paper Table 2/3 counts (fcn2: the METHODS proposal, the paper says 155,681).
+# paper Table 2/3 counts (fcn2: our reconstruction, the paper says 155,681; docs/experiments/field7to9.md, "Networks").
 PARAMS = {
     "fcn1": 308_545,
     "fcn2": 134_657,

@@ -1,5 +1,5 @@
-"""Losses: L1, L2, GDL, BCE GAN terms, VGG-16 perceptual (METHODS.md 5.4, 5.5); WGAN-GP and Lyu et al.'s terms
-(METHODS.md 0, 2.4, 2.5); the Gaussian low-pass MSE of Cui et al. (METHODS.md 1.3)."""
+"""Losses: L1, L2, GDL, BCE GAN terms, VGG-16 perceptual (docs/experiments/field7to9.md, "Networks"); WGAN-GP and Lyu et al.'s terms
+(docs/contributing.md, "WGAN-GP defaults"; docs/experiments/ixi_sr.md, "Networks"); the Gaussian low-pass MSE of Cui et al. (docs/experiments/asl_sr.md, "Networks and loss")."""
 
 from __future__ import annotations
 
@@ -139,7 +139,7 @@ class GeneratorLoss(nn.Module):
         return total, {k: v.detach() for k, v in values.items()}
 
 
-# ---------------------------------------------------------------- Lyu et al. 2019 (METHODS.md 0, 2.4, 2.5)
+# ---------------------------------------------------------------- Lyu et al. 2019 (docs/contributing.md, "WGAN-GP defaults"; docs/experiments/ixi_sr.md, "Networks")
 
 # torchvision's ImageNet normalisation (RGB, images in [0, 1]): what the torchvision VGG-19 weights the loader takes
 # were trained on. The CPCE reference feeds x 255 minus Caffe BGR means to Caffe weights; with torchvision weights

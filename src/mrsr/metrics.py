@@ -147,7 +147,7 @@ def interior_slices(mask: np.ndarray, n: int, axis: int = 0, *, margin: float = 
     return sorted({int(round(v)) for v in np.linspace(lo + cut, hi - cut, n)})
 
 
-# ---------------------------------------------------------------- ASL (DeepASL, METHODS.md 3.6)
+# ---------------------------------------------------------------- ASL (DeepASL, docs/experiments/deepasl.md, "Metrics")
 
 
 def rmse(pred: np.ndarray, ref: np.ndarray) -> float:
@@ -170,7 +170,7 @@ def lins_ccc(x: np.ndarray, y: np.ndarray) -> float:
 def asl_metrics(dm: np.ndarray, dm_ref: np.ndarray, cbf: np.ndarray, cbf_ref: np.ndarray,
                 mask: np.ndarray) -> dict[str, float]:
     """{'psnr', 'rmse', 'ccc'} inside the brain mask: PSNR of the perfusion-weighted image with peak
-    max_mask(dm_ref) (assumption, METHODS 3.6 [I]), RMSE and Lin's CCC of CBF."""
+    max_mask(dm_ref) (assumption, docs/experiments/deepasl.md, "Metrics"), RMSE and Lin's CCC of CBF."""
     mask = np.asarray(mask, dtype=bool)
     if mask.shape != np.shape(dm_ref) or not mask.any():
         raise ValueError(f"mask: expected a non-empty mask of shape {np.shape(dm_ref)}, got {mask.shape}")
@@ -180,7 +180,7 @@ def asl_metrics(dm: np.ndarray, dm_ref: np.ndarray, cbf: np.ndarray, cbf_ref: np
             "ccc": lins_ccc(np.asarray(cbf)[mask], np.asarray(cbf_ref)[mask])}
 
 
-# ---------------------------------------------------------------- BRISQUE (Mittal et al. 2012; METHODS.md 4.6, 6.2)
+# ---------------------------------------------------------------- BRISQUE (Mittal et al. 2012; docs/experiments/dsgan.md, "BRISQUE")
 
 BRISQUE_LABEL = "BRISQUE (LIVE model)"
 ALPHA_GRID = np.arange(0.2, 10.0, 0.001)  # the reference's grid search 0.2:0.001:10

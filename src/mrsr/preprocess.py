@@ -1,4 +1,4 @@
-"""Preprocessing (Ravikumar et al., METHODS 5.2): N4, upsampling and registration with antspyx; percentile
+"""Preprocessing (Ravikumar et al., docs/experiments/field7to9.md, "Simulation and preprocessing"): N4, upsampling and registration with antspyx; percentile
 clipping, [0, 1] + z-score normalisation; seeded train/val/test split by subject.
 
 Geometry: arrays are (data, affine) pairs with a nibabel-style RAS voxel-to-world affine; ANTs images carry

@@ -76,7 +76,7 @@ def aggregate(
     missing = [c for c in (by, *columns) if c not in metrics.columns]
     if missing:
         raise ValueError(f"metrics table: missing column(s) {missing}; expected {[by, *columns]}")
-    # assumption: per-image values averaged (METHODS 5.6 [I]: the published PSNR exceeds that of the mean MSE)
+    # assumption: per-image values averaged (docs/experiments/field7to9.md, "Metrics": the published PSNR exceeds that of the mean MSE)
     grouped = metrics.groupby(by, sort=False)[list(columns)]
     mean, std = grouped.mean(), grouped.std(ddof=1)
     out = pd.DataFrame(index=mean.index)

@@ -13,7 +13,7 @@
 # GPU jobs of the profile as shipped (cpus_per_gpu: 4) fit side by side; and two fake GPUs as gres:
 # character devices DIR/fakegpu0 and DIR/fakegpu1 (mknod 1:3, i.e. /dev/null), so a job asking
 # --gpus=1 runs with SLURM_GPUS_ON_NODE=1 and CUDA_VISIBLE_DEVICES set by the gres plugin.
-# Settings: ../../../shared/WORKFLOW.md ("Profiles"). No accounting database: jobs are kept in
+# Settings: docs/cluster.md ("SLURM profile"). No accounting database: jobs are kept in
 # slurmctld's memory for MinJobAge seconds, so `squeue`/`scontrol show job` still see finished jobs.
 set -euo pipefail
 

@@ -1,4 +1,4 @@
-"""ASL denoising networks (Ulas et al. 2018, METHODS.md 3.2): both output the residual (noise) image."""
+"""ASL denoising networks (Ulas et al. 2018, docs/experiments/deepasl.md, "Networks"): both output the residual (noise) image."""
 
 from __future__ import annotations
 

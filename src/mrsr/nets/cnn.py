@@ -1,6 +1,6 @@
 """Plain CNN generators of the 7T -> 9.4T paper: FCN 1, FCN 2, DCSRN and DCGAN generators (a), (c), (e).
 
-Architectures are reconstructions from the paper's exact parameter counts (METHODS.md 5.4, 5.5).
+Architectures are reconstructions from the paper's exact parameter counts (docs/experiments/field7to9.md, "Networks").
 All map (B, 1, H, W) -> (B, 1, H, W) with a linear (unbounded) output for z-scored targets.
 """
 
@@ -88,7 +88,7 @@ class FCN2(Generator):
 
     def __init__(self, sharpen: bool = False) -> None:
         # paper: max-pool down-sampling, transposed-conv up-sampling, no skips; 155,681 params.
-        # assumption: METHODS proposal (134,657 params); the paper's 155,681 is not matched.
+        # assumption: reconstruction of 134,657 params (docs/experiments/field7to9.md, "Networks"); the paper's 155,681 is not matched.
         body = nn.Sequential(
             *conv_bn_relu(1, 32, 3),
             nn.MaxPool2d(2),

@@ -61,7 +61,7 @@ class DiscD(LinearHeadDiscriminator):
     """DCGAN 2 discriminator (d): 4x4 stride-2 convs 64/128/256 (BN after the first), Linear -> 1."""
 
     def __init__(self, in_channels: int = 1, patch_size: int = 64) -> None:
-        # assumption: (d) is not described; METHODS proposal (DCGAN-style).
+        # assumption: (d) is not described; DCGAN-style (docs/experiments/field7to9.md, "Networks").
         features = nn.Sequential(
             *conv_block(in_channels, 64, 4, 2, bn=False),
             *conv_block(64, 128, 4, 2, bn=True),

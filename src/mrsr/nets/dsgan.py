@@ -1,4 +1,4 @@
-"""Huang et al. 2021 networks (METHODS.md 4.3-4.5): the DSGAN (KernelGAN-style) generator and
+"""Huang et al. 2021 networks (docs/experiments/dsgan.md, "DSGAN" and "Training-set constructions"): the DSGAN (KernelGAN-style) generator and
 discriminator, EDSR x2 and the DSN proxy."""
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ class EDSR(nn.Module):
 
 
 class DSNProxy(nn.Module):
-    """Proxy of Chun et al.'s downsampling network (METHODS 4.5 [I]): conv 3x3 64 ReLU x2 -> conv 3x3 stride 2 64
+    """Proxy of Chun et al.'s downsampling network (docs/experiments/dsgan.md, "Training-set constructions"; an assumption): conv 3x3 64 ReLU x2 -> conv 3x3 stride 2 64
     ReLU -> conv 3x3 64 ReLU -> conv 3x3 -> 1 (112,001 parameters); (B, 1, H, W) -> (B, 1, H/2, W/2)."""
 
     def __init__(self, channels: int = 64) -> None:

@@ -1,4 +1,4 @@
-"""Lyu et al. 2019 networks (METHODS.md 2.4, 2.5): GAN-CPCE generator and critic, GAN-CIRCLE G/F and critic.
+"""Lyu et al. 2019 networks (docs/experiments/ixi_sr.md, "Networks"): GAN-CPCE generator and critic, GAN-CIRCLE G/F and critic.
 
 All four are fully convolutional except the critics' FC heads, which fix their input size (patch_size).
 """
@@ -96,7 +96,7 @@ class CircleGenerator(nn.Module):
             self.features.append(nn.Sequential(nn.Conv2d(cin, w, 3, stride=stride if i == 0 else 1, padding=1), act))
             cin = w
         total = sum(widths)
-        # assumption: LReLU 0.1 after every reconstruction conv but the last (METHODS 2.5 lists it once).
+        # assumption: LReLU 0.1 after every reconstruction conv but the last (the paper lists it once; docs/experiments/ixi_sr.md, "Networks").
         self.branch_a = nn.Sequential(nn.Conv2d(total, 64, 1), act)
         self.branch_b = nn.Sequential(nn.Conv2d(total, 32, 1), act, nn.Conv2d(32, 8, 3, padding=1), act)
         up = nn.ConvTranspose2d(72, 36, 4, stride=2, padding=1) if stride == 2 else nn.Conv2d(72, 36, 3, padding=1)

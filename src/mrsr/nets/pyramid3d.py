@@ -1,4 +1,4 @@
-"""Cui et al. 2020 (METHODS.md 1.2): the per-scale 3-D U-Net generator and the Markovian (SinGAN) critic."""
+"""Cui et al. 2020 (docs/experiments/asl_sr.md, "Networks and loss"): the per-scale 3-D U-Net generator and the Markovian (SinGAN) critic."""
 
 from __future__ import annotations
 

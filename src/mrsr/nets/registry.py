@@ -29,7 +29,7 @@ GENERATORS: dict[str, Callable[..., nn.Module]] = {
     "circle_g": CircleGenerator,  # Lyu et al. 2019, GAN-CIRCLE G and F
     "dsgan_g": DSGANGenerator,  # Huang et al. 2021 (KernelGAN-style linear generator)
     "edsr": EDSR,  # Lim et al. 2017, x2
-    "dsn_proxy": DSNProxy,  # proxy of Chun et al. 2019 (METHODS 4.5)
+    "dsn_proxy": DSNProxy,  # proxy of Chun et al. 2019 (docs/experiments/dsgan.md, "Training-set constructions")
     "unet3d": UNet3D,  # Cui et al. 2020: per-scale generator of the pyramid
 }
 DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {
@@ -37,7 +37,7 @@ DISCRIMINATORS: dict[str, Callable[..., nn.Module]] = {
     "disc_d": DiscD,
     "disc_f": DiscF,
     "patchgan": PatchGAN,  # paper: Figure 13 (h)
-    "cpce_critic": CPCECritic,  # Lyu et al. 2019, METHODS 2.4
+    "cpce_critic": CPCECritic,  # Lyu et al. 2019, docs/experiments/ixi_sr.md, "Networks"
     "circle_critic": CircleCritic,  # Lyu et al. 2019, Fig. 3
     "dsgan_d": DSGANDiscriminator,  # Huang et al. 2021
     "markov3d": MarkovCritic3D,  # Cui et al. 2020: SinGAN's WDiscriminator in 3-D

@@ -84,7 +84,7 @@ class UnetG(Generator):
         ngf: int = 16,
         dropout: bool = True,
     ) -> None:
-        # paper: pix2pix U-net generator; 1,829,025 params = num_downs 6, ngf 16 (METHODS 5.5).
+        # paper: pix2pix U-net generator; 1,829,025 params = num_downs 6, ngf 16 (docs/experiments/field7to9.md, "Networks").
         if num_downs < 5:
             raise ValueError(f"num_downs must be >= 5 (pix2pix layout), got {num_downs}")
         level = UnetLevel(ngf * 8, ngf * 8)  # innermost, 1x1 bottleneck

@@ -1,6 +1,6 @@
 """Hand-defined VGG-16 `features[:23]` and VGG-19 `features[:36]` with torchvision-compatible indices.
 
-torchvision cannot be imported here and ImageNet weights cannot be downloaded (METHODS.md 6.1):
+torchvision cannot be imported here and ImageNet weights cannot be downloaded (docs/contributing.md, "Offline assets"):
 load a user-supplied torchvision state dict (keys `features.N.weight/bias`), else use a fixed-seed
 random frozen VGG, whose perceptual numbers are not comparable to the papers'.
 """

@@ -16,7 +16,7 @@ from mrsr.losses import joint_sparsifying, wgan_critic_loss
 from mrsr.train.gan import build_discriminator, set_requires_grad
 from mrsr.train.supervised import adam, as_floats, build_generator, optimise
 
-# assumption: paper 001 gives none of these weights (METHODS.md 2.5 [I]); the config repeats them visibly.
+# assumption: the paper (Lyu et al. 2019) gives none of these weights (docs/experiments/ixi_sr.md, "Networks"); the config repeats them visibly.
 CYCLE_DEFAULTS = {"cycle_weight": 1.0, "identity_weight": 0.5, "jst_weight": 1e-3, "tau": 0.9,
                   "gp_weight": 10.0, "supervised_weight": 0.0, "pool_size": 50}
 CYCLE_BETAS = (0.5, 0.999)  # paper: Adam beta1 0.5 [R]

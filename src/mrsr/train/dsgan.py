@@ -1,4 +1,4 @@
-"""DSGAN trainer (Huang et al. 2021, KernelGAN-style; METHODS.md 4.3): L1-to-label GAN loss, kernel regularisers
+"""DSGAN trainer (Huang et al. 2021, KernelGAN-style; docs/experiments/dsgan.md, "DSGAN"): L1-to-label GAN loss, kernel regularisers
 with the paper's weight schedule. TrainData: lr = HR crops (the generator's input), hr = real-LR crops (D's reals).
 """
 

@@ -1,4 +1,4 @@
-"""One scale of Cui et al.'s (2020) SinGAN-style pyramid (METHODS.md 1.2-1.3): WGAN-GP critic steps, then
+"""One scale of Cui et al.'s (2020) SinGAN-style pyramid (docs/experiments/asl_sr.md, "Networks and loss"): WGAN-GP critic steps, then
 generator steps on adversarial + lambda1 MSE + lambda2 MSE after a sigma-5-voxel Gaussian low-pass.
 
 The loop (mrsr.train.loop.fit) sees one sample per scale: lr = the generator input [upsampled previous

@@ -12,7 +12,7 @@ from mrsr.losses import VGG19Perceptual, wgan_critic_loss
 from mrsr.train.gan import build_discriminator, set_requires_grad
 from mrsr.train.supervised import adam, as_floats, build_generator, optimise
 
-# Gulrajani defaults when a method gives none (METHODS.md 0).
+# Gulrajani defaults when a method gives none (docs/contributing.md, "WGAN-GP defaults").
 WGAN_DEFAULTS = {"n_critic": 5, "gp_weight": 10.0, "lambda_p": 0.0}
 WGAN_BETAS = (0.0, 0.9)
 

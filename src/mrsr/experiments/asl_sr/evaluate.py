@@ -1,5 +1,5 @@
 """ASL-SR scoring: interpolation baselines (nearest, linear, cubic spline) and PSNR / 3-D SSIM after normalising
-by the reference's maximum (METHODS.md 1.5), for Experiment 1 (LR -> NR grid) and Experiment 2 (NR -> fine); the
+by the reference's maximum (docs/experiments/asl_sr.md, "Metrics and baselines"), for Experiment 1 (LR -> NR grid) and Experiment 2 (NR -> fine); the
 same inside a head mask of the reference ('_brain'), and brain PSNR per interior transaxial slice (the items of the
 paired tests)."""
 
@@ -13,7 +13,7 @@ from scipy import ndimage
 
 from mrsr.metrics import brain_mask, brain_metrics, interior_slices, psnr, ssim
 
-# paper: Table 1 rows; scipy.ndimage.zoom orders 0, 1, 3 (cubic B-spline) [METHODS 1.4]
+# paper: Table 1 rows; scipy.ndimage.zoom orders 0, 1, 3 (cubic B-spline) [docs/experiments/asl_sr.md, "Metrics and baselines"]
 INTERPOLATIONS = {"nearest": 0, "linear": 1, "spline": 3}
 # Experiment 1 references (NR, HR on the NR grid, the phantom's truth) and Experiment 2's (truth, HR); a subject
 # sheet's acquired data have NR only. Training volume and target grid (whose T1w is on it) of each experiment.

@@ -1,4 +1,4 @@
-"""Huang et al. 2021 data (METHODS.md 4.2, 4.5, 4.8): phantom "real" LR with a hidden kernel, NLM denoising,
+"""Huang et al. 2021 data (docs/experiments/dsgan.md, "What is implemented" and "Training-set constructions"): phantom "real" LR with a hidden kernel, NLM denoising,
 the GB / ZF training-set constructions, DSGAN crops from gradient probability maps, EDSR patch pairs."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""9.4T-like (HR) and 7T-like (LR) acquisitions of a phantom subject (Ravikumar et al., METHODS section 5.2).
+"""9.4T-like (HR) and 7T-like (LR) acquisitions of a phantom subject (Ravikumar et al.; docs/experiments/field7to9.md, "Simulation and preprocessing").
 
 assumption: the paper's data are post-mortem MTL scans (7T at 0.4 mm, 9.4T at 0.2 mm); this phantom stand-in
 keeps what the methods must undo: factor x coarser voxels, weaker GM/WM contrast, more noise, another bias

@@ -1,4 +1,4 @@
-"""Slices, k-space LR, patches and the IXI importer of the ixi_sr experiment (METHODS.md 2.2)."""
+"""Slices, k-space LR, patches and the IXI importer of the ixi_sr experiment (docs/experiments/ixi_sr.md, "Data")."""
 
 from __future__ import annotations
 

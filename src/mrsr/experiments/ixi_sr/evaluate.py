@@ -1,4 +1,4 @@
-"""Full-slice inference and per-slice metrics in [0, 1] (METHODS.md 2.6), also inside the brain."""
+"""Full-slice inference and per-slice metrics in [0, 1] (docs/experiments/ixi_sr.md, "Metrics"), also inside the brain."""
 
 from __future__ import annotations
 
