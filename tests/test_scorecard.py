@@ -270,3 +270,13 @@ def test_bad_all_of_names_the_file_claim_and_part(parts, error, message) -> None
     bad = {**SPEC, "claims": [SPEC["claims"][0], claim]}
     with pytest.raises(error, match="mrsr/experiments/x/claims.yaml: " + message):
         S.check_spec(bad, "mrsr/experiments/x/claims.yaml")
+
+
+def test_joint_status_of_a_comparison_row():
+    from mrsr.scorecard import joint_status
+
+    good = {"learned": True, "plateau": True}
+    assert joint_status([good, good]) == good
+    assert joint_status([good, {"learned": False, "plateau": True}]) == {"learned": False, "plateau": True}
+    assert joint_status([good, None]) == {"learned": None, "plateau": None}  # a row with no record: unknown
+    assert joint_status([{"learned": None, "plateau": False}, good]) == {"learned": None, "plateau": False}

@@ -99,6 +99,16 @@ class Comparison:
     failure: str = ""
 
 
+def joint_status(statuses: Sequence[Mapping[str, Any] | None]) -> dict[str, bool | None]:
+    """Status of a row that compares trained rows (e.g. a paired test's p-value row): learned and plateau are
+    False if any compared row's is False, else None if any is unknown, else True."""
+    out: dict[str, bool | None] = {}
+    for key in ("learned", "plateau"):
+        values = [None if st is None else st.get(key) for st in statuses]
+        out[key] = False if False in values else (None if None in values else True)
+    return out
+
+
 def has_claims(experiment: str) -> bool:
     """True if the experiment package declares claims."""
     return resources.files(f"mrsr.experiments.{experiment}").joinpath(CLAIMS).is_file()

@@ -16,7 +16,7 @@ from mrsr.experiments.deepasl.table import combine_tables, metrics_by_seed, seed
 from mrsr.footer import paper_budgets, run_footer
 from mrsr.nets import build, count_params
 from mrsr.runlog import log_to
-from mrsr.scorecard import evaluate_claims, write_claims
+from mrsr.scorecard import evaluate_claims, joint_status, write_claims
 from mrsr.tables import load_paper_values, ordering_summary, ours_values, paper_source, seeds_lines, write_table
 
 log = log_to(snakemake.log[0])
@@ -79,11 +79,15 @@ write_table(table, stem, title="Table 1: DeepASL denoising (PSNR of dM, RMSE and
             footer=footer, mean_std=True)
 pd.DataFrame(tests).to_csv(snakemake.output.tests, sep="\t", index=False)
 # a claim comparing a row that did not learn (or did not plateau) is untestable; "beats" is an item-paired test
-claims = evaluate_claims("deepasl", claim_tables(metrics, tests), preset=footer_params["preset"],
-                         data=footer_params["data"],
-                         status={t: {m: {k: v[k] for k in ("learned", "plateau")} for m, v in rows.items()}
-                                 for t, rows in status.items()},
-                         samples=claim_samples(metrics))
+claim_status = {t: {m: {k: v[k] for k in ("learned", "plateau")} for m, v in rows.items()} for t, rows in status.items()}
+tables_for_claims = claim_tables(metrics, tests)
+for dataset in ("synthetic", "real"):  # the paired-test rows (one per metric) compare PR-λ=0.2 with Dilated Conv
+    rows = claim_status.get(f"table1_{dataset}", {})
+    if f"tests_{dataset}" in tables_for_claims:
+        claim_status[f"tests_{dataset}"] = {metric: joint_status([rows.get("pr_02"), rows.get("dilated")])
+                                            for metric in tables_for_claims[f"tests_{dataset}"].index}
+claims = evaluate_claims("deepasl", tables_for_claims, preset=footer_params["preset"], data=footer_params["data"],
+                         status=claim_status, samples=claim_samples(metrics))
 write_claims(claims, snakemake.output.claims)
 log.info("table 1 written with %d rows (training seeds %s); %d paired tests; claim outcomes: %s", len(table),
          ", ".join(str(s) for s in per_seed), len(tests), ", ".join(claims["outcome"]))

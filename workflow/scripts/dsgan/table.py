@@ -16,7 +16,7 @@ from mrsr.io import load_npz
 from mrsr.metrics import BRISQUE_LABEL
 from mrsr.nets import build, count_params
 from mrsr.runlog import log_to
-from mrsr.scorecard import evaluate_claims, write_claims
+from mrsr.scorecard import evaluate_claims, joint_status, write_claims
 from mrsr.tables import by_seed, load_paper_values, ordering_summary, paper_source, seeds_lines, write_table
 
 log = log_to(snakemake.log[0])
@@ -128,6 +128,8 @@ if known:
 # per-item values (paired tests) and each trained row's status (learned, plateau) for the scorecard
 table_methods = {"table2": ["bicubic", "zf", "gb", "dsgan"], "table3": ["dsn", "dsgan"]}
 status = {t: {m: status_of[m] for m in ms if m in status_of} for t, ms in table_methods.items()}
+# the t-test rows (one per metric) compare DSGAN+EDSR with GB+EDSR: they are testable only when both learned
+status["tests"] = {row: joint_status([status_of.get("dsgan"), status_of.get("gb")]) for row in frames["tests"].index}
 samples = {t: item_samples(per_seed, ms) for t, ms in table_methods.items()}
 claims = evaluate_claims("dsgan", frames, preset=footer["preset"], data=footer["data"], status=status,
                          samples=samples)
