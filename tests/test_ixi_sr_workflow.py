@@ -151,7 +151,8 @@ def test_tiny_run_with_two_seeds_shows_seed_means_and_spread(tmp_path: Path) -> 
     table = pd.read_csv(out / "tables/table1.csv", index_col=0)
     assert list(table.index) == ROWS
     assert list(table.columns) == ["Method", "SSIM", "SSIM seed sd", "SSIM (paper)", "ΔSSIM", "PSNR", "PSNR seed sd",
-                                   "PSNR (paper)", "ΔPSNR", "#params", "#params (paper)"]
+                                   "PSNR (paper)", "ΔPSNR", "SSIM (brain)", "SSIM (brain) seed sd", "PSNR (brain)",
+                                   "PSNR (brain) seed sd", "#params", "#params (paper)"]
     assert not (out / "eval/lr/seed-1").exists() and not (out / "eval/bicubic/seed-1").exists()
     means = {}
     for metric, column in (("ssim", "SSIM"), ("psnr", "PSNR")):

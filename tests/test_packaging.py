@@ -56,10 +56,11 @@ def test_a_job_script_runs_where_mrsr_is_not_installed(tmp_path) -> None:
         import sys, types
         sys.argv = ["job"]
         params = types.SimpleNamespace(config={{"seed": 1}}, source={str(REPO)!r})
-        snakemake = types.SimpleNamespace(params=params, output=[{str(out)!r}])
+        snakemake = types.SimpleNamespace(params=params, output=[{str(out)!r}], log=[{str(tmp_path / "job.log")!r}])
         exec(open({str(REPO / "workflow/scripts/provenance.py")!r}).read())
     """)
     result = subprocess.run([str(python), "-c", job], capture_output=True, text=True,
                             env={**clean, "PYTHONPATH": str(REPO / "src")})
     assert result.returncode == 0, result.stderr
     assert json.loads(out.read_text())["config"] == {"seed": 1}
+    assert "wrote" in (tmp_path / "job.log").read_text()
