@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from mrsr.nets import build, count_params
-from test_workflow import REPO, dag_jobs, rule_counts, run_tiny
+from test_workflow import REPO, dag_jobs, rule_counts, run_tiny, run_tiny_from
 
 PAPER_ROWS = ["nearest", "linear", "spline", "proposed"]
 REFS = {"nr": "NR", "hr": "HR", "truth": "Truth"}  # reference key -> table column prefix
@@ -68,11 +68,9 @@ def test_two_seeds_plan_every_training_and_evaluation_twice(tmp_path: Path) -> N
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny configuration run locally for asl_sr alone (its cohort and its jobs only)."""
-    workdir = tmp_path_factory.mktemp("asl_sr_tiny")
-    run_tiny(workdir, {"experiments": ["asl_sr"]})
-    return workdir
+def run_dir(tiny_run_dir: Path) -> Path:
+    """The session's tiny run (tests/conftest.py)."""
+    return tiny_run_dir
 
 
 def test_tiny_run_table1_has_paper_rows_and_plausible_values(run_dir: Path) -> None:
@@ -228,8 +226,8 @@ def subject_means(paths: list[Path], experiment: str) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-def test_tiny_run_with_two_seeds_reports_seed_means_and_spread(tmp_path: Path) -> None:
-    run_tiny(tmp_path, {"experiments": ["asl_sr"], "seeds": [0, 1]})
+def test_tiny_run_with_two_seeds_reports_seed_means_and_spread(tiny_run_dir: Path, tmp_path: Path) -> None:
+    run_tiny_from(tiny_run_dir, tmp_path, {"experiments": ["asl_sr"], "seeds": [0, 1]})
     out = tmp_path / "results/asl_sr"
     baselines = sorted(out.glob("eval/*/seed-0/baselines.tsv"))
     assert len(baselines) == 2 and not list(out.glob("eval/*/seed-1/baselines.tsv"))

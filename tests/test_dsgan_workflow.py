@@ -15,7 +15,7 @@ from mrsr.io import load_npz
 from mrsr.metrics import brain_mask, brain_metrics
 from mrsr.stats import paired_better
 from mrsr.train.dsgan import kernel_distance
-from test_workflow import REPO, dag_jobs, rule_counts, run_tiny
+from test_workflow import REPO, dag_jobs, rule_counts, run_tiny_from
 
 METHODS = ["bicubic", "zf", "gb", "dsgan", "dsn"]
 TRAINED = ["zf", "gb", "dsgan", "dsn"]
@@ -194,8 +194,8 @@ def _seed_metrics(out: Path, method: str, seed: int) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-def test_tiny_run_with_two_seeds_reports_seed_means_and_spread(tmp_path: Path) -> None:
-    run_tiny(tmp_path, {"experiments": ["dsgan"], "seeds": [0, 1]})
+def test_tiny_run_with_two_seeds_reports_seed_means_and_spread(tiny_run_dir: Path, tmp_path: Path) -> None:
+    run_tiny_from(tiny_run_dir, tmp_path, {"experiments": ["dsgan"], "seeds": [0, 1]})
     out = tmp_path / "results/dsgan"
     assert not (out / "eval/bicubic/seed-1").exists()  # no training: scored once
     assert not np.array_equal(load_npz(out / "kernelgan/seed-0/sub-01.npz")["kernels"],

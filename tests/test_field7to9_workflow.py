@@ -1,4 +1,4 @@
-"""field7to9 in the workflow: validation data held out from test data, and a tiny real run of field7to9 alone
+"""field7to9 in the workflow: validation data held out from test data, and the session's tiny real run
 (config/test.yaml): training records, the footer's training lines, brain columns, learning-curve figures."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from test_workflow import REPO, dag_jobs, run_tiny
+from test_workflow import REPO, dag_jobs
 
 from mrsr.experiments.field7to9.data import validation_data
 from mrsr.io import load_npz
@@ -35,14 +35,13 @@ def test_validation_subjects_are_disjoint_from_test_and_training_subjects(tmp_pa
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    workdir = tmp_path_factory.mktemp("field7to9_tiny")
-    run_tiny(workdir, ONLY)
-    return workdir
+def run_dir(tiny_run_dir: Path) -> Path:
+    """The session's tiny run (tests/conftest.py): field7to9's jobs there are those of a run of field7to9 alone."""
+    return tiny_run_dir
 
 
-def test_validation_samples_are_the_validation_subjects_patches(run_dir: Path) -> None:
-    jobs = dag_jobs(run_dir / "plan", [REPO / "config/test.yaml"], ONLY)  # the tiny run's plan
+def test_validation_samples_are_the_validation_subjects_patches(run_dir: Path, tmp_path: Path) -> None:
+    jobs = dag_jobs(tmp_path, [REPO / "config/test.yaml"], ONLY)  # the tiny run's plan
     train = next(j for j in jobs if j.rule.name == "field_train")
     val_files = [run_dir / f for f in train.input.val]
     test_files = [run_dir / f for f in next(j for j in jobs if j.rule.name == "field_infer").input.test]

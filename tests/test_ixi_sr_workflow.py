@@ -11,7 +11,7 @@ import pytest
 
 from mrsr.footer import paper_budgets
 from mrsr.stats import paired_better
-from test_workflow import REPO, dag_jobs, rule_counts, run_tiny
+from test_workflow import REPO, dag_jobs, rule_counts, run_tiny_from
 
 NETWORKS = {"cpce", "circle"}
 ROWS = ["lr", "bicubic", "cpce", "circle"]
@@ -65,11 +65,9 @@ def test_paper_preset_dry_run_uses_paper_scale(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def ixi_tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny configuration run for ixi_sr alone (4 updates per network)."""
-    workdir = tmp_path_factory.mktemp("ixi_tiny")
-    run_tiny(workdir, {"experiments": ["ixi_sr"]})
-    return workdir
+def ixi_tiny(tiny_run_dir: Path) -> Path:
+    """The session's tiny run (tests/conftest.py; 4 updates per network)."""
+    return tiny_run_dir
 
 
 def test_tiny_run_table_claims_and_figures(ixi_tiny: Path) -> None:
@@ -145,8 +143,8 @@ def slice_mean(out: Path, method: str, seed: int, metric: str) -> float:
 
 
 @pytest.mark.slow
-def test_tiny_run_with_two_seeds_shows_seed_means_and_spread(tmp_path: Path) -> None:
-    run_tiny(tmp_path, {"experiments": ["ixi_sr"], "seeds": [0, 1]})
+def test_tiny_run_with_two_seeds_shows_seed_means_and_spread(tiny_run_dir: Path, tmp_path: Path) -> None:
+    run_tiny_from(tiny_run_dir, tmp_path, {"experiments": ["ixi_sr"], "seeds": [0, 1]})
     out = tmp_path / "results/ixi_sr"
     table = pd.read_csv(out / "tables/table1.csv", index_col=0)
     assert list(table.index) == ROWS

@@ -10,7 +10,6 @@ import torch
 from mrsr import losses
 from mrsr.nets.vgg import vgg16_features
 
-torch.set_num_threads(2)
 pytestmark = pytest.mark.filterwarnings("ignore:no VGG-16 weights path")
 
 REAL_2X2 = torch.tensor([[[[1.0, 2.0], [3.0, 5.0]]]])

@@ -10,7 +10,6 @@ from mrsr import nets
 from mrsr.nets.cnn import Sharpen
 from mrsr.nets.vgg import vgg16_features
 
-torch.set_num_threads(2)
 pytestmark = pytest.mark.filterwarnings("ignore:no VGG-16 weights path")
 
 GENERATORS = ("fcn1", "fcn2", "dcsrn", "dcgan1_g", "dcgan2_g", "dcgan3_g", "unet_g")

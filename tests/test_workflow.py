@@ -49,6 +49,13 @@ def run_tiny(workdir: Path, config: dict) -> None:
             executor="local", execution_settings=ExecutionSettings(keep_incomplete=False))
 
 
+def run_tiny_from(base: Path, workdir: Path, config: dict) -> None:
+    """run_tiny in workdir, started from a copy of the finished run in base (mtimes and Snakemake's metadata kept):
+    only the jobs that `config` adds or changes run, e.g. a second training seed and the tables."""
+    shutil.copytree(base, workdir, symlinks=True, dirs_exist_ok=True)
+    run_tiny(workdir, config)
+
+
 def rule_counts(jobs: list) -> dict[str, int]:
     counts: dict[str, int] = {}
     for job in jobs:
