@@ -40,10 +40,21 @@ def group_of(item: pytest.Item) -> str:
     return "tiny" if TINY in getattr(item, "fixturenames", ()) else item.module.__name__
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         item.add_marker(pytest.mark.xdist_group(group_of(item)))
     items.sort(key=lambda item: FIRST.index(group_of(item)) if group_of(item) in FIRST else len(FIRST))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Stop early if xdist did not apply the groups (xdist 3.8 marks them in item._nodeid, which pytest 9.2 no
+    longer reads): two workers would each start the SLURM cluster and the tiny run."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and session.config.getvalue("loadgroup") and any("@" not in item.nodeid for item in session.items):
+        raise pytest.UsageError("pytest-xdist did not apply the test groups (--dist loadgroup); install the pytest "
+                                "version pyproject.toml pins, or run with -n 0")
 
 
 def run_tiny_workflow(workdir: Path) -> None:

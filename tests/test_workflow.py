@@ -52,7 +52,7 @@ def run_tiny(workdir: Path, config: dict) -> None:
 def run_tiny_from(base: Path, workdir: Path, config: dict) -> None:
     """run_tiny in workdir, started from a copy of the finished run in base (mtimes and Snakemake's metadata kept):
     only the jobs that `config` adds or changes run, e.g. a second training seed and the tables."""
-    shutil.copytree(base, workdir, symlinks=True, dirs_exist_ok=True)
+    shutil.copytree(base, workdir, symlinks=True, dirs_exist_ok=True, ignore=shutil.ignore_patterns("locks"))
     run_tiny(workdir, config)
 
 
