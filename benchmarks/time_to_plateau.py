@@ -41,7 +41,7 @@ def method_of(model: str) -> str:
     without folds, seeds, subjects or scales."""
     parts = [p for p in model.split("/") if not p.startswith(("fold-", "seed-", "scale-", "sub-"))]
     if parts and parts[0] in ("models", "checkpoints", "dsn"):
-        parts = parts[1:] if parts[0] != "dsn" else ["dsn (DSGAN's)"] + parts[1:]
+        parts = parts[1:] if parts[0] != "dsn" else ["dsn (the downscaling network)"] + parts[1:]
     return "/".join(parts[:2]) if parts and parts[0] in ("exp1", "exp2") else (parts[0] if parts else model)
 
 

@@ -68,7 +68,7 @@ def test_training_line_states_updates_paper_plateau_and_reference():
             {"updates": 500, "batch_size": 8, "plateau_reached": False, "plateau_update": None}]
     line = training_line("DCSRN L1", recs, {"updates": 30000, "how": "10 epochs x 3000 batches"}, False, "input")
     assert line == ("Training, DCSRN L1: 480, 500 updates at batch 8 vs paper ~30,000 (10 epochs x 3000 batches); "
-                    "plateau reached in 1 of 2 seeds; does NOT beat 'input'.")
+                    "plateau reached in 1 of 2 trainings; does NOT beat 'input'.")
     assert "plateau not checked" in training_line("x", [{"updates": 3, "batch_size": 1}], None, None, "LR")
 
 

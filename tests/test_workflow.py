@@ -22,8 +22,9 @@ NO_NETWORK = [("deepasl_infer", "deepasl_method", {"averaging"}), ("ixi_sr_infer
               ("dsgan_infer", "dsgan_method", {"bicubic"})]
 
 
-def dag_jobs(workdir: Path, configfiles: list[Path] = (), config: dict | None = None) -> list:
-    """Dry-run the workflow (all jobs forced) and return its jobs."""
+def dag_jobs(workdir: Path, configfiles: list[Path] = (), config: dict | None = None,
+             targets: list[str] = ()) -> list:
+    """Dry-run the workflow (all jobs forced; for `targets`, or the default target) and return its jobs."""
     with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
         workflow = api.workflow(
             resource_settings=ResourceSettings(cores=2, resources={"gpu": 1}),
@@ -31,7 +32,7 @@ def dag_jobs(workdir: Path, configfiles: list[Path] = (), config: dict | None = 
             snakefile=REPO / "Snakefile",
             workdir=workdir,
         )
-        dag = workflow.dag(DAGSettings(forceall=True))
+        dag = workflow.dag(DAGSettings(forceall=True, targets=set(targets)))
         dag.execute_workflow(executor="dryrun")
         return list(workflow._workflow.dag.jobs)
 

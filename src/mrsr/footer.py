@@ -155,12 +155,13 @@ def _plateau_text(records: Sequence[Mapping[str, Any]]) -> str:
     at = [str(r["plateau_update"]) for r in records if r.get("plateau_reached")]
     if len(at) == len(records):
         return f"plateau reached (update {', '.join(at)})"
-    return "plateau not reached" if not at else f"plateau reached in {len(at)} of {len(records)} seeds"
+    # records: one per training (a seed; in deepasl and dsgan a fold of a seed)
+    return "plateau not reached" if not at else f"plateau reached in {len(at)} of {len(records)} trainings"
 
 
 def training_line(label: str, records: Sequence[Mapping[str, Any]], paper: Mapping[str, Any] | None,
                   beats: bool | None, reference_label: str) -> str:
-    """One footer line per trained row: updates (per seed) beside the paper's, plateau, beats its reference."""
+    """One footer line per trained row: updates (per training: seed, or fold of a seed) beside the paper's, plateau, beats its reference."""
     updates = ", ".join(str(r["updates"]) for r in records)
     batch = records[0].get("batch_size") if records else None
     paper_text = f"paper ~{paper['updates']:,} ({paper['how']})" if paper else "paper: not stated"
