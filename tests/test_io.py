@@ -155,7 +155,7 @@ def test_npz_failure_leaves_nothing(tmp_path, monkeypatch):
         fh.write(b"partial")
         raise RuntimeError("interrupted")
 
-    monkeypatch.setattr(np, "savez", boom)
+    monkeypatch.setattr(np, "savez_compressed", boom)
     with pytest.raises(RuntimeError):
         save_npz(tmp_path / "a.npz", x=np.zeros(3))
     assert list(tmp_path.iterdir()) == []
@@ -177,3 +177,16 @@ def test_empty_mask_names_the_file(tmp_path):
     assert mask.data.dtype == bool and int(mask.data.sum()) == 8
     with pytest.raises(NiftiError, match="mask.nii.gz and img.nii.gz"):
         read_mask(good, like=Volume(np.zeros((4, 4, 5), np.float32), affine, "img.nii.gz"))
+
+
+def test_npz_is_compressed_and_round_trips(tmp_path):
+    import zipfile
+
+    arrays = {"zeros": np.zeros((64, 64), np.float32), "ramp": np.arange(4096, dtype=np.float32).reshape(64, 64)}
+    save_npz(tmp_path / "a.npz", **arrays)
+    with zipfile.ZipFile(tmp_path / "a.npz") as archive:
+        assert {info.compress_type for info in archive.infolist()} == {zipfile.ZIP_DEFLATED}
+    assert (tmp_path / "a.npz").stat().st_size < sum(a.nbytes for a in arrays.values()) / 2
+    loaded = np.load(tmp_path / "a.npz")
+    for key, value in arrays.items():
+        np.testing.assert_array_equal(loaded[key], value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
@@ -70,6 +72,10 @@ def test_fit_predict_improves_over_the_lr_input(tmp_path):
     assert meta == {"seed": 0}
     lr = rfsr_training_lr(hr[0])
     np.testing.assert_array_equal(predict_rfsr(loaded, lr), predict_rfsr(model, lr))
+    assert path.read_bytes()[:2] == b"\x1f\x8b"  # gzip
+    plain = tmp_path / "plain.pkl"  # a file written before compression still loads
+    plain.write_bytes(pickle.dumps({"model": model, "meta": {"seed": 1}}))
+    assert load_rfsr(plain)[1] == {"seed": 1}
 
 
 def test_fit_is_seeded():
