@@ -4,8 +4,8 @@ The README's test command runs pytest-xdist with two workers (pyproject: addopts
 group (`--dist loadgroup`): every test of a module shares its module's group, so a module-scoped fixture (a
 workflow run, the SLURM cluster) is built once, on one worker; every test that reads the session's tiny run
 (`tiny_run_dir`) is in the group "tiny", so that run is made once, on one worker, while the other worker runs
-the rest. These two longest groups are collected first. Each worker gives torch one thread: two single-threaded workers use the two cores better than one
-worker with two threads on these small networks.
+the rest. These two longest groups are collected first. Each worker gives torch one thread: two single-threaded
+workers use the two cores better than one worker with two threads on these small networks.
 """
 
 from __future__ import annotations

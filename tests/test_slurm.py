@@ -141,12 +141,17 @@ SHARED_INPUTS = ("results/cohort", "results/field7to9/raw", "results/field7to9/n
 PREPROCESS_LOGS = ("logs/cohort", "logs/field7to9/simulate", "logs/field7to9/n4", "logs/field7to9/register")
 
 
+def copy_outputs(source: Path, target: Path, folders: tuple[str, ...]) -> None:
+    """Copy a run's output folders into another work folder (copy2 keeps the mtimes Snakemake compares)."""
+    for rel in folders:
+        shutil.copytree(source / rel, target / rel)
+
+
 @pytest.fixture(scope="module")
 def local_run(slurm_run: SimpleNamespace, tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     """A local run (no SLURM) of the same configuration, started from the SLURM run's registered volumes."""
     workdir = tmp_path_factory.mktemp("local_from_slurm_inputs")
-    for rel in SHARED_INPUTS:
-        shutil.copytree(slurm_run.workdir / rel, workdir / rel)  # copy2 keeps the mtimes Snakemake compares
+    copy_outputs(slurm_run.workdir, workdir, SHARED_INPUTS)
     run = run_snakemake(workdir, ["--cores", "2", "--resources", "gpu=1", "--rerun-triggers", "mtime",
                                   "--set-threads", "field_train=1", "field_infer=1"])
     print(f"local run from the SLURM run's registered volumes: {run.seconds:.0f} s")
@@ -264,8 +269,7 @@ def test_local_run_started_from_the_slurm_run_registration(local_run: SimpleName
 def local_registration(slurm_run: SimpleNamespace, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The SLURM run's N4-corrected volumes registered again locally (no SLURM)."""
     workdir = tmp_path_factory.mktemp("local_registration")
-    for rel in SHARED_INPUTS[:-1]:
-        shutil.copytree(slurm_run.workdir / rel, workdir / rel)
+    copy_outputs(slurm_run.workdir, workdir, SHARED_INPUTS[:-1])
     run_snakemake(workdir, ["--cores", "2", "--rerun-triggers", "mtime", "--until", "field_register"])
     return workdir
 
