@@ -16,7 +16,7 @@ from mrsr.experiments.asl_sr.data import grids, simulate_subject
 from mrsr.experiments.asl_sr.evaluate import data_panels, example_slices, interpolate, interpolations, score
 from mrsr.losses import gaussian_lowpass, gradient_penalty, lowpass_mse
 from mrsr.nets import build, count_params
-from mrsr.train import TrainData
+from mrsr.train import ModelMeta, TrainData
 from mrsr.train.multiscale import load_pyramid, pyramid_shapes, save_pyramid, train_pyramid
 
 TINY = {"generator": "unet3d", "generator_kwargs": {"widths": [4, 8, 8]}, "discriminator": "markov3d",
@@ -118,7 +118,7 @@ def test_pyramid_trains_inherits_weights_and_resumes(tmp_path: Path) -> None:
             assert torch.equal(v, w), k
     sr = pyr.super_resolve(asl, rng.random((24, 20, 9)).astype(np.float32), (24, 20, 9))
     assert sr.shape == (24, 20, 9) and np.isfinite(sr).all()
-    save_pyramid(tmp_path / "model.pt", pyr, {"subject": "x"})
+    save_pyramid(tmp_path / "model.pt", pyr, ModelMeta("asl_sr", "t1", 0, extra={"subject": "x"}))
     loaded = load_pyramid(tmp_path / "model.pt")
     np.testing.assert_allclose(loaded.super_resolve(asl, np.ones((24, 20, 9), np.float32), (24, 20, 9)),
                                pyr.super_resolve(asl, np.ones((24, 20, 9), np.float32), (24, 20, 9)), atol=1e-6)

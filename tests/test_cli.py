@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mrsr.cli import input_warnings
+from mrsr.apply import input_warnings
 
 TRAINED = {"experiment": "field7to9", "data": "phantom (simulated)", "contrast": "T1-weighted 7T-like",
            "voxel_mm": [2.0, 2.0, 2.0], "background_fraction": 0.6}
@@ -39,3 +39,53 @@ def test_version_and_exit_codes(tmp_path, capsys) -> None:
     with pytest.raises(SystemExit) as usage:
         main(["apply", "--model", str(missing)])  # --input/--output missing: a usage error
     assert usage.value.code == 2
+
+
+def test_ixi_sr_apply_sinc_upsamples_in_plane_keeps_geometry_and_intensities() -> None:
+    """With an identity network, ixi_sr's apply returns the k-space zero-padded scan on the input's scale: twice the
+    in-plane voxels over the same field of view (voxel 0 stays where it was), the slice axis untouched, the mean
+    kept; the training-grid note names the data."""
+    import numpy as np
+    import torch
+
+    from mrsr.apply import ApplyOptions
+    from mrsr.degrade import kspace_truncate
+    from mrsr.experiments.ixi_sr.apply import apply_volume
+    from mrsr.io import Volume
+    from mrsr.train.meta import ModelMeta
+
+    z, y, x = np.meshgrid(*(np.linspace(-1, 1, n) for n in (40, 32, 6)), indexing="ij")
+    hr = 1000.0 * np.exp(-(z**2 + y**2) / 0.3) * (1 + 0.1 * x) + 50.0  # smooth head-like blob, 1 mm grid
+    lr = np.abs(kspace_truncate(hr.astype(np.complex128), (0.5, 0.5, 1.0))).astype(np.float32)
+    affine = np.diag([2.0, 2.0, 1.0, 1.0])
+    affine[:3, 3] = (-40.0, -30.0, 5.0)
+    meta = ModelMeta("ixi_sr", "cpce", 0, trained_on={"data": "phantom", "contrast": "T2w", "experiment": "ixi_sr"},
+                     inference={"slice_axis": 2, "upsample_factor": 2, "normalise": "min-max per volume"})
+    out, out_affine, notes = apply_volume(torch.nn.Identity(), meta, Volume(lr, affine), ApplyOptions(batch_size=4))
+    assert out.shape == (40, 32, 6) and np.allclose(np.diag(out_affine)[:3], (1.0, 1.0, 1.0))
+    np.testing.assert_allclose(out_affine[:3, 3], affine[:3, 3])  # the FFT grid keeps its origin
+    np.testing.assert_allclose(out, hr, rtol=0, atol=2e-3 * hr.max())  # a band-limited blob comes back whole
+    assert out.mean() == np.float32(out.mean()) and abs(out.mean() / lr.mean() - 1) < 1e-3
+    assert len(notes) == 1 and "T2w" in notes[0]
+
+
+def test_apply_refuses_models_of_other_experiments_naming_them(tmp_path) -> None:
+    import pytest
+
+    from mrsr.apply import applier, plan_outputs
+
+    with pytest.raises(ValueError, match=r"m.pt: 'deepasl' models are not applied.*field7to9, ixi_sr"):
+        applier("deepasl", tmp_path / "m.pt")
+    (tmp_path / "in").mkdir()
+    with pytest.raises(ValueError, match="without NIfTI files"):
+        plan_outputs(tmp_path / "in", tmp_path / "out")
+    (tmp_path / "in" / "a.nii.gz").write_bytes(b"")
+    (tmp_path / "in" / "b.nii").write_bytes(b"")
+    (tmp_path / "in" / "notes.txt").write_text("x")
+    assert plan_outputs(tmp_path / "in", tmp_path / "out") == [
+        (tmp_path / "in" / "a.nii.gz", tmp_path / "out" / "a_sr.nii.gz"),
+        (tmp_path / "in" / "b.nii", tmp_path / "out" / "b_sr.nii.gz")]
+    with pytest.raises(ValueError, match="must be a folder"):
+        plan_outputs(tmp_path / "in", tmp_path / "in" / "notes.txt")
+    with pytest.raises(ValueError, match="ending in .nii"):
+        plan_outputs(tmp_path / "in" / "a.nii.gz", tmp_path / "out.png")

@@ -194,3 +194,20 @@ def test_bad_fraction_and_factor():
         degrade.kspace_zerofill(img, (0.5, 0.5, 0.5))
     with pytest.raises(ValueError, match="factor"):
         degrade.gaussian_decimate(img, 0)
+
+
+def test_kspace_zeropad_of_an_lr_acquisition_is_the_zero_filled_lr_on_the_hr_grid():
+    """An LR acquisition (central half of k-space, N/2 samples) sinc-upsampled x2 is exactly the k-space truncated
+    LR on the HR grid (ixi_sr's training input, what `mrsr apply` rebuilds from a real LR scan); the mean is kept."""
+    from mrsr.degrade import kspace_truncate, kspace_zerofill, kspace_zeropad
+
+    hr = np.random.default_rng(4).random((32, 24))
+    acquired = kspace_truncate(hr.astype(np.complex128), 0.5)  # complex, as a scanner's raw image
+    assert acquired.shape == (16, 12)
+    np.testing.assert_allclose(np.abs(kspace_zeropad(acquired, 2)), kspace_zerofill(hr, 0.5, apply_window=False),
+                               atol=1e-12)
+    up = kspace_zeropad(np.abs(acquired), (2, 3))  # magnitude input: magnitude out, mean kept
+    assert up.shape == (32, 36) and np.isrealobj(up)
+    assert np.mean(kspace_zeropad(acquired, 2)) == pytest.approx(np.mean(acquired), rel=1e-9)  # DC kept
+    with pytest.raises(ValueError, match="factor"):
+        kspace_zeropad(hr, 1.5)

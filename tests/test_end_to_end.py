@@ -268,3 +268,37 @@ def test_retraining_with_the_same_seed_gives_equal_tables(run_dir: Path) -> None
         assert new.keys() == old.keys() and all(torch.equal(new[k], old[k]) for k in old), model
     for table, old in zip(tables, before):
         pd.testing.assert_frame_equal(pd.read_csv(table), old, check_exact=True)
+
+
+def test_cli_applies_an_ixi_sr_model_to_a_folder_with_sidecars(run_dir: Path, tmp_path: Path) -> None:
+    """A folder of two LR scans (the central k-space of a test subject's T2w slices, 2x coarser in-plane) through
+    the tiny run's GAN-CPCE: one NIfTI per scan on the 2x finer grid, on the input's intensity scale, and a JSON
+    sidecar naming the input, the model, its training and the code; a deepasl model is refused with exit 1."""
+    import json
+
+    from mrsr.degrade import kspace_truncate
+    from mrsr.io import load_npz, write_nifti
+
+    hr = np.moveaxis(load_npz(sorted((run_dir / "results/ixi_sr/data").glob("*.npz"))[-1])["hr"], 0, 2)
+    lr = np.abs(kspace_truncate(hr.astype(np.complex64), (0.5, 0.5, 1.0))) * 800.0
+    scans = tmp_path / "scans"
+    for name, scale in (("a.nii.gz", 1.0), ("b.nii.gz", 2.0)):
+        write_nifti(scans / name, lr * scale, np.diag([2.0, 2.0, 1.0, 1.0]))
+    model = run_dir / "results/ixi_sr/models/cpce/seed-0/model.pt"
+    result = subprocess.run([str(BIN / "mrsr"), "apply", "--model", str(model), "--input", str(scans),
+                             "--output", str(tmp_path / "out")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    for name, scale in (("a", 1.0), ("b", 2.0)):
+        pred = read_nifti(tmp_path / "out" / f"{name}_sr.nii.gz")
+        assert pred.data.shape == hr.shape and np.allclose(pred.voxel_size, (1.0, 1.0, 1.0))
+        assert np.isfinite(pred.data).all() and 0.2 * scale * 800 < np.percentile(pred.data, 99) < 2 * scale * 800
+        card = json.loads((tmp_path / "out" / f"{name}_sr.json").read_text())
+        assert card["Sources"] == [str((scans / f"{name}.nii.gz").resolve())]
+        assert card["model"]["experiment"] == "ixi_sr" and card["model"]["method"] == "cpce"
+        assert card["model"]["training"]["updates"] >= 1 and card["model"]["code"]["commit"]
+        assert card["inference"]["upsample_factor"] == 2 and card["provenance"]["packages"]["torch"]
+    deepasl = next((run_dir / "results/deepasl/models").rglob("model.pt"))
+    refused = subprocess.run([str(BIN / "mrsr"), "apply", "--model", str(deepasl), "--input", str(scans),
+                              "--output", str(tmp_path / "no")], capture_output=True, text=True)
+    assert refused.returncode == 1 and "'deepasl' models are not applied" in refused.stderr
+    assert not (tmp_path / "no").exists()

@@ -13,8 +13,9 @@ import yaml
 from snakemake.utils import validate
 
 from mrsr.device import Compute, seed_everything
+from mrsr.experiments import experiment_keys
 from mrsr.nets import build
-from mrsr.train import TrainData, build_trainer, fit, load_model, predict_fn, save_model
+from mrsr.train import ModelMeta, TrainData, build_trainer, fit, load_model, predict_fn, save_model
 from mrsr.train.loop import epoch_permutation, prepare, train_step
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,7 +75,7 @@ def test_bf16_step_lowers_the_loss_and_keeps_fp32_weights(tmp_path, method, data
         assert trainer.generator(torch.from_numpy(data.lr)).dtype == torch.bfloat16
     floats = [v for v in trainer.state_dict()["generator"].values() if v.is_floating_point()]
     assert floats and all(v.dtype == torch.float32 for v in floats)
-    save_model(tmp_path / "model.pt", trainer.generator, method, {"seed": 0})
+    save_model(tmp_path / "model.pt", trainer.generator, method, ModelMeta("field7to9", "fcn", 0))
     blob = torch.load(tmp_path / "model.pt", weights_only=True)
     saved = [v for v in blob["state_dict"].values() if v.is_floating_point()]
     assert all(v.dtype == torch.float32 and v.is_contiguous() for v in saved)
@@ -174,7 +175,7 @@ def test_compute_from_config_names_the_key():
         Compute.from_config({"compute": {"dtype": "bf16"}})
 
 
-@pytest.mark.parametrize("key", ["field7to9", "deepasl", "ixi_sr", "dsgan"])
+@pytest.mark.parametrize("key", experiment_keys())
 def test_every_experiment_schema_accepts_compute_and_rejects_bad_values(key):
     section = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())[key]
     schema = str(ROOT / "workflow" / "schemas" / f"{key}.schema.yaml")
@@ -216,7 +217,7 @@ def test_channels_last_covers_3d_networks(tmp_path):
     fine = rng.random((24, 20, 9)).astype(np.float32) + 1.0
     full = pyr.super_resolve(asl, fine, fine.shape)
     half = pyr.super_resolve(asl, fine, fine.shape, BF16_NHWC)
-    save_pyramid(tmp_path / "model.pt", pyr, {})
+    save_pyramid(tmp_path / "model.pt", pyr, ModelMeta("asl_sr", "t1"))
     saved = torch.load(tmp_path / "model.pt", weights_only=True)["state_dicts"]
     assert all(t.dtype == torch.float32 and t.is_contiguous() for sd in saved for t in sd.values() if t.is_floating_point())
     scale = float(np.sqrt(np.mean(full**2)))

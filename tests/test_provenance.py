@@ -10,6 +10,7 @@ import torch
 
 from mrsr.provenance import git_commit, package_versions, provenance
 from mrsr.train import load_model, save_model
+from mrsr.train.meta import ModelMeta
 from mrsr.nets import build
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,6 +37,6 @@ def test_record_names_packages_platform_and_config() -> None:
 
 def test_saved_models_carry_provenance(tmp_path) -> None:
     method = {"trainer": "supervised", "generator": "fcn1", "generator_kwargs": {}}
-    save_model(tmp_path / "model.pt", build("fcn1"), method, {"experiment": "field7to9"})
+    save_model(tmp_path / "model.pt", build("fcn1"), method, ModelMeta("field7to9", "fcn1"))
     _, _, meta = load_model(tmp_path / "model.pt")
-    assert meta["provenance"]["packages"]["torch"] and "commit" in meta["provenance"]["code"]
+    assert meta.provenance["packages"]["torch"] and "commit" in meta.provenance["code"]

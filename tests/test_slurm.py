@@ -32,15 +32,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from test_workflow import dag_jobs
+from test_workflow import CPU_BY_DEFAULT, dag_jobs, gpu_rules, workflow_rules
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CLUSTER = REPO / "tests/slurm/cluster.sh"
-GPU_RULES = {"field_train", "field_infer"}
-# Rules the profile itself gives a GPU (deepasl_infer asks for one per method in its rule).
-PROFILE_GPU_RULES = GPU_RULES | {"deepasl_train", "ixi_sr_train", "asl_sr_train", "dsgan_kernelgan", "dsgan_dsn",
-                                 "dsgan_train"}
+# The SLURM run makes field7to9's outputs only: its GPU rules.
+GPU_RULES = {rule for rule in gpu_rules() if rule.startswith("field_")}
+# Rules the profile itself gives a GPU: those that always ask for one, and the CPU-by-default network rules
+# (deepasl_infer, ixi_sr_infer and dsgan_infer ask for one per method in their rules).
+PROFILE_GPU_RULES = {rule.name for rule in workflow_rules() if rule.resources.get("gpu") == 1} | CPU_BY_DEFAULT
 # The small sheet, table and figure rules are `localrule: True`: they run on the submit host.
 LOCAL_RULES = {"all", "cohort_sheet", "scorecard", "provenance", "field_table", "field_claims", "field_figure", "deepasl_table",
                "deepasl_figure", "deepasl_learning_curves", "dsgan_table", "dsgan_figure", "asl_sr_table",

@@ -17,9 +17,10 @@ import torch
 
 import mrsr
 from mrsr.device import seed_everything
-from mrsr.nets import build
+from mrsr.nets import build, count_params
 from mrsr.train import TrainData, build_trainer, fit, load_model, predict_fn, save_model
 from mrsr.train.loop import Plateau, Stopping
+from mrsr.train.meta import ModelMeta
 
 SRC = str(Path(mrsr.__file__).resolve().parents[1])
 
@@ -183,10 +184,11 @@ def test_conditional_gan_feeds_lr_and_x_to_patchgan():
 def test_save_load_round_trip_and_predict(tmp_path, reference):
     model = reference["supervised"][0]
     path = tmp_path / "model.pt"
-    save_model(path, model, SUPERVISED, {"seed": np.int64(0), "epochs": 3})
+    save_model(path, model, SUPERVISED, ModelMeta("field7to9", "fcn", np.int64(0), extra={"epochs": np.int64(3)}))
     loaded, method, meta = load_model(path)
-    provenance = meta.pop("provenance")  # added by save_model: code, packages, platform
-    assert method == SUPERVISED and meta == {"seed": 0, "epochs": 3} and provenance["packages"]["torch"]
+    assert method == SUPERVISED and meta.provenance["packages"]["torch"]  # provenance added by save_model
+    assert (meta.experiment, meta.method_key, meta.seed, meta.extra) == ("field7to9", "fcn", 0, {"epochs": 3})
+    assert meta.params == count_params(model)  # counted from the network itself, not given by the caller
     x = make_data(5, seed=3).lr
     with torch.no_grad():
         expected = model.eval()(torch.from_numpy(x)).numpy()
@@ -196,13 +198,28 @@ def test_save_load_round_trip_and_predict(tmp_path, reference):
     np.testing.assert_allclose(out, expected, rtol=0, atol=1e-5)  # batch size changes float summation order
 
 
-def test_load_model_errors_name_the_path(tmp_path):
+def test_load_model_errors_name_the_path(tmp_path, reference):
     with pytest.raises(ValueError, match="nope.pt"):
         load_model(tmp_path / "nope.pt")
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"garbage")
     with pytest.raises(ValueError, match="bad.pt"):
         load_model(bad)
+    with pytest.raises(TypeError, match="ModelMeta"):
+        save_model(tmp_path / "m.pt", reference["supervised"][0], SUPERVISED, {"experiment": "field7to9"})
+    nameless = tmp_path / "nameless.pt"  # metadata without experiment / method: refused with the file's name
+    torch.save({"state_dict": reference["supervised"][0].state_dict(), "method": SUPERVISED, "meta": {"seed": 0}},
+               nameless)
+    with pytest.raises(ValueError, match=r"nameless.pt.*lacks \['experiment', 'method_key'\]"):
+        load_model(nameless)
+
+
+def test_older_model_metadata_keys_land_in_extra():
+    meta = ModelMeta.from_dict({"experiment": "deepasl", "method_key": "deepasl", "heldout": "sub-03",
+                                "training": {"updates": 5}}, "old.pt")
+    assert meta.extra == {"heldout": "sub-03"} and meta.training == {"updates": 5} and meta.inference is None
+    with pytest.raises(ValueError, match="old.pt.*no 'inference'"):
+        meta.require_inference("old.pt")
 
 
 @pytest.fixture(autouse=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +17,33 @@ from snakemake.api import DAGSettings, OutputSettings, ResourceSettings, Snakema
 from snakemake.settings.types import ConfigSettings, ExecutionSettings
 
 REPO = Path(__file__).resolve().parents[1]
-GPU_RULES = {"field_train", "field_infer", "deepasl_train", "deepasl_infer", "ixi_sr_train", "ixi_sr_infer",
-             "dsgan_dsn", "dsgan_train", "dsgan_infer", "asl_sr_train"}
+# Rules whose script runs a network (calls mrsr.jobs.start_job) but that run on the CPU by default: DSGAN's
+# batch-1 13x13 networks keep the CPU run parallel; the SLURM profile gives them a GPU.
+CPU_BY_DEFAULT = {"dsgan_kernelgan"}
 # Inference jobs of the no-model reference rows ask for no GPU: (rule, wildcard, values).
 NO_NETWORK = [("deepasl_infer", "deepasl_method", {"averaging"}), ("ixi_sr_infer", "ixi_sr_method", {"lr", "bicubic"}),
               ("dsgan_infer", "dsgan_method", {"bicubic"})]
+
+
+@functools.cache
+def workflow_rules() -> tuple:
+    """The Snakefile's rules as parsed with the default config (name, declared resources, script)."""
+    with SnakemakeApi(OutputSettings(quiet={"all"})) as api:
+        workflow = api.workflow(resource_settings=ResourceSettings(cores=2, resources={"gpu": 1}),
+                                config_settings=ConfigSettings(), snakefile=REPO / "Snakefile",
+                                workdir=Path(tempfile.mkdtemp(prefix="mrsr-rules-")))
+        return tuple(workflow._workflow.rules)
+
+
+def gpu_rules() -> set[str]:
+    """Rules that declare a `gpu` resource (a number, or a function of the wildcards)."""
+    return {rule.name for rule in workflow_rules() if "gpu" in rule.resources}
+
+
+def network_rules() -> set[str]:
+    """Rules whose script starts with mrsr.jobs.start_job: every script that trains or runs a network."""
+    return {rule.name for rule in workflow_rules()
+            if rule.script and "start_job(snakemake)" in (REPO / "workflow/rules" / rule.script).read_text()}
 
 
 def dag_jobs(workdir: Path, configfiles: list[Path] = (), config: dict | None = None,
@@ -82,7 +106,27 @@ def test_dry_run_plans_every_method_with_gpu_tags(tmp_path: Path, preset: str | 
     for job in jobs:
         gpu = job.resources.get("gpu", 0)
         no_network = any(job.rule.name == rule and job.wildcards[w] in values for rule, w, values in NO_NETWORK)
-        assert gpu == (1 if job.rule.name in GPU_RULES and not no_network else 0), job.rule.name
+        assert gpu == (1 if job.rule.name in gpu_rules() and not no_network else 0), job.rule.name
+
+
+def test_rules_that_run_networks_are_the_gpu_rules() -> None:
+    """Found from the rules themselves: every rule whose script runs a network declares a gpu resource (except
+    the documented CPU-by-default ones), and no other rule does."""
+    assert {"field_train", "deepasl_infer", "asl_sr_train", "dsgan_train"} <= gpu_rules()
+    assert CPU_BY_DEFAULT <= network_rules()
+    assert gpu_rules() == network_rules() - CPU_BY_DEFAULT
+
+
+def test_the_workflow_registers_every_experiment_package(tmp_path: Path) -> None:
+    """One list of experiments: the subpackages of mrsr.experiments, each with its rules and schema."""
+    from mrsr.experiments import experiment_keys
+
+    assert experiment_keys() == ["asl_sr", "deepasl", "dsgan", "field7to9", "ixi_sr"]
+    result = run_cli(["-n", "--config", "experiments=[nope]"], tmp_path)
+    assert f"expected some of {experiment_keys()}" in result.stderr + result.stdout
+    for key in experiment_keys():
+        assert (REPO / f"workflow/schemas/{key}.schema.yaml").is_file(), key
+        assert (REPO / f"docs/experiments/{key}.md").is_file(), key
 
 
 def test_paper_preset_uses_paper_scale(tmp_path: Path) -> None:

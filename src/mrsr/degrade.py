@@ -114,6 +114,21 @@ def kspace_truncate(
     return _image_from_spectrum(spec, not np.iscomplexobj(img)).astype(_output_dtype(img))
 
 
+def kspace_zeropad(img: np.ndarray, factor: Factor) -> np.ndarray:
+    """Sinc interpolation: zero-pad the centred spectrum to n * factor samples per axis (the inverse of
+    `kspace_truncate`). Output voxel k lies at input position k / factor (the FFT grid keeps its origin); the
+    result is multiplied by the sample ratio so the mean intensity is kept. Real input returns the magnitude,
+    complex input complex."""
+    img = _as_float(img)
+    factors = _per_axis(factor, img.ndim, "factor")
+    if not all(int(f) == f and f >= 1 for f in factors):
+        raise ValueError(f"factor: expected positive integers, got {factors}")
+    shape = tuple(int(n * f) for n, f in zip(img.shape, factors))
+    spec = np.zeros(shape, dtype=np.result_type(img.dtype, np.complex64))
+    spec[_centre_slices(shape, img.shape)] = _centred_spectrum(img) * (math.prod(shape) / math.prod(img.shape))
+    return _image_from_spectrum(spec, not np.iscomplexobj(img)).astype(_output_dtype(img))
+
+
 def kspace_zerofill(
     img: np.ndarray,
     fraction: Fraction,

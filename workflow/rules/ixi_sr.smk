@@ -53,6 +53,7 @@ rule ixi_sr_train:
         method=ixi_sr_method_entry,
         cfg=IXI_SR,
         data=IXI_DATA,
+        inference=ixi_sr_inference_settings(),
         ckpt_dir=f"{IXI_DIR}/checkpoints/{{ixi_sr_method}}/seed-{{seed}}",
         compute=compute_params("ixi_sr"),
     script:

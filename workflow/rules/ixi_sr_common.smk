@@ -16,6 +16,15 @@ def ixi_sr_final_outputs() -> list[str]:
     return outs
 
 
+def ixi_sr_inference_settings() -> dict:
+    """What `mrsr apply` needs: the slice axis and the in-plane upsampling of an LR scan (1 / the kept fraction of
+    k-space per axis)."""
+    from mrsr.experiments.ixi_sr.data import KSPACE_FRACTION
+
+    return {"slice_axis": int(IXI_SR["slice_axis"]), "upsample_factor": round(1 / KSPACE_FRACTION),
+            "normalise": "min-max per volume"}
+
+
 def ixi_sr_uses_cohort() -> bool:
     """The phantom cohort is read unless a subject sheet is given."""
     return not IXI_SR["subject_sheet"]

@@ -11,27 +11,18 @@ import torch
 from torch import nn
 
 from mrsr.device import Compute
-from mrsr.provenance import provenance
 from mrsr.train.loop import atomic_torch_save
+from mrsr.train.meta import ModelMeta, plain
 from mrsr.train.supervised import build_generator
 
 
-def plain(value: Any) -> Any:
-    """Convert NumPy scalars/arrays and tuples to plain Python so the file loads with weights_only=True."""
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, (np.ndarray, np.generic)):
-        return value.tolist()
-    return value
+def save_model(path: str | Path, generator: nn.Module, method: Mapping[str, Any], meta: ModelMeta) -> None:
+    """Atomically write {'state_dict', 'method', 'meta'} (CPU fp32 tensors, contiguous layout) to path; meta's
+    parameter count is the generator's own and its provenance (code, packages, platform) is filled in if empty."""
+    from mrsr.nets import count_params
 
-
-def save_model(path: str | Path, generator: nn.Module, method: Mapping[str, Any], meta: Mapping[str, Any]) -> None:
-    """Atomically write {'state_dict', 'method', 'meta'} (CPU fp32 tensors, contiguous layout) to path; meta gains
-    'provenance' (mrsr.provenance: commit, packages, platform) unless it has one."""
+    if not isinstance(meta, ModelMeta):
+        raise TypeError(f"save_model: meta must be a ModelMeta, not {type(meta).__name__}")
     state = {}
     for key, value in generator.state_dict().items():
         value = value.detach().cpu().contiguous()
@@ -39,11 +30,11 @@ def save_model(path: str | Path, generator: nn.Module, method: Mapping[str, Any]
             raise ValueError(f"save_model: {key} is {value.dtype}; models are saved in float32")
         state[key] = value
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    meta = {**meta, "provenance": plain(meta.get("provenance") or provenance())}  # code, packages, platform
-    atomic_torch_save({"state_dict": state, "method": plain(method), "meta": plain(meta)}, Path(path))
+    meta.params = count_params(generator)
+    atomic_torch_save({"state_dict": state, "method": plain(method), "meta": meta.to_dict()}, Path(path))
 
 
-def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict, dict]:
+def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict, ModelMeta]:
     """Rebuild the generator named in the file's method and load its weights; returns (eval model, method, meta)."""
     path = Path(path)
     if not path.is_file():
@@ -59,7 +50,8 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn
         generator.load_state_dict(blob["state_dict"])
     except (ValueError, RuntimeError, TypeError) as err:
         raise ValueError(f"model file {path}: cannot rebuild the generator from its method: {err}") from err
-    return generator.to(device).eval(), blob["method"], blob["meta"]
+    meta = ModelMeta.from_dict(blob["meta"], path)
+    return generator.to(device).eval(), blob["method"], meta
 
 
 def predict_fn(generator: nn.Module, device: torch.device | str, batch_size: int,

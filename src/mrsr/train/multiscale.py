@@ -20,6 +20,7 @@ from torch import nn
 from mrsr.asl import resample_to_grid
 from mrsr.device import Compute
 from mrsr.train.loop import CKPT_FORMAT, TrainData, atomic_torch_save, checkpoint_numbers, fit, remove_checkpoints
+from mrsr.train.meta import ModelMeta
 from mrsr.train.supervised import build_generator
 
 Shape = tuple[int, ...]
@@ -172,12 +173,15 @@ def scale_logs(ckpt_dir: Path | str, n_scales: int) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def save_pyramid(path: Path | str, pyr: Pyramid, meta: Mapping[str, Any]) -> None:
-    """Atomically write every generator's weights and the pyramid's settings (loads with weights_only)."""
+def save_pyramid(path: Path | str, pyr: Pyramid, meta: ModelMeta) -> None:
+    """Atomically write every generator's weights, the pyramid's settings and its metadata (provenance filled in)
+    (loads with weights_only)."""
+    if not isinstance(meta, ModelMeta):
+        raise TypeError(f"save_pyramid: meta must be a ModelMeta, not {type(meta).__name__}")
     blob = {"state_dicts": [{k: v.detach().cpu().contiguous() for k, v in g.state_dict().items()} for g in pyr.generators],
             "methods": pyr.methods, "shapes": [list(s) for s in pyr.shapes], "z0": pyr.z0,
             "asl_norm": pyr.asl_norm, "t1_norm": pyr.t1_norm, "t1_channel": pyr.t1_channel,
-            "records": list(pyr.records), "meta": dict(meta)}
+            "records": list(pyr.records), "meta": meta.to_dict()}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     atomic_torch_save(blob, Path(path))
 

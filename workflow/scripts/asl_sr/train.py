@@ -3,36 +3,34 @@ per-scale training records (updates, plateau, reconstruction MSE vs up(previous 
 import json
 from pathlib import Path
 
-import torch
 
-from mrsr.device import Compute, select_device
 from mrsr.experiments.asl_sr.evaluate import TRAIN_AND_TARGET
 from mrsr.io import load_npz, save_npz
 from mrsr.nets import count_params
-from mrsr.runlog import log_to
-from mrsr.train.io import plain
+from mrsr.train.meta import ModelMeta, plain
 from mrsr.train.multiscale import save_pyramid, scale_logs, train_pyramid
+from mrsr.jobs import start_job
 
-log = log_to(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+job = start_job(snakemake)
+log = job.log
 experiment = snakemake.wildcards.asl_sr_exp
 method = snakemake.params.method
-seed = int(snakemake.wildcards.seed)
+seed = job.seed
 max_updates = int(snakemake.params.max_updates)
-device = select_device(int(snakemake.resources.get("gpu", 0)))
+device = job.device
 d = load_npz(snakemake.input[0])
 # paper: Experiment 1 trains on LR and generates on the NR grid; Experiment 2 trains on NR, generates on the T1 grid
 source, t1_target = TRAIN_AND_TARGET[experiment]
-compute = Compute(**snakemake.params.compute)
+compute = job.compute
 pyr = train_pyramid(method, d[source], d[f"t1w_{source}"], max_updates=max_updates, seed=seed, device=device,
                     ckpt_dir=Path(snakemake.params.ckpt_dir), stopping=snakemake.params.stopping, compute=compute,
-                    keep_checkpoints=bool(snakemake.config.get("keep_checkpoints", False)))
+                    keep_checkpoints=job.keep_checkpoints)
 sr = pyr.super_resolve(d[source], d[t1_target], d[t1_target].shape, compute)
-meta = {"experiment": "asl_sr", "run": experiment, "variant": snakemake.wildcards.asl_sr_variant,
-        "subject": snakemake.wildcards.asl_sr_subject, "seed": seed, "max_updates": max_updates,
-        "params_g": count_params(pyr.generators[-1]), "shapes": [list(s) for s in pyr.shapes],
-        "training": pyr.records}
-save_pyramid(snakemake.output.model, pyr, plain(meta))
+meta = ModelMeta("asl_sr", snakemake.wildcards.asl_sr_variant, seed, params=count_params(pyr.generators[-1]),
+                 training={"scales": pyr.records},
+                 extra={"run": experiment, "subject": snakemake.wildcards.asl_sr_subject, "max_updates": max_updates,
+                        "shapes": [list(s) for s in pyr.shapes]})
+save_pyramid(snakemake.output.model, pyr, meta)
 scale_logs(snakemake.params.ckpt_dir, len(pyr.shapes)).to_csv(snakemake.output.log_csv, index=False)
 save_npz(snakemake.output.sr, sr=sr)
 Path(snakemake.output.training).write_text(json.dumps(plain(pyr.records), indent=1))
@@ -41,5 +39,5 @@ for r in pyr.records:
              r["scale"], r["shape"], r["updates"], r["max_updates"], r["plateau_reached"], r["plateau_update"],
              r["val_mse"], r["reference_val_mse"])
 log.info("%s %s %s on %s: scales %s, generator %d parameters, SR %s (mean %.3f vs NR %.3f)",
-         experiment, meta["variant"], meta["subject"], device, pyr.shapes, meta["params_g"], sr.shape,
+         experiment, meta.method_key, meta.extra["subject"], device, pyr.shapes, meta.params, sr.shape,
          float(sr.mean()), float(d["nr"].mean()))

@@ -1,18 +1,16 @@
 """Evaluate one method on every held-out subject (each with its own fold's model): metrics and figure arrays."""
 import numpy as np
 import pandas as pd
-import torch
 
 from mrsr.experiments.deepasl.evaluate import denoise, examples, subject_metrics
-from mrsr.device import Compute, select_device
 from mrsr.io import load_npz, save_npz
-from mrsr.runlog import log_to
 from mrsr.train import load_model, predict_fn
+from mrsr.jobs import start_job
 
-log = log_to(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
-device = select_device(int(snakemake.resources.get("gpu", 0)))
-compute = Compute(**snakemake.params.compute)
+job = start_job(snakemake)
+log = job.log
+device = job.device
+compute = job.compute
 method = snakemake.wildcards.deepasl_method
 models = list(snakemake.input.models)
 rows, example = [], None
@@ -21,8 +19,8 @@ for i, (subject, path) in enumerate(zip(snakemake.params.subjects, snakemake.inp
     predict = None
     if models:
         generator, _, meta = load_model(models[i], device)
-        if meta["heldout"] != subject:
-            raise ValueError(f"{models[i]}: trained with {meta['heldout']} held out, not {subject}")
+        if meta.extra["heldout"] != subject:
+            raise ValueError(f"{models[i]}: trained with {meta.extra['heldout']} held out, not {subject}")
         predict = predict_fn(generator, device, int(snakemake.params.batch), compute)
     # paper: patch-wise inference (patch_size None: whole slices); patches without brain are skipped
     patch = snakemake.params.patch_size

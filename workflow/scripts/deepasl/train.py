@@ -3,24 +3,22 @@ optimiser updates with the plateau rule on held-out validation slices of the tra
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from mrsr.device import Compute, select_device
 from mrsr.experiments.deepasl.data import fold_data
 from mrsr.io import load_npz
-from mrsr.nets import count_params
-from mrsr.runlog import log_to
 from mrsr.train import fit, save_model
+from mrsr.train.meta import ModelMeta
+from mrsr.jobs import start_job
 
-log = log_to(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+job = start_job(snakemake)
+log = job.log
 cfg = snakemake.params.cfg
 method = {**snakemake.params.method, "cbf_unit": float(cfg["cbf_unit"])}
-seed = int(snakemake.wildcards.seed)
-device = select_device(int(snakemake.resources.get("gpu", 0)))
+seed = job.seed
+device = job.device
 subjects = {path: load_npz(path) for path in snakemake.input.train}
 train, val = fold_data(subjects, cfg, snakemake.wildcards.deepasl_dataset, seed)
-compute = Compute(**snakemake.params.compute)
+compute = job.compute
 log.info("%s fold %s on %s (%s): %d training patches, %d validation patches (held-out slices) from %d subjects",
          snakemake.wildcards.deepasl_method, snakemake.wildcards.deepasl_fold, device, compute, len(train),
          0 if val is None else len(val), len(subjects))
@@ -28,11 +26,11 @@ log.info("%s fold %s on %s (%s): %d training patches, %d validation patches (hel
 fitted = fit(method, train, val, max_updates=int(cfg["max_updates"]), batch_size=int(cfg["batch_size"]),
              stopping=cfg["stopping"], val_reference=None if val is None else np.zeros_like(val.hr), seed=seed,
              device=device, ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
-             compute=compute, keep_checkpoints=bool(snakemake.config.get("keep_checkpoints", False)))
+             compute=compute, keep_checkpoints=job.keep_checkpoints)
 model = fitted.generator
-meta = {"training": fitted.record, "experiment": "deepasl", "dataset": snakemake.wildcards.deepasl_dataset,
-        "method_key": snakemake.wildcards.deepasl_method, "heldout": snakemake.wildcards.deepasl_fold, "seed": seed,
-        "params": count_params(model), "max_updates": int(cfg["max_updates"]), "batch_size": int(cfg["batch_size"]),
-        "n_train_patches": len(train), "n_val_patches": 0 if val is None else len(val)}
+meta = ModelMeta("deepasl", snakemake.wildcards.deepasl_method, seed, training=fitted.record,
+                 extra={"dataset": snakemake.wildcards.deepasl_dataset, "heldout": snakemake.wildcards.deepasl_fold,
+                        "max_updates": int(cfg["max_updates"]), "batch_size": int(cfg["batch_size"]),
+                        "n_train_patches": len(train), "n_val_patches": 0 if val is None else len(val)})
 save_model(snakemake.output.model, model, method, meta)
-log.info("saved %s (%d parameters); training record %s", snakemake.output.model, meta["params"], fitted.record)
+log.info("saved %s (%d parameters); training record %s", snakemake.output.model, meta.params, fitted.record)

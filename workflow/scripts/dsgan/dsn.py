@@ -8,18 +8,18 @@ import numpy as np
 import torch
 
 from mrsr.degrade import bicubic_resize
-from mrsr.device import Compute, select_device
 from mrsr.experiments.dsgan.methods import DSN_CROPS, dsn_method
 from mrsr.io import load_npz, save_npz
 from mrsr.nets import count_params
-from mrsr.runlog import log_to
 from mrsr.train import TrainData, fit, save_model
+from mrsr.train.meta import ModelMeta
+from mrsr.jobs import start_job
 
-log = log_to(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+job = start_job(snakemake)
+log = job.log
 cfg, dcfg = snakemake.params.cfg, snakemake.params.cfg["dsn"]
-seed = int(snakemake.wildcards.seed)
-device = select_device(int(snakemake.resources.get("gpu", 0)))
+seed = job.seed
+device = job.device
 rng = np.random.default_rng([seed, 14, int(snakemake.wildcards.dsgan_fold)])
 subjects = [load_npz(path) for path in snakemake.input.data]
 
@@ -48,10 +48,11 @@ method = dsn_method(dcfg)
 fitted = fit(method, train, val, max_updates=int(dcfg["max_updates"]), stopping=dcfg["stopping"],
              val_reference=reference, batch_size=int(dcfg["batch_size"]), seed=seed, device=device,
              ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
-             compute=Compute(**snakemake.params.compute), keep_checkpoints=bool(snakemake.config.get("keep_checkpoints", False)))
+             compute=job.compute, keep_checkpoints=job.keep_checkpoints)
 model = fitted.generator
-save_model(snakemake.output.model, model, method, {"experiment": "dsgan", "training": fitted.record, "fold": snakemake.wildcards.dsgan_fold,
-                                                   "params": count_params(model), "n_train": len(train)})
+save_model(snakemake.output.model, model, method,
+           ModelMeta("dsgan", "dsn", seed, training=fitted.record,
+                     extra={"fold": snakemake.wildcards.dsgan_fold, "n_train": len(train)}))
 out = {}
 with torch.no_grad():
     for subject, path in zip(snakemake.params.subjects, snakemake.input.apply):

@@ -3,20 +3,18 @@ PSNR (each pair normalised by the HR min/max, peak 1), the same inside the brain
 BRISQUE (LIVE model) per slice."""
 import numpy as np
 import pandas as pd
-import torch
 
 from mrsr.degrade import bicubic_resize
-from mrsr.device import Compute, select_device
 from mrsr.io import load_npz, save_npz
 from mrsr.metrics import brain_mask, brain_metrics, brisque, image_metrics, load_brisque_model
-from mrsr.runlog import log_to
 from mrsr.train import load_model, predict_fn
+from mrsr.jobs import start_job
 
-log = log_to(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+job = start_job(snakemake)
+log = job.log
 cfg, method = snakemake.params.cfg, snakemake.wildcards.dsgan_method
-device = select_device(int(snakemake.resources.get("gpu", 0)))
-compute = Compute(**snakemake.params.compute)
+device = job.device
+compute = job.compute
 predictors = [predict_fn(load_model(p, device)[0], device, 1, compute) for p in snakemake.input.get("models", [])]
 live = load_brisque_model()
 lr_key = "lr_nlm" if cfg.get("denoise_test_input", True) else "lr"

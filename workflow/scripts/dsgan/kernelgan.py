@@ -9,18 +9,17 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mrsr.device import Compute, select_device
 from mrsr.experiments.dsgan import data as D
 from mrsr.experiments.dsgan.methods import KERNELGAN_BATCH, KERNELGAN_CROPS, kernelgan_method
 from mrsr.io import load_npz, save_npz
-from mrsr.runlog import log_to
 from mrsr.train import TrainData, fit
+from mrsr.jobs import start_job
 
-log = log_to(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+job = start_job(snakemake)
+log = job.log
 cfg, kg = snakemake.params.cfg, snakemake.params.cfg["kernelgan"]
-seed = int(snakemake.wildcards.seed)
-device = select_device(int(snakemake.resources.get("gpu", 0)))
+seed = job.seed
+device = job.device
 d = load_npz(snakemake.input[0])
 method = kernelgan_method(kg)
 n = int(kg["iterations"])
@@ -35,7 +34,7 @@ for i, (hr, lr) in enumerate(zip(d["hr"], d[lr_key])):
     ckpt = Path(snakemake.params.ckpt_dir) / f"slice-{i}"
     fitted = fit(method, TrainData(x, y), None, max_updates=n, batch_size=KERNELGAN_BATCH, seed=seed * 1000 + i,
             device=device, ckpt_dir=ckpt, log_csv=ckpt / "loss.csv", progress=False,
-            compute=Compute(**snakemake.params.compute))
+            compute=job.compute)
     g = fitted.generator
     loss = pd.read_csv(ckpt / "loss.csv").iloc[-1]
     synthetic.append(D.apply_generator(g, hr))  # fit returns G on the CPU

@@ -5,22 +5,20 @@ real LR as input, Bicubic of it as the no-model reference); the test subjects ar
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from mrsr.device import Compute, select_device
 from mrsr.experiments.dsgan.data import edsr_pairs, validation_slices
 from mrsr.experiments.dsgan.methods import edsr_method
 from mrsr.io import load_npz
-from mrsr.nets import count_params
-from mrsr.runlog import log_to
 from mrsr.train import TrainData, fit, save_model
+from mrsr.train.meta import ModelMeta
+from mrsr.jobs import start_job
 
-log = log_to(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+job = start_job(snakemake)
+log = job.log
 cfg, ecfg = snakemake.params.cfg, snakemake.params.cfg["edsr"]
 construction = snakemake.wildcards.dsgan_construction
-seed = int(snakemake.wildcards.seed)
-device = select_device(int(snakemake.resources.get("gpu", 0)))
+seed = job.seed
+device = job.device
 hrs, lrs = [], []
 dsn = load_npz(snakemake.input.synthetic[0]) if construction == "dsn" else None
 subjects = [load_npz(path) for path in snakemake.input.data]
@@ -39,10 +37,11 @@ method = edsr_method(ecfg)
 fitted = fit(method, TrainData(x, y), val, max_updates=int(ecfg["max_updates"]), stopping=ecfg["stopping"],
              val_reference=val_reference, batch_size=int(ecfg["batch_size"]), seed=seed, device=device,
              ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
-             compute=Compute(**snakemake.params.compute), keep_checkpoints=bool(snakemake.config.get("keep_checkpoints", False)))
+             compute=job.compute, keep_checkpoints=job.keep_checkpoints)
 model = fitted.generator
-meta = {"training": fitted.record, "experiment": "dsgan", "construction": construction, "fold": snakemake.wildcards.dsgan_fold, "seed": seed,
-        "params": count_params(model), "n_train_patches": len(x), "n_val_slices": 0 if val is None else len(val)}
+meta = ModelMeta("dsgan", construction, seed, training=fitted.record,
+                 extra={"fold": snakemake.wildcards.dsgan_fold, "n_train_patches": len(x),
+                        "n_val_slices": 0 if val is None else len(val)})
 save_model(snakemake.output.model, model, method, meta)
 log.info("EDSR %s fold %s on %s: %d pairs from %d slices, %d validation slices; %s", construction,
-         snakemake.wildcards.dsgan_fold, device, len(x), len(hrs), meta["n_val_slices"], fitted.record)
+         snakemake.wildcards.dsgan_fold, device, len(x), len(hrs), meta.extra["n_val_slices"], fitted.record)

@@ -1,20 +1,18 @@
 """Apply one trained method to the test subjects: dense patches, stitching, metrics (GPU-tagged)."""
 from pathlib import Path
 
-import torch
 
-from mrsr.device import Compute, select_device
 from mrsr.experiments.field7to9.data import evaluate, net_predictor
 from mrsr.io import save_npz
-from mrsr.runlog import log_to
 from mrsr.train import load_model, predict_fn
+from mrsr.jobs import start_job
 
-log = log_to(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+job = start_job(snakemake)
+log = job.log
 cfg = snakemake.params.cfg
-device = select_device(int(snakemake.resources.get("gpu", 0)))
+device = job.device
 generator, method, meta = load_model(snakemake.input.model, device=device)
-compute = Compute(**snakemake.params.compute)
+compute = job.compute
 predict = net_predictor(predict_fn(generator, device, cfg.get("infer_batch", 64), compute), cfg)
 containers = {Path(p).stem: p for p in snakemake.input.test}
 metrics, examples, timing = evaluate(predict, containers, cfg, snakemake.wildcards.field_method)

@@ -1,22 +1,20 @@
 """Full test slices through one method (a trained generator, or a reference row); per-slice SSIM / PSNR."""
 import numpy as np
 import pandas as pd
-import torch
 
-from mrsr.device import Compute, select_device
 from mrsr.experiments.ixi_sr.data import bicubic_reference
 from mrsr.experiments.ixi_sr.evaluate import predict_slices, slice_metrics
 from mrsr.io import load_npz, save_npz
-from mrsr.runlog import log_to
 from mrsr.train import load_model, predict_fn
+from mrsr.jobs import start_job
 
-log = log_to(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+job = start_job(snakemake)
+log = job.log
 method = snakemake.wildcards.ixi_sr_method
 if snakemake.input.model:
-    model, _, _ = load_model(snakemake.input.model[0], select_device(int(snakemake.resources.get("gpu", 0))))
+    model, _, _ = load_model(snakemake.input.model[0], job.device)
     predict = predict_fn(model, next(model.parameters()).device, int(snakemake.params.batch),
-                         Compute(**snakemake.params.compute))
+                         job.compute)
 rows, example = [], None
 for subject, path in zip(snakemake.params.subjects, snakemake.input.data):
     d = load_npz(path)

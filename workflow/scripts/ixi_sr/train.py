@@ -3,23 +3,21 @@ the plateau rule on the validation MSE of patches of the held-out training slice
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from mrsr.device import Compute, select_device
 from mrsr.experiments.ixi_sr.data import patch_pairs, split_slices
 from mrsr.experiments.ixi_sr.training import schedule_in_passes, trainer_method
 from mrsr.io import load_npz
-from mrsr.nets import count_params
-from mrsr.runlog import log_to
 from mrsr.train import TrainData, fit, save_model
+from mrsr.train.meta import ModelMeta
+from mrsr.jobs import start_job
 
-log = log_to(snakemake.log[0])
-torch.set_num_threads(snakemake.threads)
+job = start_job(snakemake)
+log = job.log
 cfg = snakemake.params.cfg
 entry = dict(snakemake.params.method)
 batch_size, max_updates = int(entry["batch_size"]), int(entry["max_updates"])
-seed = int(snakemake.wildcards.seed)
-device = select_device(int(snakemake.resources.get("gpu", 0)))
+seed = job.seed
+device = job.device
 size, stride = int(cfg["patch_size"]), int(cfg["patch_stride"])
 parts: dict[str, list] = {"x": [], "y": [], "vx": [], "vy": []}
 for path in snakemake.input.train:
@@ -37,7 +35,7 @@ train = TrainData(x, y)
 val = TrainData(np.concatenate(parts["vx"]), np.concatenate(parts["vy"])) if parts["vx"] else None
 n_batches = -(-len(train) // batch_size)
 method = trainer_method(entry, schedule_in_passes(cfg["schedule"], max_updates, n_batches))
-compute = Compute(**snakemake.params.compute)
+compute = job.compute
 log.info("%s on %s (%s): %d training patches of %d px from %d subjects, %d validation patches, batch %d, "
          "max %d updates (%.2f passes)", snakemake.wildcards.ixi_sr_method, device, compute, len(train), size,
          len(snakemake.input.train), 0 if val is None else len(val), batch_size, max_updates, max_updates / n_batches)
@@ -45,11 +43,12 @@ log.info("%s on %s (%s): %d training patches of %d px from %d subjects, %d valid
 fitted = fit(method, train, val, max_updates=max_updates, stopping=entry.get("stopping"), batch_size=batch_size,
              seed=seed, device=device, ckpt_dir=Path(snakemake.params.ckpt_dir),
              log_csv=Path(snakemake.output.log_csv), vgg_weights=cfg["vgg_weights"], compute=compute,
-             keep_checkpoints=bool(snakemake.config.get("keep_checkpoints", False)))
+             keep_checkpoints=job.keep_checkpoints)
 model = fitted.generator
-meta = {"training": fitted.record, "experiment": "ixi_sr", "method_key": snakemake.wildcards.ixi_sr_method, "seed": seed,
-        "params": count_params(model), "max_updates": max_updates, "batch_size": batch_size,
-        "n_train_patches": len(train), "n_val_patches": 0 if val is None else len(val),
-        "trained_on": {"data": snakemake.params.data, "contrast": "T2w", "experiment": "ixi_sr"}}
+meta = ModelMeta("ixi_sr", snakemake.wildcards.ixi_sr_method, seed, training=fitted.record,
+                 trained_on={"data": snakemake.params.data, "contrast": "T2w", "experiment": "ixi_sr"},
+                 inference=dict(snakemake.params.inference),
+                 extra={"max_updates": max_updates, "batch_size": batch_size, "n_train_patches": len(train),
+                        "n_val_patches": 0 if val is None else len(val)})
 save_model(snakemake.output.model, model, method, meta)
-log.info("saved %s (%d parameters); training record %s", snakemake.output.model, meta["params"], fitted.record)
+log.info("saved %s (%d parameters); training record %s", snakemake.output.model, meta.params, fitted.record)

@@ -1,0 +1,134 @@
+"""Apply a trained model to new scans: one NIfTI file or a folder of them, one NIfTI output each with a JSON
+sidecar saying what produced it. Each experiment whose models take a new scan has a module
+`mrsr.experiments.<key>.apply` with `apply_volume(generator, meta, volume, options, source) -> (data, affine)`;
+the shared code here loads the model, finds the inputs, warns about unlike scans and writes the outputs."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+# experiments whose models `mrsr apply` runs on a new scan (each has mrsr/experiments/<key>/apply.py)
+APPLIABLE = ("field7to9", "ixi_sr")
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+VOXEL_TOLERANCE = 0.25  # relative voxel-size difference that triggers a warning
+BACKGROUND_RATIO = 0.5  # warn when the scan has less than half the training data's background fraction
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """upsample: the input's upsampling factor (None: the model's); axis: slice axis (None: the model's);
+    scale: 'input' (outputs on the input's intensity scale) or 'model' (the network's own scale); device, batch
+    size, precision (fp32 / bf16) and memory layout of the inference."""
+
+    upsample: int | None = None
+    axis: int | None = None
+    scale: str = "input"
+    device: str = "cpu"
+    batch_size: int = 64
+    precision: str = "fp32"
+    channels_last: bool = False
+
+
+def input_warnings(trained_on: dict, voxel_mm: tuple[float, ...], background: float) -> list[str]:
+    """Differences between a scan (voxel size on the model's grid, background fraction) and the training data."""
+    notes = []
+    if trained_on.get("data"):
+        notes.append(f"the model was trained on {trained_on.get('contrast', 'unknown contrast')} images, "
+                     f"{trained_on['data']}, experiment {trained_on.get('experiment', '?')}")
+    want = trained_on.get("voxel_mm")
+    if want and any(abs(v - w) > VOXEL_TOLERANCE * w for v, w in zip(voxel_mm, want)):
+        got = "x".join(f"{v:.3g}" for v in voxel_mm)
+        notes.append(f"voxel size {got} mm after upsampling differs from the training grid's "
+                     f"{'x'.join(f'{w:.3g}' for w in want)} mm by more than {VOXEL_TOLERANCE:.0%}")
+    trained_bg = trained_on.get("background_fraction")
+    if trained_bg and background < BACKGROUND_RATIO * trained_bg:
+        notes.append(f"only {background:.0%} of the scan is background (training volumes: {trained_bg:.0%}); the "
+                     "intensity normalisation assumes a head surrounded by air")
+    return notes
+
+
+def nifti_stem(path: Path) -> str:
+    name = path.name
+    for suffix in (".nii.gz", ".nii"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def plan_outputs(input_path: Path, output_path: Path) -> list[tuple[Path, Path]]:
+    """(input, output) pairs: a file to a file, or every NIfTI of a folder to `<stem>_sr.nii.gz` in a folder."""
+    if input_path.is_dir():
+        inputs = sorted(p for p in input_path.iterdir() if p.name.endswith(NIFTI_SUFFIXES))
+        if not inputs:
+            raise ValueError(f"{input_path}: a folder without NIfTI files (*.nii, *.nii.gz)")
+        if output_path.exists() and not output_path.is_dir():
+            raise ValueError(f"{output_path}: the input is a folder, so the output must be a folder, not a file")
+        return [(p, output_path / f"{nifti_stem(p)}_sr.nii.gz") for p in inputs]
+    if not input_path.is_file():
+        raise ValueError(f"input {input_path} does not exist")
+    if not output_path.name.endswith(NIFTI_SUFFIXES):
+        raise ValueError(f"output {output_path}: give a file name ending in .nii or .nii.gz")
+    return [(input_path, output_path)]
+
+
+def applier(experiment: str, model_path: Path) -> Callable:
+    """The experiment's apply_volume, or a ValueError naming the model and the experiments that can be applied."""
+    if experiment not in APPLIABLE:
+        raise ValueError(f"model file {model_path}: {experiment!r} models are not applied to new scans by "
+                         f"`mrsr apply` (it runs models of {', '.join(APPLIABLE)})")
+    return importlib.import_module(f"mrsr.experiments.{experiment}.apply").apply_volume
+
+
+def sidecar(model_path: Path, input_path: Path, meta, options: ApplyOptions, settings: dict) -> dict:
+    """What produced an output: the input, the model (experiment, method, seed, training record, training data,
+    the code that trained it) and the inference settings and code of this run."""
+    from mrsr.provenance import provenance
+
+    return {
+        "Sources": [str(input_path.resolve())],
+        "model": {"path": str(model_path.resolve()), "experiment": meta.experiment, "method": meta.method_key,
+                  "seed": meta.seed, "parameters": meta.params, "trained_on": meta.trained_on,
+                  "training": {k: meta.training.get(k) for k in ("updates", "max_updates", "plateau_reached",
+                                                                  "plateau_update") if k in meta.training},
+                  "code": meta.provenance.get("code")},
+        "inference": {**settings, **asdict(options)},
+        "provenance": provenance(),
+    }
+
+
+def apply_model(model_path: Path, input_path: Path, output_path: Path,
+                options: ApplyOptions = ApplyOptions()) -> list[Path]:
+    """Run the model on the input file (or every NIfTI of a folder); write each output and its .json sidecar
+    atomically; return the outputs."""
+    from tqdm import tqdm
+
+    from mrsr.io import read_nifti, write_nifti
+    from mrsr.train import load_model
+
+    model_path, input_path, output_path = Path(model_path), Path(input_path), Path(output_path)
+    generator, _method, meta = load_model(model_path, device=options.device)
+    apply_volume = applier(meta.experiment, model_path)
+    settings = meta.require_inference(model_path)
+    pairs = plan_outputs(input_path, output_path)
+    written = []
+    for source, target in tqdm(pairs, desc=f"apply {meta.experiment} {meta.method_key}", unit="scan",
+                               disable=len(pairs) == 1):
+        volume = read_nifti(source)
+        data, affine, notes = apply_volume(generator, meta, volume, options)
+        for note in notes:
+            print(f"mrsr: warning: {source}: {note}", file=sys.stderr)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_nifti(target, np.asarray(data, dtype=np.float32), affine)
+        json_path = target.with_name(nifti_stem(target) + ".json")
+        tmp = json_path.with_name(json_path.name + ".tmp")
+        tmp.write_text(json.dumps(sidecar(model_path, source, meta, options, settings), indent=1, default=str))
+        tmp.replace(json_path)
+        written.append(target)
+    return written
