@@ -288,15 +288,19 @@ def test_cli_applies_an_ixi_sr_model_to_a_folder_with_sidecars(run_dir: Path, tm
     result = subprocess.run([str(BIN / "mrsr"), "apply", "--model", str(model), "--input", str(scans),
                              "--output", str(tmp_path / "out")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    for name, scale in (("a", 1.0), ("b", 2.0)):
-        pred = read_nifti(tmp_path / "out" / f"{name}_sr.nii.gz")
+    preds = {}
+    for name in ("a", "b"):
+        pred = preds[name] = read_nifti(tmp_path / "out" / f"{name}_sr.nii.gz")
         assert pred.data.shape == hr.shape and np.allclose(pred.voxel_size, (1.0, 1.0, 1.0))
-        assert np.isfinite(pred.data).all() and 0.2 * scale * 800 < np.percentile(pred.data, 99) < 2 * scale * 800
+        assert np.isfinite(pred.data).all()
         card = json.loads((tmp_path / "out" / f"{name}_sr.json").read_text())
         assert card["Sources"] == [str((scans / f"{name}.nii.gz").resolve())]
         assert card["model"]["experiment"] == "ixi_sr" and card["model"]["method"] == "cpce"
         assert card["model"]["training"]["updates"] >= 1 and card["model"]["code"]["commit"]
         assert card["inference"]["upsample_factor"] == 2 and card["provenance"]["packages"]["torch"]
+    # on the input's intensity scale: the same scan twice as bright (same [0, 1] network input) comes back twice
+    # as bright (the tiny run's 4-update network itself is far from the identity)
+    np.testing.assert_allclose(preds["b"].data, 2 * preds["a"].data, rtol=1e-4, atol=1e-4 * preds["a"].data.max())
     deepasl = next((run_dir / "results/deepasl/models").rglob("model.pt"))
     refused = subprocess.run([str(BIN / "mrsr"), "apply", "--model", str(deepasl), "--input", str(scans),
                               "--output", str(tmp_path / "no")], capture_output=True, text=True)
