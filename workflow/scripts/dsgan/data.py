@@ -1,6 +1,6 @@
 """One subject's slices: HR, the "real" LR (phantom: hidden kernel, misalignment, noise, x2; subject sheet: the
 acquired LR registered to the HR and resized to half its resolution), its NLM-denoised version, and the GB and ZF
-training-set constructions; all scaled by each HR slice's maximum."""
+training-set constructions (phantom: also the hidden degradation's, the upper bound); all scaled by each HR slice's maximum."""
 import numpy as np
 
 from mrsr.experiments.dsgan import data as D
@@ -42,6 +42,8 @@ def slice_arrays(z: int, *, constructions: bool) -> dict[str, np.ndarray]:
     if constructions:
         out["gb"] = D.gb_lr(hr, float(cfg["gb_sigma"]))
         out["zf"] = D.zf_lr(hr, float(cfg["zf_fermi"]["radius"]), float(cfg["zf_fermi"]["width"]))
+        if not sheet:  # the upper bound: the hidden degradation itself (unknown for acquired data)
+            out["true"] = D.true_lr(hr, kernel)
     return out
 
 
