@@ -188,6 +188,18 @@ def test_fermi_window_and_zf_by_hand() -> None:
     assert np.allclose(out[3], expected, atol=1e-12)
 
 
+def test_acquisition_psf_is_the_truncated_k_space_of_the_lr_scan() -> None:
+    f = 1.25 / 2.7  # the LR scan's k-space extent relative to the HR's (2.7 mm vs 1.25 mm voxels)
+    k = data.acquisition_psf(13, f)
+    assert k.sum() == pytest.approx(1.0) and np.allclose(k, k.T) and np.allclose(k, k[::-1, ::-1])
+    row = k[6] / k[6].sum()
+    assert row[6] == row.max() and row.min() < 0  # negative lobes: the ringing a Gaussian cannot make
+    assert row[6 + 2] > 0 > row[6 + 3]  # the first zero one LR voxel (1 / f = 2.16 px) from the centre
+    response = lambda nu: float(np.sum(row * np.cos(2 * np.pi * nu * (np.arange(13) - 6))))  # noqa: E731
+    assert response(0.1) > 0.8  # inside the LR scan's band (|nu| < f / 2 = 0.23; 13 taps ripple)
+    assert abs(response(0.4)) < 0.1  # outside it: not acquired
+
+
 def test_gb_and_real_lr() -> None:
     rng = np.random.default_rng(0)
     flat = np.full((32, 32), 3.0)

@@ -71,6 +71,13 @@ common = [f"Ours: mean (std, ddof 1) over {int(n.min())} test slices per method 
            + ("DSGAN is closer." if kernels.loc["dsgan", "kernel_distance"] < kernels.loc["gb", "kernel_distance"]
               else "DSGAN is NOT closer (target missed).")) if known else
           "Kernel: the true degradation kernel of acquired data is unknown; no kernel distance.", raw_line]
+# the slices each subject got: the phantom's interior may hold fewer distinct axial slices than asked
+asked = int(cfg["slices_per_subject"])
+got = [len(load_npz(p)["slices"]) for p in snakemake.input.data]
+if min(got) < asked:
+    common.append(f"Slices: {asked} per subject asked, {min(got)}" + (f"-{max(got)}" if max(got) > min(got) else "")
+                  + " got (plus validation slices): the brain's interior holds only that many distinct axial "
+                  "slices on this grid; the training sets are that much smaller.")
 if upper:
     common.append("Hidden degradation+EDSR is an upper bound, not a compared method (phantom only; acquired data have "
                   "no known degradation): EDSR trained on the HR degraded by the phantom's hidden kernel and x2 "

@@ -33,6 +33,15 @@ def anisotropic_gaussian(size: int, sigmas: Sequence[float], theta_deg: float) -
     return k / k.sum()
 
 
+def acquisition_psf(size: int, fraction: float) -> np.ndarray:
+    """size x size point-spread function of a Cartesian acquisition that samples the central `fraction` of the HR
+    grid's k-space extent per axis (rectangular, no filter): the separable sinc f sinc(f x) on HR pixels (first zeros
+    one LR voxel, 1/f pixels, away; negative lobes: ringing), cut to size x size around the middle pixel, sum 1."""
+    taps = fraction * np.sinc(fraction * (np.arange(size) - (size - 1) / 2.0))
+    k = np.outer(taps, taps)
+    return k / k.sum()
+
+
 def real_lr(hr: np.ndarray, kernel: np.ndarray, shift: Sequence[float], noise_sd: float,
             rng: np.random.Generator) -> np.ndarray:
     """The phantom's "real" LR of one HR slice: sub-pixel shift (misalignment), hidden-kernel blur, Gaussian noise,
