@@ -97,7 +97,7 @@ def test_every_construction_shares_the_real_lr_grid(centre: tuple[float, float])
     # one off it: G(HR) lands on the real LR's grid either way
     half = np.pad(blob((12, 12), (5.5, 5.5), 1.3), ((0, 1), (0, 1)))
     off = blob((13, 13), (5.2, 7.1), 1.1) * 3.0
-    constructions = {"gb": data.gb_lr(hr, 1.5), "zf": data.zf_lr(hr, 1.0, 1 / 16), "true": data.true_lr(hr, hidden),
+    constructions = {"gb": data.gb_lr(hr, 1.5), "zf": data.zf_lr(hr, 1.0, 1 / 16), "hidden": data.hidden_lr(hr, hidden),
                      "g_half": data.apply_kernel(hr, half), "g_off": data.apply_kernel(hr, off)}
     for name, lr in constructions.items():
         assert lr.shape == real.shape, name

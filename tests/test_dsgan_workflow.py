@@ -17,11 +17,11 @@ from mrsr.stats import paired_better
 from mrsr.train.dsgan import kernel_distance
 from test_workflow import REPO, dag_jobs, rule_counts, run_tiny_from
 
-METHODS = ["bicubic", "zf", "gb", "dsgan", "dsn", "true"]
-TRAINED = ["zf", "gb", "dsgan", "dsn", "true"]  # "true": the upper bound (the phantom's hidden degradation)
+METHODS = ["bicubic", "zf", "gb", "dsgan", "dsn", "hidden"]
+TRAINED = ["zf", "gb", "dsgan", "dsn", "hidden"]  # "hidden": the upper bound (the phantom's hidden degradation)
 COLUMNS = {"psnr": "PSNR", "ssim": "SSIM", "brisque": "BRISQUE (LIVE model)"}
 LABELS = {"zf": "ZF+EDSR", "gb": "GB+EDSR", "dsgan": "DSGAN+EDSR", "dsn": "DSN+EDSR (proxy)",
-          "true": "Hidden degradation+EDSR (upper bound)"}
+          "hidden": "Hidden degradation+EDSR (upper bound)"}
 
 
 def check_learning_outputs(out: Path, seeds: list[int], subjects: list[str], folds: int) -> None:
@@ -59,7 +59,7 @@ def check_learning_outputs(out: Path, seeds: list[int], subjects: list[str], fol
     per_slice = {m: pd.concat([pd.read_csv(out / f"eval/{m}/seed-{s}/metrics.tsv", sep="\t") for s in seeds])
                  .groupby(["subject", "slice"])["psnr_brain"].mean() for m in TRAINED}
     per_slice["bicubic"] = bic.set_index(["subject", "slice"])["psnr_brain"]
-    for table, methods in (("table2", ["zf", "gb", "dsgan", "true"]), ("table3", ["dsn", "dsgan"])):
+    for table, methods in (("table2", ["zf", "gb", "dsgan", "hidden"]), ("table3", ["dsn", "dsgan"])):
         frame = pd.read_csv(out / f"tables/{table}.csv", index_col=0)
         assert {"PSNR (brain)", "SSIM (brain)"} <= set(frame.columns)
         md = (out / f"tables/{table}.md").read_text()
@@ -141,9 +141,9 @@ def test_tiny_run_outputs(tiny_run_dir: Path) -> None:
     assert metrics["ssim"].between(-1, 1).all() and metrics["psnr"].between(0, 80).all()
     assert np.isfinite(metrics["brisque"]).all()
     table2 = pd.read_csv(out / "tables/table2.csv", index_col=0)
-    assert list(table2.index) == ["bicubic", "zf", "gb", "dsgan", "true"]  # the upper bound last, no paper value
+    assert list(table2.index) == ["bicubic", "zf", "gb", "dsgan", "hidden"]  # the upper bound last, no paper value
     assert "BRISQUE (LIVE model)" in table2.columns and table2.loc["dsgan", "SSIM (paper)"] == 0.627
-    assert np.isnan(table2.loc["true", "SSIM (paper)"])
+    assert np.isnan(table2.loc["hidden", "SSIM (paper)"])
     assert table2.loc["gb", "#params"] == 259_713  # EDSR with the test preset's 1 block
     mean_psnr = metrics.groupby("method")["psnr"].mean()
     assert table2.loc["dsgan", "PSNR"] == pytest.approx(mean_psnr["dsgan"])
@@ -168,7 +168,7 @@ def test_tiny_run_outputs(tiny_run_dir: Path) -> None:
     assert kernels.loc["dsgan", "kernel_sum"] == pytest.approx(learned.sum(axis=(1, 2)).mean(), rel=1e-5)
     assert {"phase_row", "phase_col"} <= set(kernels.columns) and {"phase_row", "phase_col"} <= set(k["log_columns"])
     data = load_npz(out / "data/sub-01.npz")
-    assert k["lr"].shape == data["lr"].shape == data["gb"].shape == data["zf"].shape == data["true"].shape
+    assert k["lr"].shape == data["lr"].shape == data["gb"].shape == data["zf"].shape == data["hidden"].shape
     assert data["hr"].shape[1:] == tuple(2 * s for s in data["lr"].shape[1:])
     for fig in ("fig3_gb_vs_real", "fig4_examples", "fig5_mscn", "fig6_profiles", "fig7_dsn_vs_dsgan", "kernels",
                 "learning_curves"):

@@ -52,7 +52,7 @@ if len(DSGAN_SUBJECTS) < int(DSGAN["folds"]):
 # Training-set constructions (each trains its own EDSR) and the evaluated methods (+ the Bicubic reference).
 DSGAN_COMPARED = ["zf", "gb", "dsgan", "dsn"]
 # the upper bound: EDSR on pairs made with the phantom's hidden degradation (acquired data have none)
-DSGAN_UPPER = ["true"] if DSGAN_SHEET is None else []
+DSGAN_UPPER = ["hidden"] if DSGAN_SHEET is None else []
 DSGAN_CONSTRUCTIONS = [*DSGAN_COMPARED, *DSGAN_UPPER]
 DSGAN_METHODS = ["bicubic", *DSGAN_CONSTRUCTIONS]
 DSGAN_FIGURES = [
@@ -67,7 +67,7 @@ DSGAN_FIGURES = [
 DSGAN_DATA_LABEL = (
     (
         f"phantom cohort ({DSGAN['contrast']} axial slices of the brain, not the paper's liver), "
-        "'real' LR by a hidden anisotropic kernel, misalignment and noise"
+        "'real' LR by a hidden kernel (the LR scan's k-space truncation PSF), misalignment and noise"
     )
     if DSGAN_SHEET is None
     else f"subject sheet {DSGAN['subject_sheet']}"

@@ -46,7 +46,7 @@ def slice_arrays(z: int, *, constructions: bool) -> dict[str, np.ndarray]:
         out["gb"] = D.gb_lr(hr, float(cfg["gb_sigma"]))
         out["zf"] = D.zf_lr(hr, float(cfg["zf_fermi"]["radius"]), float(cfg["zf_fermi"]["width"]))
         if not sheet:  # the upper bound: the hidden degradation itself (unknown for acquired data)
-            out["true"] = D.true_lr(hr, kernel)
+            out["hidden"] = D.hidden_lr(hr, kernel)
     return out
 
 

@@ -29,10 +29,10 @@ several = len(seeds) > 1
 metrics = seed_mean_metrics(per_seed)  # per-slice values averaged over seeds (one seed: its own)
 ecfg = cfg["edsr"]
 edsr_params = count_params(build("edsr", n_blocks=int(ecfg["n_blocks"]), channels=int(ecfg["channels"])))
-params = {k: edsr_params for k in ("zf", "gb", "dsgan", "dsn", "true")}
+params = {k: edsr_params for k in ("zf", "gb", "dsgan", "dsn", "hidden")}
 labels = {"bicubic": "Bicubic", "zf": "ZF+EDSR", "gb": "GB+EDSR", "dsgan": "DSGAN+EDSR", "dsn": "DSN+EDSR (proxy)",
-          "true": "Hidden degradation+EDSR (upper bound)"}
-upper = "true" in set(metrics["method"])  # phantom only: EDSR on pairs made with the hidden degradation itself
+          "hidden": "Hidden degradation+EDSR (upper bound)"}
+upper = "hidden" in set(metrics["method"])  # phantom only: EDSR on pairs made with the hidden degradation itself
 
 tests = ttest(metrics, "dsgan", "gb")
 tests.to_csv(snakemake.output.ttest, sep="\t", index=False)
@@ -113,7 +113,7 @@ def training_lines(methods: list[str]) -> list[str]:
 def seed_table(seed_metrics: pd.DataFrame, paper: dict) -> pd.DataFrame:
     """One training seed's table: ours (mean, std over slices) beside the paper (the upper-bound row, Table 2
     only, has no paper values), our labels."""
-    rows = {**paper, "true": {}} if upper and "gb" in paper else paper
+    rows = {**paper, "hidden": {}} if upper and "gb" in paper else paper
     frame = paper_table(seed_metrics, rows, params)
     frame["Method"] = [labels[k] for k in frame.index]
     return frame
@@ -126,7 +126,7 @@ for table, outs in (("table2", ("csv", "Table 2: SR of the real LR, training-set
     tables = {seed: seed_table(per_seed[seed], paper) for seed in seeds}
     frame = combine_over_seeds(tables, our_columns(tables[seeds[0]]))
     ours = means(frame)  # seed means
-    frames[table] = ours.drop(index=["true"], errors="ignore")  # the upper bound enters no claim or ordering
+    frames[table] = ours.drop(index=["hidden"], errors="ignore")  # the upper bound enters no claim or ordering
     extra = [*common, f"Paper values: {paper_source('dsgan', table)}"]
     extra += [f"Orderings: {o}" for o in ordering_summary(paper, frames[table].to_dict("index"), METRICS)]
     extra += seeds_lines(paper, {seed: means(t).to_dict("index") for seed, t in tables.items()}, METRICS)

@@ -51,7 +51,7 @@ def real_lr(hr: np.ndarray, kernel: np.ndarray, shift: Sequence[float], noise_sd
     return decimate(add_gaussian_noise(blurred, noise_sd, rng), FACTOR)
 
 
-def true_lr(hr: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+def hidden_lr(hr: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """Upper-bound construction (phantom only): the hidden kernel itself and the real LR's decimation, without the
     per-slice misalignment and noise (no construction models those; the test input is NLM-denoised)."""
     return downsample_kernel(hr, kernel, FACTOR)
