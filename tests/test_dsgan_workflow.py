@@ -167,6 +167,8 @@ def test_tiny_run_outputs(tiny_run_dir: Path) -> None:
     learned = np.concatenate([load_npz(out / f"kernelgan/seed-0/{s}.npz")["kernels"] for s in ("sub-01", "sub-02", "sub-03")])
     assert kernels.loc["dsgan", "kernel_sum"] == pytest.approx(learned.sum(axis=(1, 2)).mean(), rel=1e-5)
     assert {"phase_row", "phase_col"} <= set(kernels.columns) and {"phase_row", "phase_col"} <= set(k["log_columns"])
+    sums = learned.sum(axis=(1, 2))
+    assert f"{int(np.sum(sums < 0.5))} of {len(sums)} kernels (slices x seeds) have a raw sum below 0.5" in md
     data = load_npz(out / "data/sub-01.npz")
     assert k["lr"].shape == data["lr"].shape == data["gb"].shape == data["zf"].shape == data["hidden"].shape
     assert data["hr"].shape[1:] == tuple(2 * s for s in data["lr"].shape[1:])

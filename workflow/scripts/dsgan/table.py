@@ -50,7 +50,11 @@ def seed_kernels(paths: list[str]) -> pd.DataFrame:
 kernels = combine_over_seeds({seed: seed_kernels(paths) for seed, paths in by_seed(snakemake.input.kernelgan).items()},
                              KERNEL_COLUMNS)
 raw = kernels.loc["dsgan"]
-raw_line = (f"Learned kernel before KernelGAN's normalisation (mean over slices{', seeds' if several else ''}): sum "
+sums = np.concatenate([load_npz(p)["kernels"].sum(axis=(1, 2)) for p in snakemake.input.kernelgan])
+low = int(np.sum(sums < 0.5))  # KernelGAN's sum-to-one term keeps a trained kernel's sum near 1
+raw_line = (f"Learned kernel before KernelGAN's normalisation: {low} of {len(sums)} kernels (slices x seeds) have a "
+            f"raw sum below 0.5 (min {sums.min():.3f}; not converged: their G(HR) rests on a renormalised near-zero "
+            f"kernel). Mean over slices{', seeds' if several else ''}: sum "
             f"{raw['kernel_sum']:.3f}; centre of mass minus the training's target (6.5, 6.5) (row, col) "
             f"({raw['phase_row']:+.2f}, {raw['phase_col']:+.2f}) HR px. G(HR) is applied with the kernel normalised to "
             "sum 1 and its centre of mass moved onto the real LR's grid (LR pixel i = HR pixel 2i + 1); the kernel "
