@@ -18,8 +18,8 @@ from mrsr.experiments.dsgan import evaluate as E
 from mrsr.nets import build, count_params
 from mrsr.train import TrainData, fit
 from mrsr.train.dsgan import (
-    DSGANTrainer, bicubic_kernel_x2, boundaries_loss, boundary_mask, centre_loss, kernel_distance, sparse_loss,
-    sum2one_loss,
+    DSGANTrainer, bicubic_kernel_x2, bicubic_loss, boundaries_loss, boundary_mask, centre_loss, kernel_distance,
+    kernel_phase, sparse_loss, sum2one_loss,
 )
 
 
@@ -41,7 +41,7 @@ def test_kernel_equals_generator_on_delta() -> None:
     torch.manual_seed(1)
     g = build("dsgan_g").double()
     with torch.no_grad():
-        kc = g.correlation_kernel()
+        kc = g.kernel()
         # G(x) = conv2d(x, kc, stride 2) for any x
         x = torch.randn(1, 1, 40, 40, dtype=torch.float64)
         assert torch.allclose(g(x), torch.nn.functional.conv2d(x, kc[None, None], stride=2), atol=1e-12)
@@ -59,7 +59,6 @@ def test_kernel_equals_generator_on_delta() -> None:
                         if 0 <= u < 13 and 0 <= v < 13:
                             recovered[u, v] = y[i, j]
         assert torch.allclose(recovered, kc, atol=1e-12)
-        assert torch.allclose(g.kernel(), kc.flip(0, 1))
 
 
 def test_applied_generator_has_no_intensity_offset() -> None:
@@ -68,17 +67,60 @@ def test_applied_generator_has_no_intensity_offset() -> None:
     with torch.no_grad():
         for layer in g.layers:  # positive weights: a blur kernel whose sum is far from 1
             layer.weight.abs_()
-    total = float(g.kernel().sum())
+        total = float(g.kernel().sum())
     assert abs(total - 1.0) > 0.05
-    np.testing.assert_allclose(data.apply_generator(g, np.full((40, 40), 0.3)), 0.3, rtol=1e-4)  # constant in, out
+    np.testing.assert_allclose(data.apply_generator(g, np.full((40, 40), 0.3)), 0.3, rtol=1e-6)  # constant in, out
     yy, xx = np.mgrid[0:48, 0:48]
     hr = 0.5 + 0.3 * np.sin(xx / 5.0) * np.cos(yy / 7.0)
     lr = data.apply_generator(g, hr)
-    # the HR convolved with the kernel normalised to sum 1, sampled every second pixel (reflect-padded)
-    k = g.kernel().detach().numpy().astype(np.float64)
-    want = ndimage.convolve(hr, k / k.sum(), mode="mirror")[::2, ::2]
-    np.testing.assert_allclose(lr, want, atol=1e-5)
-    assert abs(lr.mean() - hr.mean()) < 0.01
+    assert lr.shape == (24, 24) and abs(lr.mean() - hr.mean()) < 0.01
+
+
+def blob(shape: tuple[int, int], centre: tuple[float, float], sigma: float = 2.5) -> np.ndarray:
+    """A Gaussian blob at a sub-pixel centre: its centre of mass locates a construction's sampling grid."""
+    yy, xx = np.mgrid[0:shape[0], 0:shape[1]]
+    return np.exp(-((yy - centre[0]) ** 2 + (xx - centre[1]) ** 2) / (2 * sigma**2))
+
+
+def lr_position(lr: np.ndarray) -> np.ndarray:
+    """The HR position (row, col) of an LR image's centre of mass, reading LR pixel i as HR pixel 2i + 1."""
+    return 2 * np.array(ndimage.center_of_mass(lr)) + 1
+
+
+@pytest.mark.parametrize("centre", [(47.0, 47.0), (48.0, 49.0), (47.3, 48.7)])
+def test_every_construction_shares_the_real_lr_grid(centre: tuple[float, float]) -> None:
+    hr = blob((96, 96), centre)
+    hidden = data.anisotropic_gaussian(13, (1.8, 0.6), 30.0)
+    real = data.real_lr(hr, hidden, (0.0, 0.0), 0.0, np.random.default_rng(0))
+    np.testing.assert_allclose(lr_position(real), centre, atol=0.1)  # the real LR: LR pixel i = HR pixel 2i + 1
+    # a learned kernel whose centre of mass sits where training pins it (6.5, 6.5), half-way between pixels, and
+    # one off it: G(HR) lands on the real LR's grid either way
+    half = np.pad(blob((12, 12), (5.5, 5.5), 1.3), ((0, 1), (0, 1)))
+    off = blob((13, 13), (5.2, 7.1), 1.1) * 3.0
+    constructions = {"gb": data.gb_lr(hr, 1.5), "zf": data.zf_lr(hr, 1.0, 1 / 16), "hidden": data.hidden_lr(hr, hidden),
+                     "g_half": data.apply_kernel(hr, half), "g_off": data.apply_kernel(hr, off)}
+    for name, lr in constructions.items():
+        assert lr.shape == real.shape, name
+        np.testing.assert_allclose(lr_position(lr), lr_position(real), atol=0.1, err_msg=name)
+
+
+def test_applied_generator_is_its_kernel_on_the_grid() -> None:
+    torch.manual_seed(4)
+    g = build("dsgan_g").double()
+    with torch.no_grad():
+        for layer in g.layers:
+            layer.weight.abs_()
+        k = g.kernel().numpy()
+    hr = blob((64, 64), (30.4, 33.0), 3.0)
+    np.testing.assert_allclose(data.apply_generator(g, hr), data.apply_kernel(hr, k), atol=1e-6)
+    np.testing.assert_allclose(lr_position(data.apply_generator(g, hr)), (30.4, 33.0), atol=0.1)
+
+
+def test_bicubic_upsampling_reads_the_lr_grid() -> None:
+    hr = blob((64, 64), (30.6, 33.2), 3.0)
+    up = data.upsample_on_grid(data.gb_lr(hr, 0.5), hr.shape)
+    assert up.shape == hr.shape
+    np.testing.assert_allclose(ndimage.center_of_mass(up), (30.6, 33.2), atol=0.1)
 
 
 def test_bicubic_kernel_matches_kernelgan() -> None:
@@ -86,6 +128,29 @@ def test_bicubic_kernel_matches_kernelgan() -> None:
     assert k.shape == (8, 8) and math.isclose(k.sum(), 1.0)
     # KernelGAN's hard-coded first row starts 0.0001373291015625, 0.0004119873046875, -0.0013275146484375
     assert k[0, :3] == pytest.approx([0.0001373291015625, 0.0004119873046875, -0.0013275146484375])
+
+
+def test_bicubic_reference_sits_where_the_centre_target_puts_g() -> None:
+    # a 13x13 kernel holding KernelGAN's bicubic kernel with its centre of mass on the target (6.5, 6.5): G's output
+    # is then exactly the padded, shaved bicubic reference [R]
+    k = np.zeros((13, 13))
+    k[3:11, 3:11] = bicubic_kernel_x2()
+    assert kernel_phase(k) == pytest.approx((0.0, 0.0), abs=1e-12)
+    x = torch.rand(1, 1, 64, 64, dtype=torch.float64)
+    fake = torch.nn.functional.conv2d(x, torch.tensor(k)[None, None], stride=2)
+    assert bicubic_loss(fake, x, torch.tensor(bicubic_kernel_x2())[None, None]).item() < 1e-20
+    shifted = torch.nn.functional.conv2d(x, torch.tensor(np.roll(k, 1, 1))[None, None], stride=2)
+    assert bicubic_loss(shifted, x, torch.tensor(bicubic_kernel_x2())[None, None]).item() > 1e-4
+
+
+def test_discriminator_starts_from_kernelgans_init() -> None:
+    torch.manual_seed(0)
+    d = build("dsgan_d")
+    norms = [m for m in d.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    convs = [m for m in d.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert all(float(m.bias.abs().max()) == 0.0 for m in convs + norms)
+    weights = torch.cat([m.weight.flatten() for m in norms])
+    assert abs(float(weights.mean()) - 1.0) < 0.01 and 0.01 < float(weights.std()) < 0.03
 
 
 def test_regularisers_on_hand_made_kernels() -> None:
@@ -115,11 +180,24 @@ def test_fermi_window_and_zf_by_hand() -> None:
     img = 1.0 + 0.5 * np.cos(2 * np.pi * 2 * c / n)  # a cosine at 2 cycles per field of view, inside the kept band
     out = data.zf_lr(img, 1.0, 1.0 / 16)
     assert out.shape == (8, 8)
-    # kept grid of 8: k = 2 sits at r = 2 / 4 = 0.5 of the half-width; window normalised by its DC value
+    # kept grid of 8: k = 2 sits at r = 2 / 4 = 0.5 of the half-width; window normalised by its DC value; LR pixel
+    # i samples HR column 2i + 1
     w = lambda rr: 1 / (1 + math.exp((rr - 1.0) / (1 / 16)))  # noqa: E731
     amp = 0.5 * w(0.5) / w(0.0)
-    expected = 1.0 + amp * np.cos(2 * np.pi * 2 * np.arange(8) / 8)
+    expected = 1.0 + amp * np.cos(2 * np.pi * 2 * (2 * np.arange(8) + 1) / n)
     assert np.allclose(out[3], expected, atol=1e-12)
+
+
+def test_acquisition_psf_is_the_truncated_k_space_of_the_lr_scan() -> None:
+    f = 1.25 / 2.7  # the LR scan's k-space extent relative to the HR's (2.7 mm vs 1.25 mm voxels)
+    k = data.acquisition_psf(13, f)
+    assert k.sum() == pytest.approx(1.0) and np.allclose(k, k.T) and np.allclose(k, k[::-1, ::-1])
+    row = k[6] / k[6].sum()
+    assert row[6] == row.max() and row.min() < 0  # negative lobes: the ringing a Gaussian cannot make
+    assert row[6 + 2] > 0 > row[6 + 3]  # the first zero one LR voxel (1 / f = 2.16 px) from the centre
+    response = lambda nu: float(np.sum(row * np.cos(2 * np.pi * nu * (np.arange(13) - 6))))  # noqa: E731
+    assert response(0.1) > 0.8  # inside the LR scan's band (|nu| < f / 2 = 0.23; 13 taps ripple)
+    assert abs(response(0.4)) < 0.1  # outside it: not acquired
 
 
 def test_gb_and_real_lr() -> None:
@@ -161,14 +239,28 @@ def test_noise_estimate_and_nlm() -> None:
     assert np.std(denoised - clean) < 0.6 * np.std(noisy - clean)
 
 
-def test_edsr_pairs_rotations_keep_alignment() -> None:
+@pytest.mark.parametrize("k", range(8))
+def test_rotations_keep_the_lr_on_the_hr_grid(k: int) -> None:
+    # an off-centre blob: its LR (samples 2i + 1) and HR crops must still agree after every rotation
+    hr = blob((41, 41), (17.3, 23.6), 2.5)
+    lr, hr_crop = data.rotate_pair(hr[1::2, 1::2], hr, k, 12)
+    assert lr.shape == (12, 12) and hr_crop.shape == (24, 24)
+    np.testing.assert_allclose(lr_position(lr), ndimage.center_of_mass(hr_crop), atol=0.1)
+    if k % 2 == 0:  # 90-degree turns are exact: the LR is the augmented HR's samples 2i + 1
+        np.testing.assert_array_equal(lr, hr_crop[1::2, 1::2])
+
+
+def test_edsr_pairs_are_the_construction_of_their_hr() -> None:
     rng = np.random.default_rng(0)
-    hr = np.add.outer(np.arange(64.0), np.zeros(64))  # a ramp down the rows
-    lr = hr[::2, ::2]
-    x, y = data.edsr_pairs([lr], [hr], 8, 16, 8, rng)
+    hr = ndimage.gaussian_filter(rng.random((64, 64)), 3.0)
+    lr = hr[1::2, 1::2]
+    x, y = data.edsr_pairs([lr], [hr], 8, 16, 4, rng)  # 0, 45, 90, 135 degrees
     assert x.shape == (16, 1, 8, 8) and y.shape == (16, 1, 16, 16)
-    for a, b in zip(x[:, 0], y[:, 0]):  # the LR patch is the HR patch decimated (up to interpolation)
-        assert abs(a.mean() - b.mean()) < 1.5
+    for a, b in zip(x[:, 0], y[:, 0]):  # the LR patch is the augmented HR patch's samples 2i + 1 ...
+        right = float(np.abs(a - b[1::2, 1::2]).max())
+        wrong = min(float(np.abs(a - b[r::2, c::2]).max()) for r, c in ((0, 0), (0, 1), (1, 0)))
+        assert right < 0.1 * float(np.std(hr)) and right < 0.25 * wrong  # ... up to the 45-degree interpolation
+    assert sum(float(np.abs(a - b[1::2, 1::2]).max()) < 1e-6 for a, b in zip(x[:, 0], y[:, 0])) >= 4  # 90: exact
 
 
 def test_dsgan_trainer_on_the_shared_loop(tmp_path) -> None:
@@ -311,15 +403,13 @@ def test_slices_spread_through_the_interior_and_validation_slices_are_others() -
 
 
 def test_validation_slices_stack_the_held_out_slices_with_bicubic_as_reference() -> None:
-    from mrsr.degrade import bicubic_resize
-
     rng = np.random.default_rng(1)
     subjects = [{"hr": rng.random((2, 16, 16)), "val_hr": rng.random((1, 16, 16)),
                  "val_lr_nlm": rng.random((1, 8, 8))} for _ in range(3)]
     val, reference = data.validation_slices(subjects, "val_lr_nlm")
     assert val.lr.shape == (3, 1, 8, 8) and val.hr.shape == (3, 1, 16, 16)
     np.testing.assert_allclose(val.hr[1, 0], subjects[1]["val_hr"][0], rtol=1e-6)  # not the training slices
-    np.testing.assert_allclose(reference[2, 0], bicubic_resize(subjects[2]["val_lr_nlm"][0], shape=(16, 16)),
+    np.testing.assert_allclose(reference[2, 0], data.upsample_on_grid(subjects[2]["val_lr_nlm"][0], (16, 16)),
                                rtol=1e-5, atol=1e-6)
     assert data.validation_slices([{"hr": subjects[0]["hr"]}], "val_lr_nlm") == (None, None)
 

@@ -10,17 +10,18 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from mrsr.degrade import bicubic_resize
+from mrsr.experiments.dsgan.data import upsample_on_grid
 from mrsr.io import load_npz
 from mrsr.metrics import brain_mask, brain_metrics
 from mrsr.stats import paired_better
 from mrsr.train.dsgan import kernel_distance
 from test_workflow import REPO, dag_jobs, rule_counts, run_tiny_from
 
-METHODS = ["bicubic", "zf", "gb", "dsgan", "dsn"]
-TRAINED = ["zf", "gb", "dsgan", "dsn"]
+METHODS = ["bicubic", "zf", "gb", "dsgan", "dsn", "hidden"]
+TRAINED = ["zf", "gb", "dsgan", "dsn", "hidden"]  # "hidden": the upper bound (the phantom's hidden degradation)
 COLUMNS = {"psnr": "PSNR", "ssim": "SSIM", "brisque": "BRISQUE (LIVE model)"}
-LABELS = {"zf": "ZF+EDSR", "gb": "GB+EDSR", "dsgan": "DSGAN+EDSR", "dsn": "DSN+EDSR (proxy)"}
+LABELS = {"zf": "ZF+EDSR", "gb": "GB+EDSR", "dsgan": "DSGAN+EDSR", "dsn": "DSN+EDSR (proxy)",
+          "hidden": "Hidden degradation+EDSR (upper bound)"}
 
 
 def check_learning_outputs(out: Path, seeds: list[int], subjects: list[str], folds: int) -> None:
@@ -35,7 +36,7 @@ def check_learning_outputs(out: Path, seeds: list[int], subjects: list[str], fol
     for m in TRAINED:
         for fold in range(folds):
             train = [s for i, s in enumerate(subjects) if i % folds != fold]
-            ref = np.mean([np.mean((bicubic_resize(lr, shape=hr.shape) - hr) ** 2) for s in train
+            ref = np.mean([np.mean((upsample_on_grid(lr, hr.shape) - hr) ** 2) for s in train
                            for lr, hr in zip(data[s]["val_lr_nlm"], data[s]["val_hr"])])
             for seed in seeds:
                 rec = json.loads((out / f"models/{m}/fold-{fold}/seed-{seed}/loss.json").read_text())
@@ -49,7 +50,7 @@ def check_learning_outputs(out: Path, seeds: list[int], subjects: list[str], fol
     d = data[subjects[0]]
     hr, lr = d["hr"][0], d["lr_nlm"][0]
     lo, hi = float(hr.min()), float(hr.max())
-    want = brain_metrics((bicubic_resize(lr, shape=hr.shape) - lo) / (hi - lo), (hr - lo) / (hi - lo), peak=1.0,
+    want = brain_metrics((upsample_on_grid(lr, hr.shape) - lo) / (hi - lo), (hr - lo) / (hi - lo), peak=1.0,
                          ssim_range=1.0, mask=brain_mask(hr))
     row = bic[(bic.subject == subjects[0]) & (bic.slice == 0)].iloc[0]
     assert row["psnr_brain"] == pytest.approx(want["psnr_brain"], rel=1e-5)
@@ -58,7 +59,7 @@ def check_learning_outputs(out: Path, seeds: list[int], subjects: list[str], fol
     per_slice = {m: pd.concat([pd.read_csv(out / f"eval/{m}/seed-{s}/metrics.tsv", sep="\t") for s in seeds])
                  .groupby(["subject", "slice"])["psnr_brain"].mean() for m in TRAINED}
     per_slice["bicubic"] = bic.set_index(["subject", "slice"])["psnr_brain"]
-    for table, methods in (("table2", ["zf", "gb", "dsgan"]), ("table3", ["dsn", "dsgan"])):
+    for table, methods in (("table2", ["zf", "gb", "dsgan", "hidden"]), ("table3", ["dsn", "dsgan"])):
         frame = pd.read_csv(out / f"tables/{table}.csv", index_col=0)
         assert {"PSNR (brain)", "SSIM (brain)"} <= set(frame.columns)
         md = (out / f"tables/{table}.md").read_text()
@@ -80,7 +81,8 @@ def test_default_plans_one_dsgan_job_per_subject_and_edsr_per_construction_and_f
     jobs = dag_jobs(tmp_path)
     counts = rule_counts(jobs)
     assert counts["dsgan_data"] == 6 and counts["dsgan_kernelgan"] == 6  # not one job per slice
-    assert counts["dsgan_train"] == 4 * 2 and counts["dsgan_dsn"] == 2 and counts["dsgan_infer"] == 5
+    # four compared constructions and the upper bound (the hidden degradation), each an EDSR per fold
+    assert counts["dsgan_train"] == 5 * 2 and counts["dsgan_dsn"] == 2 and counts["dsgan_infer"] == 6
     assert counts["dsgan_table"] == 1 and counts["dsgan_figure"] == 7
     for job in jobs:
         if job.rule.name == "dsgan_train":
@@ -95,8 +97,8 @@ def test_paper_preset_uses_paper_scale(tmp_path: Path) -> None:
     counts = rule_counts(jobs)
     # three training seeds: DSGAN per subject, EDSR per construction and fold, DSN per fold, each per seed
     assert counts["dsgan_data"] == 24 and counts["dsgan_kernelgan"] == 24 * 3
-    assert counts["dsgan_train"] == 4 * 5 * 3 and counts["dsgan_dsn"] == 5 * 3
-    assert counts["dsgan_infer"] == 4 * 3 + 1 and counts["dsgan_table"] == 1  # Bicubic once
+    assert counts["dsgan_train"] == 5 * 5 * 3 and counts["dsgan_dsn"] == 5 * 3
+    assert counts["dsgan_infer"] == 5 * 3 + 1 and counts["dsgan_table"] == 1  # Bicubic once
     cfg = next(job for job in jobs if job.rule.name == "dsgan_train").params.cfg
     assert cfg["slices_per_subject"] == 72 and cfg["kernelgan"]["iterations"] == 3000
     assert cfg["kernelgan"]["lambda_update_every"] == 200 and cfg["kernelgan"]["lr"] == 2e-4
@@ -112,7 +114,7 @@ def test_two_seeds_double_the_trained_jobs_only(tmp_path: Path) -> None:
     two = rule_counts(jobs)
     for rule in ("dsgan_kernelgan", "dsgan_dsn", "dsgan_train"):
         assert two[rule] == 2 * one[rule], rule
-    assert (one["dsgan_infer"], two["dsgan_infer"]) == (5, 2 * 4 + 1)  # the trained methods twice, Bicubic once
+    assert (one["dsgan_infer"], two["dsgan_infer"]) == (6, 2 * 5 + 1)  # the trained methods twice, Bicubic once
     for rule in ("dsgan_data", "dsgan_table", "dsgan_figure"):
         assert two[rule] == one[rule], rule
     for job in jobs:
@@ -135,12 +137,13 @@ def test_two_seeds_double_the_trained_jobs_only(tmp_path: Path) -> None:
 def test_tiny_run_outputs(tiny_run_dir: Path) -> None:
     out = tiny_run_dir / "results/dsgan"
     metrics = pd.concat([pd.read_csv(out / f"eval/{m}/seed-0/metrics.tsv", sep="\t") for m in METHODS])
-    assert set(metrics["method"]) == set(METHODS) and len(metrics) == 5 * 3  # 3 subjects x 1 slice each
+    assert set(metrics["method"]) == set(METHODS) and len(metrics) == 6 * 3  # 3 subjects x 1 slice each
     assert metrics["ssim"].between(-1, 1).all() and metrics["psnr"].between(0, 80).all()
     assert np.isfinite(metrics["brisque"]).all()
     table2 = pd.read_csv(out / "tables/table2.csv", index_col=0)
-    assert list(table2.index) == ["bicubic", "zf", "gb", "dsgan"]
+    assert list(table2.index) == ["bicubic", "zf", "gb", "dsgan", "hidden"]  # the upper bound last, no paper value
     assert "BRISQUE (LIVE model)" in table2.columns and table2.loc["dsgan", "SSIM (paper)"] == 0.627
+    assert np.isnan(table2.loc["hidden", "SSIM (paper)"])
     assert table2.loc["gb", "#params"] == 259_713  # EDSR with the test preset's 1 block
     mean_psnr = metrics.groupby("method")["psnr"].mean()
     assert table2.loc["dsgan", "PSNR"] == pytest.approx(mean_psnr["dsgan"])
@@ -148,7 +151,8 @@ def test_tiny_run_outputs(tiny_run_dir: Path) -> None:
     assert list(pd.read_csv(out / "tables/table3.csv", index_col=0).index) == ["dsn", "dsgan"]
     md = (out / "tables/table2.md").read_text()
     for line in ("Preset: test", "kernelgan.iterations = 8 (paper preset: 3000)", "Bicubic", "t-test DSGAN+EDSR",
-                 "Kernel (phantom only)", "not the paper's liver"):
+                 "Kernel (phantom only)", "not the paper's liver", "Hidden degradation+EDSR is an upper bound",
+                 "Learned kernel before KernelGAN's normalisation"):
         assert line in md
     for text in (md, (out / "tables/table3.md").read_text()):
         assert "Training seeds" not in text and "between seeds" not in text  # one training seed: no seeds lines
@@ -159,8 +163,14 @@ def test_tiny_run_outputs(tiny_run_dir: Path) -> None:
     kernels = pd.read_csv(out / "tables/kernels.tsv", sep="\t", index_col=0)
     assert kernels.loc["dsgan", "n"] == 3 and kernels["kernel_distance"].between(0, 5).all()
     k = load_npz(out / "kernelgan/seed-0/sub-01.npz")
+    # the raw kernel's sum and phase (which the distance does not see): the mean over the slices' kernels
+    learned = np.concatenate([load_npz(out / f"kernelgan/seed-0/{s}.npz")["kernels"] for s in ("sub-01", "sub-02", "sub-03")])
+    assert kernels.loc["dsgan", "kernel_sum"] == pytest.approx(learned.sum(axis=(1, 2)).mean(), rel=1e-5)
+    assert {"phase_row", "phase_col"} <= set(kernels.columns) and {"phase_row", "phase_col"} <= set(k["log_columns"])
+    sums = learned.sum(axis=(1, 2))
+    assert f"{int(np.sum(sums < 0.5))} of {len(sums)} kernels (slices x seeds) have a raw sum below 0.5" in md
     data = load_npz(out / "data/sub-01.npz")
-    assert k["lr"].shape == data["lr"].shape == data["gb"].shape == data["zf"].shape
+    assert k["lr"].shape == data["lr"].shape == data["gb"].shape == data["zf"].shape == data["hidden"].shape
     assert data["hr"].shape[1:] == tuple(2 * s for s in data["lr"].shape[1:])
     for fig in ("fig3_gb_vs_real", "fig4_examples", "fig5_mscn", "fig6_profiles", "fig7_dsn_vs_dsgan", "kernels",
                 "learning_curves"):
@@ -182,6 +192,7 @@ def test_subject_sheet_replaces_the_phantom(tmp_path: Path) -> None:
     jobs = dag_jobs(tmp_path, config={"experiments": ["dsgan"], "dsgan": {"subject_sheet": str(sheet)}})
     counts = rule_counts(jobs)
     assert counts["dsgan_data"] == 3 and "cohort_subject" not in counts  # no phantom needed
+    assert counts["dsgan_train"] == 4 * 2  # no upper bound: acquired data have no known degradation
     data_job = next(job for job in jobs if job.rule.name == "dsgan_data")
     assert {Path(f).name for f in data_job.input} == {f"{data_job.wildcards['dsgan_subject']}_{k}.nii.gz"
                                                      for k in ("lr", "hr")}
@@ -221,7 +232,7 @@ def test_tiny_run_with_two_seeds_reports_seed_means_and_spread(tiny_run_dir: Pat
         stats.ttest_rel(avg["dsgan"], avg["gb"], alternative="greater").pvalue)
     # kernel distance: mean over seeds of each seed's mean over slices
     hidden = load_npz(out / "data/sub-01.npz")["kernel"]
-    per_seed = [np.mean([kernel_distance(k, hidden) for p in sorted((out / f"kernelgan/seed-{s}").glob("*.npz"))
+    per_seed = [np.mean([kernel_distance(np.flip(k), hidden) for p in sorted((out / f"kernelgan/seed-{s}").glob("*.npz"))
                          for k in load_npz(p)["kernels"]]) for s in (0, 1)]
     kernels = pd.read_csv(out / "tables/kernels.tsv", sep="\t", index_col=0)
     assert kernels.loc["dsgan", "kernel_distance"] == pytest.approx(np.mean(per_seed))

@@ -50,7 +50,10 @@ if len(DSGAN_SUBJECTS) < int(DSGAN["folds"]):
         "config key 'dsgan.folds' exceeds 'dsgan.n_subjects': every fold needs a held-out subject"
     )
 # Training-set constructions (each trains its own EDSR) and the evaluated methods (+ the Bicubic reference).
-DSGAN_CONSTRUCTIONS = ["zf", "gb", "dsgan", "dsn"]
+DSGAN_COMPARED = ["zf", "gb", "dsgan", "dsn"]
+# the upper bound: EDSR on pairs made with the phantom's hidden degradation (acquired data have none)
+DSGAN_UPPER = ["hidden"] if DSGAN_SHEET is None else []
+DSGAN_CONSTRUCTIONS = [*DSGAN_COMPARED, *DSGAN_UPPER]
 DSGAN_METHODS = ["bicubic", *DSGAN_CONSTRUCTIONS]
 DSGAN_FIGURES = [
     "fig3_gb_vs_real",
@@ -64,7 +67,7 @@ DSGAN_FIGURES = [
 DSGAN_DATA_LABEL = (
     (
         f"phantom cohort ({DSGAN['contrast']} axial slices of the brain, not the paper's liver), "
-        "'real' LR by a hidden anisotropic kernel, misalignment and noise"
+        "'real' LR by a hidden kernel (the LR scan's k-space truncation PSF), misalignment and noise"
     )
     if DSGAN_SHEET is None
     else f"subject sheet {DSGAN['subject_sheet']}"
@@ -178,7 +181,7 @@ def dsgan_figure_inputs(wildcards) -> dict[str, list[str]]:
     (EDSR per construction, the DSN proxy)."""
     first, seed = DSGAN_SUBJECTS[0], SEEDS[0]
     logs = [
-        f"{DSGAN_DIR}/models/{m}/fold-0/seed-{seed}/loss" for m in DSGAN_CONSTRUCTIONS
+        f"{DSGAN_DIR}/models/{m}/fold-0/seed-{seed}/loss" for m in DSGAN_COMPARED
     ]
     logs.append(f"{DSGAN_DIR}/dsn/fold-0/seed-{seed}/loss")
     return {
@@ -189,6 +192,6 @@ def dsgan_figure_inputs(wildcards) -> dict[str, list[str]]:
         "dsn": [f"{DSGAN_DIR}/dsn/fold-{dsgan_fold_of(first)}/seed-{seed}/lr.npz"],
         "examples": [f"{DSGAN_DIR}/eval/bicubic/seed-{SEED}/examples.npz"]
         + expand(
-            f"{DSGAN_DIR}/eval/{{m}}/seed-{seed}/examples.npz", m=DSGAN_CONSTRUCTIONS
+            f"{DSGAN_DIR}/eval/{{m}}/seed-{seed}/examples.npz", m=DSGAN_COMPARED
         ),
     }

@@ -31,24 +31,32 @@ class DSGANGenerator(nn.Module):
             x = layer(x)
         return x
 
-    def correlation_kernel(self) -> torch.Tensor:
-        """The 13x13 kernel kc with G(x) = conv2d(x, kc, stride 2) (cross-correlation), chained from the weights."""
+    def kernel(self) -> torch.Tensor:
+        """The 13x13 kernel k with G(x) = conv2d(x, k, stride 2) (cross-correlation): the chained response of the
+        weights to a delta, flipped (KernelGAN's calc_curr_k). Its regularisers (centre of mass, boundaries) act on
+        this orientation, as in the reference."""
         delta = torch.ones(1, 1, 1, 1, dtype=self.layers[0].weight.dtype, device=self.layers[0].weight.device)
         k = F.conv2d(delta, self.layers[0].weight, padding=self.kernel_size - 1)
         for layer in self.layers[1:]:
             k = F.conv2d(k, layer.weight)
-        # chaining correlations of a delta yields the flipped composite; flip back to kc
         return k[0, 0].flip(0, 1)
-
-    def kernel(self) -> torch.Tensor:
-        """The degradation kernel k = G(delta) in convolution orientation (KernelGAN's calc_curr_k)."""
-        return self.correlation_kernel().flip(0, 1)
 
 
 def sobel_kernels() -> torch.Tensor:
     """(2, 1, 3, 3) Sobel x and y kernels of the paper's eq. 1 (cross-correlation form)."""
     sx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
     return torch.stack([sx, sx.T])[:, None]
+
+
+def init_discriminator(m: nn.Module) -> None:
+    """KernelGAN's weights_init_D: conv weights Xavier-normal (gain 0.1), biases 0; BatchNorm weights N(1, 0.02),
+    biases 0 (under spectral norm the conv's weight_orig is the initialised parameter)."""
+    if isinstance(m, nn.Conv2d):
+        nn.init.xavier_normal_(getattr(m, "weight_orig", m.weight), gain=0.1)
+        nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.BatchNorm2d):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
 
 
 class DSGANDiscriminator(nn.Module):
@@ -63,6 +71,7 @@ class DSGANDiscriminator(nn.Module):
             layers += [spectral_norm(nn.Conv2d(channels, channels, 1)), nn.BatchNorm2d(channels), nn.ReLU(True)]
         layers += [spectral_norm(nn.Conv2d(channels, 1, 1)), nn.Sigmoid()]
         self.body = nn.Sequential(*layers)
+        self.body.apply(init_discriminator)
 
     def edges(self, x: torch.Tensor) -> torch.Tensor:
         """(B, 1, H, W) -> (B, 3, H, W): the image and its Sobel x / y responses ('same', replicate padding [I])."""

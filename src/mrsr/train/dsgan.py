@@ -52,8 +52,18 @@ def boundary_mask(size: int, scale: float = 30.0) -> np.ndarray:
 
 
 def kernel_centre_target(size: int, factor: int = 2) -> float:
-    """Where the kernel's centre of mass should sit: size//2 + 0.5 (factor - size % 2)."""
+    """Where the kernel's (G.kernel(), correlation orientation) centre of mass should sit: size//2 + 0.5 (factor -
+    size % 2) [R]: 6.5 for 13x13, so G's output j sits at its input's 2j + 6.5, half-way between pixels."""
     return size // 2 + 0.5 * (factor - size % 2)
+
+
+def kernel_phase(k: np.ndarray) -> tuple[float, float]:
+    """(row, col) of the raw kernel's centre of mass (sum k * index / sum k, as `centre_loss`) minus
+    `kernel_centre_target`, in HR pixels: where G puts its samples against the grid the training pins. The kernel
+    distance re-centres (and renormalises), so it sees neither this nor sum k."""
+    k = np.asarray(k, dtype=np.float64)
+    idx, total, target = np.arange(k.shape[0]), k.sum(), kernel_centre_target(k.shape[0])
+    return float(k.sum(1) @ idx / total - target), float(k.sum(0) @ idx / total - target)
 
 
 def sum2one_loss(k: torch.Tensor) -> torch.Tensor:
@@ -86,8 +96,11 @@ def shave_to(x: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
 
 
 def bicubic_loss(fake: torch.Tensor, x: torch.Tensor, bicubic: torch.Tensor) -> torch.Tensor:
-    """MSE [R; the paper writes |.|] between G(x) and x bicubic-downscaled at stride 2, shaved to G(x)'s size."""
-    return F.mse_loss(fake, shave_to(F.conv2d(x, bicubic, stride=2), fake.shape[-2:]))
+    """MSE [R; the paper writes |.|] between G(x) and x bicubic-downscaled at stride 2 with zero padding
+    (size - 1) // 2 [R: resize_tensor_w_kernel], shaved to G(x)'s size: its sample j sits at x's 2j + 6.5, where
+    the centre-of-mass target puts G's."""
+    pad = (bicubic.shape[-1] - 1) // 2
+    return F.mse_loss(fake, shave_to(F.conv2d(x, bicubic, stride=2, padding=pad), fake.shape[-2:]))
 
 
 class DSGANTrainer:
@@ -126,14 +139,14 @@ class DSGANTrainer:
                     "sparse": sparse_loss(k)}
 
     def noisy(self, x: torch.Tensor) -> torch.Tensor:
-        """x + randn * d_noise (the reference adds it to D's inputs)."""
+        """x + randn * d_noise (the reference adds it to D's inputs in the D step: real crops and the fake)."""
         return x + torch.randn_like(x) * float(self.cfg["d_noise"])
 
     def train_step(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, float]:
         """lr: HR crops (B, 1, 64, 64) -> G; hr: real-LR crops (B, 1, 26, 26). One G step, one D step, schedule."""
         fake = self.generator(lr)
         set_requires_grad(self.discriminator, False)
-        adv_g = torch.mean(torch.abs(self.discriminator(self.noisy(fake)) - 1.0))
+        adv_g = torch.mean(torch.abs(self.discriminator(fake) - 1.0))  # no input noise in the G step [R]
         terms = self.regulariser(fake, lr)
         loss_g = adv_g + sum(self.lambdas[name] * value for name, value in terms.items())
         optimise(self.opt_g, loss_g)

@@ -1,6 +1,6 @@
 """One subject's slices: HR, the "real" LR (phantom: hidden kernel, misalignment, noise, x2; subject sheet: the
-acquired LR registered to the HR and resized to half its resolution), its NLM-denoised version, and the GB and ZF
-training-set constructions; all scaled by each HR slice's maximum."""
+acquired LR registered to the HR and brought to half its resolution), its NLM-denoised version, and the GB and ZF
+training-set constructions (phantom: also the hidden degradation's, the upper bound); all scaled by each HR slice's maximum."""
 import numpy as np
 
 from mrsr.experiments.dsgan import data as D
@@ -23,9 +23,12 @@ if sheet:
 else:
     image = read_nifti(snakemake.input.image).data
     mask = read_nifti(snakemake.input.mask).data > 0.5
-    kernel = D.anisotropic_gaussian(int(ph["kernel_size"]), ph["kernel_sigmas"], float(ph["kernel_theta_deg"]))
+    kernel = D.acquisition_psf(int(ph["kernel_size"]), float(ph["kspace_fraction"]))
 slices, val_slices = D.pick_slices(mask, int(cfg["slices_per_subject"]), int(cfg["val_slices_per_subject"]),
                                    float(cfg["slice_margin"]))
+if len(slices) < int(cfg["slices_per_subject"]):  # said in the log and the tables' footer
+    log.warning("%d slices asked, %d distinct ones in the brain's interior: using %d", int(cfg["slices_per_subject"]),
+                len(slices), len(slices))
 
 
 def slice_arrays(z: int, *, constructions: bool) -> dict[str, np.ndarray]:
@@ -42,6 +45,8 @@ def slice_arrays(z: int, *, constructions: bool) -> dict[str, np.ndarray]:
     if constructions:
         out["gb"] = D.gb_lr(hr, float(cfg["gb_sigma"]))
         out["zf"] = D.zf_lr(hr, float(cfg["zf_fermi"]["radius"]), float(cfg["zf_fermi"]["width"]))
+        if not sheet:  # the upper bound: the hidden degradation itself (unknown for acquired data)
+            out["hidden"] = D.hidden_lr(hr, kernel)
     return out
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mrsr.degrade import bicubic_resize
+from mrsr.degrade import gaussian_decimate
 from mrsr.experiments.dsgan.methods import DSN_CROPS, dsn_method
 from mrsr.io import load_npz, save_npz
 from mrsr.nets import count_params
@@ -39,11 +39,11 @@ def crop_pairs(hrs: list[np.ndarray], lrs: list[np.ndarray], n: int) -> TrainDat
 train = crop_pairs([s for d in subjects for s in d["hr"]], [s for d in subjects for s in d["lr_nlm"]],
                    int(dcfg["crops"]))
 # held out: crops of the training subjects' validation slices (input: HR crop); no-model reference: the HR crop
-# resized to half (bicubic)
+# anti-aliased (scikit-image's sigma 0.5 for x2) and sampled at 2i + 1, the real LR's grid
 val_hr = [s for d in subjects if "val_hr" in d for s in d["val_hr"]]
 val = crop_pairs(val_hr, [s for d in subjects if "val_hr" in d for s in d["val_lr_nlm"]],
                  int(dcfg["val_crops"])) if val_hr and int(dcfg["val_crops"]) else None
-reference = None if val is None else np.stack([bicubic_resize(x[0], factor=0.5) for x in val.lr])[:, None]
+reference = None if val is None else np.stack([gaussian_decimate(x[0], 2, 0.5) for x in val.lr])[:, None]
 method = dsn_method(dcfg)
 fitted = fit(method, train, val, max_updates=int(dcfg["max_updates"]), stopping=dcfg["stopping"],
              val_reference=reference, batch_size=int(dcfg["batch_size"]), seed=seed, device=device,

@@ -11,7 +11,7 @@ from mrsr.experiments.dsgan.data import anisotropic_gaussian
 from mrsr.figures import learning_curves
 from mrsr.io import load_npz
 from mrsr.runlog import log_to
-from mrsr.train.dsgan import kernel_distance
+from mrsr.experiments.dsgan.evaluate import kernel_report
 
 log = log_to(snakemake.log[0])
 cfg, name = snakemake.params.cfg, snakemake.wildcards.dsgan_figure
@@ -45,11 +45,14 @@ elif name == "kernels":
     learned = np.concatenate([load_npz(p)["kernels"] for p in snakemake.input.kernelgan])
     hidden = d["kernel"]
     gb_k = anisotropic_gaussian(hidden.shape[0], (cfg["gb_sigma"],) * 2, 0.0)
-    if np.isfinite(hidden).all():
-        dist = {"dsgan": float(np.mean([kernel_distance(k, hidden) for k in learned])), "gb": kernel_distance(gb_k, hidden)}
-    else:  # acquired data: the truth is unknown
-        hidden, dist = np.zeros_like(gb_k), {"dsgan": np.nan, "gb": np.nan}
-    F.kernels_figure(hidden, learned, gb_k, dist, stem, f"Learned vs hidden kernel (centred distance d) {tag}")
+    known = bool(np.isfinite(hidden).all())  # acquired data: the truth is unknown
+    report = kernel_report(hidden if known else None, learned, float(cfg["gb_sigma"]))
+    dist = report["kernel_distance"].to_dict()
+    raw = (f"raw sum {report.loc['dsgan', 'kernel_sum']:.3f}, centre of mass - target (row, col) "
+           f"({report.loc['dsgan', 'phase_row']:+.2f}, {report.loc['dsgan', 'phase_col']:+.2f}) px")
+    # learned kernels shown flipped (G correlates; the hidden kernel is convolved)
+    F.kernels_figure(hidden if known else np.zeros_like(gb_k), np.flip(learned, (1, 2)), gb_k, dist, stem,
+                     f"Learned vs hidden kernel (centred distance d; DSGAN {raw}) {tag}")
 elif name == "learning_curves":
     names = ["ZF+EDSR", "GB+EDSR", "DSGAN+EDSR", "DSN+EDSR (proxy)", "DSN proxy (HR -> real LR)"]
     logs = {n: pd.read_csv(p) for n, p in zip(names, snakemake.input.logs)}

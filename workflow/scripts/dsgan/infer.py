@@ -4,7 +4,7 @@ BRISQUE (LIVE model) per slice."""
 import numpy as np
 import pandas as pd
 
-from mrsr.degrade import bicubic_resize
+from mrsr.experiments.dsgan.data import upsample_on_grid
 from mrsr.io import load_npz, save_npz
 from mrsr.metrics import brain_mask, brain_metrics, brisque, image_metrics, load_brisque_model
 from mrsr.train import load_model, predict_fn
@@ -24,7 +24,7 @@ for subject, path in zip(snakemake.params.subjects, snakemake.input.data):
     fold = int(snakemake.params.folds[subject])
     for i, (lr, hr) in enumerate(zip(d[lr_key], d["hr"])):
         if method == "bicubic":
-            sr = bicubic_resize(lr, shape=hr.shape)
+            sr = upsample_on_grid(lr, hr.shape)  # LR pixel i read as HR pixel 2i + 1
         else:
             sr = predictors[fold](lr[None, None])[0, 0]
         lo, hi = float(hr.min()), float(hr.max())

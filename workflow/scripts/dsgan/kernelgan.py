@@ -1,6 +1,6 @@
 """One DSGAN per slice of one subject and training seed (one GPU-tagged job per subject and seed, slices in sequence):
-crops from gradient probability maps, the shared training loop, then LR_syn = G(HR) over the slice and the learned
-kernel. The training seed draws the crops and initialises the networks."""
+crops from gradient probability maps, the shared training loop, then LR_syn = G(HR) over the slice (on the real LR's grid)
+and the learned kernel (correlation orientation, raw: before normalisation), its raw sum and phase. The training seed draws the crops and initialises the networks."""
 import shutil
 import time
 from pathlib import Path
@@ -13,6 +13,7 @@ from mrsr.experiments.dsgan import data as D
 from mrsr.experiments.dsgan.methods import KERNELGAN_BATCH, KERNELGAN_CROPS, kernelgan_method
 from mrsr.io import load_npz, save_npz
 from mrsr.train import TrainData, fit
+from mrsr.train.dsgan import kernel_phase
 from mrsr.jobs import start_job
 
 job = start_job(snakemake)
@@ -40,10 +41,12 @@ for i, (hr, lr) in enumerate(zip(d["hr"], d[lr_key])):
     synthetic.append(D.apply_generator(g, hr))  # fit returns G on the CPU
     with torch.no_grad():
         kernels.append(g.kernel().numpy())
+    phase = kernel_phase(kernels[-1])
     rows.append({"slice": i, **{k: float(v) for k, v in loss.items()}, "kernel_sum": float(kernels[-1].sum()),
-                 "seconds": time.perf_counter() - began})
-    log.info("slice %d: %d iterations in %.1f s, kernel sum %.3f, final bicubic loss %.4g", i, n,
-             rows[-1]["seconds"], rows[-1]["kernel_sum"], rows[-1].get("train_bicubic", np.nan))
+                 "phase_row": phase[0], "phase_col": phase[1], "seconds": time.perf_counter() - began})
+    log.info("slice %d: %d iterations in %.1f s, raw kernel sum %.3f, centre of mass - target (%.2f, %.2f) px, "
+             "final bicubic loss %.4g", i, n, rows[-1]["seconds"], rows[-1]["kernel_sum"], *phase,
+             rows[-1].get("train_bicubic", np.nan))
 shutil.rmtree(snakemake.params.ckpt_dir, ignore_errors=True)  # one small checkpoint per slice: not kept
 save_npz(snakemake.output[0], lr=np.stack(synthetic).astype(np.float32), kernels=np.stack(kernels).astype(np.float32),
          log=pd.DataFrame(rows).to_numpy(dtype=np.float64), log_columns=np.array(list(pd.DataFrame(rows).columns)))

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mrsr.experiments.dsgan.evaluate import (BRAIN_METRICS, MAIN_BRAIN_METRIC, METRICS, beats_reference,
+from mrsr.experiments.dsgan.evaluate import (BRAIN_METRICS, KERNEL_COLUMNS, MAIN_BRAIN_METRIC, METRICS, beats_reference,
                                              combine_over_seeds, item_samples, kernel_report, means, our_columns,
                                              paper_table, seed_mean_metrics, training_status, ttest)
 from mrsr.footer import failed_to_beat, paper_budgets, reference_line, run_footer, training_line
@@ -29,8 +29,10 @@ several = len(seeds) > 1
 metrics = seed_mean_metrics(per_seed)  # per-slice values averaged over seeds (one seed: its own)
 ecfg = cfg["edsr"]
 edsr_params = count_params(build("edsr", n_blocks=int(ecfg["n_blocks"]), channels=int(ecfg["channels"])))
-params = {k: edsr_params for k in ("zf", "gb", "dsgan", "dsn")}
-labels = {"bicubic": "Bicubic", "zf": "ZF+EDSR", "gb": "GB+EDSR", "dsgan": "DSGAN+EDSR", "dsn": "DSN+EDSR (proxy)"}
+params = {k: edsr_params for k in ("zf", "gb", "dsgan", "dsn", "hidden")}
+labels = {"bicubic": "Bicubic", "zf": "ZF+EDSR", "gb": "GB+EDSR", "dsgan": "DSGAN+EDSR", "dsn": "DSN+EDSR (proxy)",
+          "hidden": "Hidden degradation+EDSR (upper bound)"}
+upper = "hidden" in set(metrics["method"])  # phantom only: EDSR on pairs made with the hidden degradation itself
 
 tests = ttest(metrics, "dsgan", "gb")
 tests.to_csv(snakemake.output.ttest, sep="\t", index=False)
@@ -39,16 +41,24 @@ known = bool(np.isfinite(true_kernel).all())  # acquired (sheet) data have no kn
 
 
 def seed_kernels(paths: list[str]) -> pd.DataFrame:
-    """Learned (one training seed's slices) and GB kernel against the hidden kernel; NaN where it is unknown."""
+    """Learned (one training seed's slices) and GB kernel against the hidden kernel (NaN where it is unknown), the
+    learned kernels' raw sum and phase."""
     learned = np.concatenate([load_npz(p)["kernels"] for p in paths])
-    if known:
-        return kernel_report(true_kernel, learned, float(cfg["gb_sigma"]))
-    return pd.DataFrame({"kernel": ["dsgan", "gb"], "kernel_distance": [np.nan, np.nan],
-                         "kernel_distance_std": [np.nan, np.nan], "n": [len(learned), 1]}).set_index("kernel", drop=False)
+    return kernel_report(true_kernel if known else None, learned, float(cfg["gb_sigma"]))
 
 
 kernels = combine_over_seeds({seed: seed_kernels(paths) for seed, paths in by_seed(snakemake.input.kernelgan).items()},
-                             ["kernel_distance", "kernel_distance_std"])
+                             KERNEL_COLUMNS)
+raw = kernels.loc["dsgan"]
+sums = np.concatenate([load_npz(p)["kernels"].sum(axis=(1, 2)) for p in snakemake.input.kernelgan])
+low = int(np.sum(sums < 0.5))  # KernelGAN's sum-to-one term keeps a trained kernel's sum near 1
+raw_line = (f"Learned kernel before KernelGAN's normalisation: {low} of {len(sums)} kernels (slices x seeds) have a "
+            f"raw sum below 0.5 (min {sums.min():.3f}; not converged: their G(HR) rests on a renormalised near-zero "
+            f"kernel). Mean over slices{', seeds' if several else ''}: sum "
+            f"{raw['kernel_sum']:.3f}; centre of mass minus the training's target (6.5, 6.5) (row, col) "
+            f"({raw['phase_row']:+.2f}, {raw['phase_col']:+.2f}) HR px. G(HR) is applied with the kernel normalised to "
+            "sum 1 and its centre of mass moved onto the real LR's grid (LR pixel i = HR pixel 2i + 1); the kernel "
+            "distance renormalises and re-centres, so it sees neither.")
 kernels.to_csv(snakemake.output.kernels, sep="\t", index=False)
 
 n = metrics.groupby("method").size()
@@ -64,7 +74,18 @@ common = [f"Ours: mean (std, ddof 1) over {int(n.min())} test slices per method 
               if several else "") + f") vs GB {kernels.loc['gb', 'kernel_distance']:.3f}: "
            + ("DSGAN is closer." if kernels.loc["dsgan", "kernel_distance"] < kernels.loc["gb", "kernel_distance"]
               else "DSGAN is NOT closer (target missed).")) if known else
-          "Kernel: the true degradation kernel of acquired data is unknown; no kernel distance."]
+          "Kernel: the true degradation kernel of acquired data is unknown; no kernel distance.", raw_line]
+# the slices each subject got: the phantom's interior may hold fewer distinct axial slices than asked
+asked = int(cfg["slices_per_subject"])
+got = [len(load_npz(p)["slices"]) for p in snakemake.input.data]
+if min(got) < asked:
+    common.append(f"Slices: {asked} per subject asked, {min(got)}" + (f"-{max(got)}" if max(got) > min(got) else "")
+                  + " got (plus validation slices): the brain's interior holds only that many distinct axial "
+                  "slices on this grid; the training sets are that much smaller.")
+if upper:
+    common.append("Hidden degradation+EDSR is an upper bound, not a compared method (phantom only; acquired data have "
+                  "no known degradation): EDSR trained on the HR degraded by the phantom's hidden kernel and x2 "
+                  "decimation (no misalignment, no noise); it has no paper value and enters no claim.")
 if several:
     common.append("Training seeds: DSGAN, the DSN proxy and EDSR are retrained per seed on the same data; Bicubic "
                   "(no training) is the same in every seed. The std columns are the per-seed std over slices, "
@@ -94,8 +115,10 @@ def training_lines(methods: list[str]) -> list[str]:
 
 
 def seed_table(seed_metrics: pd.DataFrame, paper: dict) -> pd.DataFrame:
-    """One training seed's table: ours (mean, std over slices) beside the paper, our labels."""
-    frame = paper_table(seed_metrics, paper, params)
+    """One training seed's table: ours (mean, std over slices) beside the paper (the upper-bound row, Table 2
+    only, has no paper values), our labels."""
+    rows = {**paper, "hidden": {}} if upper and "gb" in paper else paper
+    frame = paper_table(seed_metrics, rows, params)
     frame["Method"] = [labels[k] for k in frame.index]
     return frame
 
@@ -107,9 +130,9 @@ for table, outs in (("table2", ("csv", "Table 2: SR of the real LR, training-set
     tables = {seed: seed_table(per_seed[seed], paper) for seed in seeds}
     frame = combine_over_seeds(tables, our_columns(tables[seeds[0]]))
     ours = means(frame)  # seed means
-    frames[table] = ours
+    frames[table] = ours.drop(index=["hidden"], errors="ignore")  # the upper bound enters no claim or ordering
     extra = [*common, f"Paper values: {paper_source('dsgan', table)}"]
-    extra += [f"Orderings: {o}" for o in ordering_summary(paper, ours.to_dict("index"), METRICS)]
+    extra += [f"Orderings: {o}" for o in ordering_summary(paper, frames[table].to_dict("index"), METRICS)]
     extra += seeds_lines(paper, {seed: means(t).to_dict("index") for seed, t in tables.items()}, METRICS)
     if table == "table2":
         for metric, higher in METRICS:
@@ -124,7 +147,7 @@ for table, outs in (("table2", ("csv", "Table 2: SR of the real LR, training-set
     write_table(frame, stem, title=outs[1], footer=lines, mean_std=True)
 frames["tests"] = tests[["p_t", "p_t_better"]]
 if known:
-    frames["kernels"] = kernels[["kernel_distance"]]
+    frames["kernels"] = kernels[["kernel_distance"]]  # claims: the distance only
 # per-item values (paired tests) and each trained row's status (learned, plateau) for the scorecard
 table_methods = {"table2": ["bicubic", "zf", "gb", "dsgan"], "table3": ["dsn", "dsgan"]}
 status = {t: {m: status_of[m] for m in ms if m in status_of} for t, ms in table_methods.items()}

@@ -1,5 +1,5 @@
 """EDSR x2 for one training-set construction and fold (GPU-tagged, resumable): LR from the construction
-(ZF, GB, DSGAN = G(HR), DSN = DSN(HR)) paired with the HR of the fold's training subjects, L1 loss, for at most
+(ZF, GB, DSGAN = G(HR), DSN = DSN(HR), HIDDEN = the phantom's hidden kernel: the upper bound) paired with the HR of the fold's training subjects, L1 loss, for at most
 edsr.max_updates updates with the plateau rule on held-out validation slices of the same training subjects (their
 real LR as input, Bicubic of it as the no-model reference); the test subjects are never seen."""
 from pathlib import Path
@@ -24,7 +24,7 @@ dsn = load_npz(snakemake.input.synthetic[0]) if construction == "dsn" else None
 subjects = [load_npz(path) for path in snakemake.input.data]
 for k, (path, d) in enumerate(zip(snakemake.input.data, subjects)):
     hrs += list(d["hr"])
-    if construction in ("zf", "gb"):
+    if construction in ("zf", "gb", "hidden"):
         lrs += list(d[construction])
     elif construction == "dsgan":
         lrs += list(load_npz(snakemake.input.synthetic[k])["lr"])

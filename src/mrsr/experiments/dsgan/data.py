@@ -11,11 +11,14 @@ import torch
 from scipy import ndimage
 from skimage.restoration import denoise_nl_means
 
-from mrsr.degrade import add_gaussian_noise, bicubic_resize, decimate, gaussian_decimate, kspace_truncate
+from mrsr.degrade import add_gaussian_noise, decimate, downsample_kernel, gaussian_decimate, kspace_truncate
 from mrsr.metrics import interior_slices
 from mrsr.train import TrainData
+from mrsr.train.dsgan import centred_kernel
 
 FACTOR = 2
+# The one LR grid: LR pixel i sits at HR pixel FACTOR * i + FACTOR // 2 (mrsr.degrade.decimate's samples, 2i + 1).
+GRID_OFFSET = FACTOR // 2
 
 
 def anisotropic_gaussian(size: int, sigmas: Sequence[float], theta_deg: float) -> np.ndarray:
@@ -30,6 +33,15 @@ def anisotropic_gaussian(size: int, sigmas: Sequence[float], theta_deg: float) -
     return k / k.sum()
 
 
+def acquisition_psf(size: int, fraction: float) -> np.ndarray:
+    """size x size point-spread function of a Cartesian acquisition that samples the central `fraction` of the HR
+    grid's k-space extent per axis (rectangular, no filter): the separable sinc f sinc(f x) on HR pixels (first zeros
+    one LR voxel, 1/f pixels, away; negative lobes: ringing), cut to size x size around the middle pixel, sum 1."""
+    taps = fraction * np.sinc(fraction * (np.arange(size) - (size - 1) / 2.0))
+    k = np.outer(taps, taps)
+    return k / k.sum()
+
+
 def real_lr(hr: np.ndarray, kernel: np.ndarray, shift: Sequence[float], noise_sd: float,
             rng: np.random.Generator) -> np.ndarray:
     """The phantom's "real" LR of one HR slice: sub-pixel shift (misalignment), hidden-kernel blur, Gaussian noise,
@@ -37,6 +49,12 @@ def real_lr(hr: np.ndarray, kernel: np.ndarray, shift: Sequence[float], noise_sd
     moved = ndimage.shift(hr, shift, order=3, mode="reflect")
     blurred = ndimage.convolve(moved, kernel, mode="reflect")
     return decimate(add_gaussian_noise(blurred, noise_sd, rng), FACTOR)
+
+
+def hidden_lr(hr: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Upper-bound construction (phantom only): the hidden kernel itself and the real LR's decimation, without the
+    per-slice misalignment and noise (no construction models those; the test input is NLM-denoised)."""
+    return downsample_kernel(hr, kernel, FACTOR)
 
 
 def noise_sd(img: np.ndarray) -> float:
@@ -61,8 +79,11 @@ def gb_lr(hr: np.ndarray, sigma: float) -> np.ndarray:
 
 def zf_lr(hr: np.ndarray, radius: float, width: float) -> np.ndarray:
     """ZF construction: keep the central half of k-space per axis, Fermi window (radius, width relative to the kept
-    half-width: k_r = N/4 and w = N/64 are radius 1 and width 1/16), magnitude of the N/2-grid inverse FFT."""
-    return kspace_truncate(hr, 1.0 / FACTOR, window=(radius, width))
+    half-width: k_r = N/4 and w = N/64 are radius 1 and width 1/16), magnitude of the N/2-grid inverse FFT.
+
+    The truncated grid's sample i sits at HR pixel 2i (the FFT keeps its origin); the HR is first rolled by
+    GRID_OFFSET pixels (a linear phase, exact for the FFT's periodic image) so it sits at 2i + 1, the real LR's."""
+    return kspace_truncate(np.roll(hr, -GRID_OFFSET, axis=(0, 1)), 1.0 / FACTOR, window=(radius, width))
 
 
 def window_means(img: np.ndarray, size: int) -> np.ndarray:
@@ -101,20 +122,31 @@ def from_unit(x: np.ndarray) -> np.ndarray:
 
 
 def apply_generator(generator: torch.nn.Module, hr: np.ndarray) -> np.ndarray:
-    """LR_syn = G(HR) / sum(k) over a whole [0, 1] slice (reflect-padded by the kernel radius), k = G's kernel.
-
-    G is linear and bias-free, so this is the HR convolved with the learned kernel normalised to sum 1 (KernelGAN's
-    post-processing) and decimated, applied to the intensities themselves: a constant slice maps to the same constant,
-    no offset (mapping to [-1, 1] around G, as in training, would add (1 - sum k) / 2). Shape (H/2, W/2) for even
-    H, W."""
-    pad = (generator.kernel_size - 1) // 2
-    x = torch.from_numpy(np.asarray(hr, dtype=np.float32))[None, None]
+    """LR_syn = G(HR) on the real LR's grid, over a whole [0, 1] slice: `apply_kernel` of G's kernel (G is linear
+    and bias-free: G(x) = its kernel correlated with x at stride 2). Shape (H/2, W/2) for even H, W."""
     with torch.no_grad():
-        total = float(generator.kernel().sum())
-        if not np.isfinite(total) or abs(total) < 1e-6:
-            raise ValueError(f"apply_generator: the learned kernel sums to {total}; it cannot be normalised")
-        y = generator(torch.nn.functional.pad(x, (pad, pad, pad, pad), mode="reflect")) / total
-    return y[0, 0].numpy().astype(np.float64)
+        k = generator.kernel().double().cpu().numpy()
+    return apply_kernel(hr, k)
+
+
+def apply_kernel(hr: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """hr cross-correlated (reflect) with the learned kernel k normalised to sum 1 and moved so its centre of mass
+    sits on a pixel (KernelGAN's post-processing re-centres and normalises too), then decimated like the real LR:
+    LR pixel i at HR pixel 2i + 1 whatever k's phase, and no intensity offset (a constant maps to itself).
+    Training pins k's centre of mass half-way between pixels (`mrsr.train.dsgan.kernel_centre_target`), a phase no
+    integer padding can put on the real LR's grid."""
+    total = float(np.sum(k))
+    if not np.isfinite(total) or abs(total) < 1e-6:
+        raise ValueError(f"apply_kernel: the learned kernel sums to {total}; it cannot be normalised")
+    centred = centred_kernel(k, k.shape[0] + 4)  # odd size: centre of mass on the middle pixel; 2 px for the move
+    return decimate(ndimage.correlate(np.asarray(hr, dtype=np.float64), centred, mode="reflect"), FACTOR)
+
+
+def upsample_on_grid(lr: np.ndarray, shape: Sequence[int]) -> np.ndarray:
+    """Bicubic (order-3 spline) upsampling to the HR `shape` that reads LR pixel i as HR pixel 2i + 1 (the
+    Bicubic row and the validation reference: no half-pixel shift against the HR)."""
+    coords = np.meshgrid(*[(np.arange(n) - GRID_OFFSET) / FACTOR for n in shape], indexing="ij")
+    return ndimage.map_coordinates(np.asarray(lr, dtype=np.float64), coords, order=3, mode="nearest")
 
 
 def pick_slices(mask: np.ndarray, n: int, n_val: int, margin: float) -> tuple[list[int], list[int]]:
@@ -133,7 +165,13 @@ def even_crop(img: np.ndarray) -> np.ndarray:
 
 def rotate_pair(lr: np.ndarray, hr: np.ndarray, k: int, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Rotation k * 45 degrees of an LR/HR pair (multiples of 90 exact; 45-degree ones by cubic interpolation
-    [I]), then the central size x size (LR) and 2size x 2size (HR) crop, which drops the rotated corners."""
+    [I]), then the central size x size (LR) and 2size x 2size (HR) crop, which drops the rotated corners.
+
+    lr (n x n) and hr ((2n + 1) x (2n + 1)) are windows with LR pixel i at HR pixel 2i + 1: both centres sit at
+    the same point (HR pixel n), so rotating each about its centre keeps LR pixel i at HR pixel 2i + 1 of the
+    crops (an even HR window would flip that phase to 2i on every flipped axis)."""
+    if hr.shape != tuple(2 * n + 1 for n in lr.shape):
+        raise ValueError(f"rotate_pair: HR window {hr.shape} is not 2n + 1 for the LR window {lr.shape}")
     turns, diagonal = divmod(k, 2)
     lr, hr = np.rot90(lr, turns), np.rot90(hr, turns)
     if diagonal:
@@ -155,7 +193,8 @@ def edsr_pairs(lrs: Sequence[np.ndarray], hrs: Sequence[np.ndarray], size: int, 
         if min(lr.shape) < big:
             raise ValueError(f"LR slice {lr.shape} is smaller than the {big}-pixel window of {size}-pixel patches")
         r, c = (int(rng.integers(s - big + 1)) for s in lr.shape)
-        x, y = rotate_pair(lr[r:r + big, c:c + big], hr[2 * r:2 * r + 2 * big, 2 * c:2 * c + 2 * big],
+        hr = np.pad(hr, ((0, 1), (0, 1)), mode="reflect")  # the odd HR window may reach one pixel past the edge
+        x, y = rotate_pair(lr[r:r + big, c:c + big], hr[2 * r:2 * r + 2 * big + 1, 2 * c:2 * c + 2 * big + 1],
                            int(rng.integers(rotations)), size)
         xs.append(x)
         ys.append(y)
@@ -164,14 +203,14 @@ def edsr_pairs(lrs: Sequence[np.ndarray], hrs: Sequence[np.ndarray], size: int, 
 
 def registered_lr_slices(lr: np.ndarray, lr_affine: np.ndarray, hr: np.ndarray, hr_affine: np.ndarray, *, seed: int,
                          transform: str, reg_iterations: Sequence[int]) -> np.ndarray:
-    """A sheet's real LR volume registered to its HR (ANTs) and resized to half the HR in-plane resolution by
-    bicubic interpolation, slice by slice (the paper's 2.7 -> 2.5 mm step); shape (H/2, W/2, Z) of the even-cropped
-    HR grid."""
+    """A sheet's real LR volume registered to its HR (ANTs) and brought to half the HR in-plane resolution slice by
+    slice: scikit-image's anti-aliasing Gaussian for a x2 shrink (sigma 0.5) then HR pixels 2i + 1, the grid of
+    every construction; shape (H/2, W/2, Z) of the even-cropped HR grid."""
     from mrsr.preprocess import register
 
     warped = register(lr, lr_affine, hr, hr_affine, seed=seed, transform=transform, reg_iterations=reg_iterations,
                       label="the sheet's real LR volume onto its HR")
-    return np.stack([bicubic_resize(even_crop(warped[..., z]), factor=0.5) for z in range(warped.shape[-1])], -1)
+    return np.stack([gaussian_decimate(even_crop(warped[..., z]), FACTOR, 0.5) for z in range(warped.shape[-1])], -1)
 
 
 def default_mask(hr: np.ndarray) -> np.ndarray:
@@ -183,12 +222,12 @@ def validation_slices(subjects: Sequence[Mapping[str, np.ndarray]], lr_key: str
                       ) -> tuple[TrainData | None, np.ndarray | None]:
     """EDSR's held-out validation: the training subjects' validation slices (data-step keys val_hr and `lr_key`,
     e.g. val_lr_nlm) as TrainData (N, 1, h, w) -> (N, 1, 2h, 2w), and their no-model reference, the Bicubic
-    upsampling of the input (the table's Bicubic row) at the target's shape; (None, None) without validation slices."""
+    upsampling of the input on the LR grid (the table's Bicubic row) at the target's shape; (None, None) without validation slices."""
     lrs = [s for d in subjects if "val_hr" in d for s in d[lr_key]]
     hrs = [s for d in subjects if "val_hr" in d for s in d["val_hr"]]
     if not hrs:
         return None, None
     if len({h.shape for h in hrs}) > 1:
         raise ValueError(f"validation slices differ in shape {sorted({h.shape for h in hrs})}; they are stacked")
-    reference = np.stack([bicubic_resize(lr, shape=hr.shape) for lr, hr in zip(lrs, hrs)])[:, None]
+    reference = np.stack([upsample_on_grid(lr, hr.shape) for lr, hr in zip(lrs, hrs)])[:, None]
     return TrainData(np.stack(lrs)[:, None], np.stack(hrs)[:, None]), reference.astype(np.float32)

@@ -13,7 +13,7 @@ from mrsr.experiments.dsgan.data import anisotropic_gaussian
 from mrsr.metrics import BRISQUE_LABEL
 from mrsr.stats import paired_better
 from mrsr.tables import SEED_SD, aggregate, build_table, combine_seeds
-from mrsr.train.dsgan import kernel_distance
+from mrsr.train.dsgan import kernel_distance, kernel_phase
 
 METRICS = (("brisque", False), ("ssim", True), ("psnr", True))  # the paper's column order and directions
 BRAIN_METRICS = {"psnr_brain": "PSNR (brain)", "ssim_brain": "SSIM (brain)"}  # ours only, inside the HR's brain mask
@@ -62,13 +62,27 @@ def ttest(metrics: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("metric", drop=False)
 
 
-def kernel_report(true_kernel: np.ndarray, learned: np.ndarray, gb_sigma: float) -> pd.DataFrame:
-    """Distance of each learned kernel (n, 13, 13) and of the GB kernel to the hidden kernel."""
-    size = true_kernel.shape[0]
+KERNEL_COLUMNS = ["kernel_distance", "kernel_distance_std", "kernel_sum", "phase_row", "phase_col"]
+
+
+def kernel_report(true_kernel: np.ndarray | None, learned: np.ndarray, gb_sigma: float) -> pd.DataFrame:
+    """Per kernel (dsgan: mean over the learned kernels (n, 13, 13); gb): distance to the hidden kernel (NaN when
+    it is unknown, None), and for DSGAN the raw kernel's sum and phase (`kernel_phase`), which the distance does
+    not see. The learned kernels are G's (correlation orientation), the hidden one is applied by convolution: the
+    learned are flipped before the distance."""
+    size = learned.shape[-1]
     gb = anisotropic_gaussian(size, (gb_sigma, gb_sigma), 0.0)
-    d = np.array([kernel_distance(k, true_kernel) for k in learned])
-    return pd.DataFrame({"kernel": ["dsgan", "gb"], "kernel_distance": [float(d.mean()), kernel_distance(gb, true_kernel)],
+    if true_kernel is None:
+        d, d_gb = np.full(len(learned), np.nan), np.nan
+    else:
+        d = np.array([kernel_distance(np.flip(k), true_kernel) for k in learned])
+        d_gb = kernel_distance(gb, true_kernel)
+    phases = np.array([kernel_phase(k) for k in learned])
+    return pd.DataFrame({"kernel": ["dsgan", "gb"], "kernel_distance": [float(d.mean()), d_gb],
                          "kernel_distance_std": [float(d.std(ddof=1)) if len(d) > 1 else np.nan, 0.0],
+                         "kernel_sum": [float(learned.sum(axis=(1, 2)).mean()), 1.0],
+                         "phase_row": [float(phases[:, 0].mean()), np.nan],
+                         "phase_col": [float(phases[:, 1].mean()), np.nan],
                          "n": [len(d), 1]}).set_index("kernel", drop=False)
 
 
