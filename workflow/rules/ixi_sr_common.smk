@@ -60,7 +60,9 @@ def ixi_sr_volume(wildcards) -> str:
     """The subject's T2w volume: the sheet's file or the phantom subject's t2w map on ixi_sr's phantom grid."""
     if IXI_SHEET:
         return IXI_SHEET[wildcards.ixi_sr_subject]["t2w"]
-    return cohort_map_on_grid(wildcards.ixi_sr_subject, "t2w", IXI_SR["phantom_voxel_mm"])
+    return cohort_map_on_grid(
+        wildcards.ixi_sr_subject, "t2w", IXI_SR["phantom_voxel_mm"]
+    )
 
 
 def ixi_sr_train_data(wildcards) -> list[str]:
