@@ -59,6 +59,20 @@ def test_grid_voxel_size_and_world_position(templates: cohort.Templates, voxel_m
     np.testing.assert_allclose(centroid(grid.gm, grid.affine), centroid(gm_1mm, affine_1mm), atol=0.01)
 
 
+def test_one_mm_grid_is_the_templates_own_voxels() -> None:
+    # ixi_sr's 1 mm slices: the 1 mm grid must be the shipped voxels themselves, not a resampled (blurred) copy
+    grid = cohort.load_templates(1.0)
+    t1_1mm, gm_1mm, _wm, _csf, _brain, affine_1mm = cohort._templates_1mm()
+    assert np.allclose(grid.voxel_mm, 1.0)
+    offset = (np.linalg.inv(affine_1mm) @ grid.affine)[:3, 3]  # template index of the grid's voxel 0
+    np.testing.assert_allclose(offset, np.round(offset), atol=1e-6)
+    lo = np.round(offset).astype(int)
+    inner = tuple(slice(max(0, -a), min(n, m - a)) for a, n, m in zip(lo, grid.gm.shape, gm_1mm.shape))
+    source = tuple(slice(s.start + a, s.stop + a) for s, a in zip(inner, lo))
+    np.testing.assert_allclose(grid.gm[inner], gm_1mm[source], atol=1e-6)
+    np.testing.assert_allclose(grid.t1[inner], t1_1mm[source], rtol=1e-6, atol=1e-3)
+
+
 def test_crop_keeps_the_brain_with_margin(templates: cohort.Templates) -> None:
     full = cohort.load_templates(2.0, crop_to_brain=False)
     assert all(c < f + 4 for c, f in zip(templates.gm.shape, full.gm.shape))

@@ -18,6 +18,31 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT = yaml.safe_load((REPO / "config/config.yaml").read_text())["field7to9"]
 
 
+# paper Table 1: generator and discriminator figure panels, generator loss weights, learning rates (G, D)
+PAPER_TABLE1 = {
+    "dcgan1": ("dcgan1_g", "disc_b", {"bce": 1, "l1": 1.5, "gdl": 1.5}, 5e-5, 2e-5),
+    "dcgan2": ("dcgan2_g", "disc_d", {"bce": 1, "l1": 1.5}, 2e-4, 2e-5),
+    "dcgan3": ("dcgan3_g", "disc_f", {"bce": 1, "l1": 1.5}, 2e-4, 2e-5),
+    "dcgan4": ("dcgan3_g", "disc_f", {"bce": 1, "l1": 1.5, "gdl": 1.5}, 2e-4, 2e-5),
+    "unet5": ("unet_g", "disc_d", {"bce": 1, "l1": 1.5, "gdl": 2}, 2e-3, 2e-4),
+    "unet6": ("unet_g", "disc_d", {"bce": 1, "l1": 1.5, "gdl": 2}, 2e-3, 2e-4),
+    "unet7": ("unet_g", "disc_d", {"bce": 1, "l1": 2}, 2e-3, 2e-4),
+    "unet8": ("unet_g", "disc_d", {"bce": 1, "l1": 1.5, "gdl": 2}, 2e-3, 1e-3),
+    "pix2pix9": ("unet_g", "patchgan", {"bce": 1, "l1": 1.5}, 5e-5, 2e-5),
+    "pix2pix10": ("unet_g", "patchgan", {"bce": 1, "l2": 1.5}, 5e-5, 2e-5),
+    "pix2pix11": ("unet_g", "patchgan", {"bce": 1, "l1": 1.5, "perceptual": 1}, 5e-5, 2e-5),
+}
+
+
+@pytest.mark.parametrize("key", PAPER_TABLE1)
+def test_gan_rows_train_with_the_papers_table1_networks_weights_and_rates(key: str) -> None:
+    generator, discriminator, losses, lr_g, lr_d = PAPER_TABLE1[key]
+    method = DEFAULT["methods"][key]
+    assert (method["generator"], method["discriminator"]) == (generator, discriminator)
+    assert method["losses"] == losses and (method["lr_g"], method["lr_d"]) == (lr_g, lr_d)
+    assert "betas" not in method and "init" not in method  # the declared defaults (footer), not per-row tuning
+
+
 def zscored_pairs(n: int, size: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """n (LR, HR) pairs like the data: dark background, a 'brain' ellipse (a third of the image) with
     brighter blobs, scaled to [0, 1] then z-scored (paper 5.2): the brain has z > 1, as in the phantom

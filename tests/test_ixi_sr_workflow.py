@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from mrsr.footer import paper_budgets
+from mrsr.metrics import brain_mask
 from mrsr.stats import paired_better
 from test_workflow import REPO, dag_jobs, rule_counts, run_tiny_from
 
@@ -28,6 +30,13 @@ def test_default_plans_split_by_subject_with_gpu_tags(tmp_path: Path) -> None:
         if job.rule.name == "ixi_sr_infer":
             assert job.resources["gpu"] == (1 if job.wildcards["ixi_sr_method"] in NETWORKS else 0)
             assert sorted(Path(f).stem for f in job.input if f.endswith(".npz")) == ["sub-05", "sub-06"]
+        if job.rule.name == "ixi_sr_data":  # the 1 mm rebuild of the subject, not the 2 mm cohort's file
+            assert list(job.input) == [f"results/cohort/grid-1mm/{job.wildcards['ixi_sr_subject']}/t2w.nii.gz"]
+        if job.rule.name == "cohort_subject_on_grid":
+            assert job.params.voxel_mm == 1.0 and list(job.output)[0].endswith("/t2w.nii.gz")
+    assert counts["cohort_subject_on_grid"] == 6
+    table = next(job for job in jobs if job.rule.name == "ixi_sr_table")
+    assert not any(d[0] == "cohort.voxel_mm" for d in table.params.footer["differences"])
 
 
 def test_two_training_seeds_double_the_network_jobs_only(tmp_path: Path) -> None:
@@ -59,6 +68,9 @@ def test_paper_preset_dry_run_uses_paper_scale(tmp_path: Path) -> None:
     assert train["cpce"].params.method["max_updates"] == 306_300 and train["circle"].params.method["max_updates"] == 612_500
     assert not train["cpce"].params.method["stopping"]["stop"]  # the paper trains its 100 epochs
     assert train["cpce"].params.method["n_critic"] == 4 and train["cpce"].params.method["lambda_p"] == 0.1
+    assert "cohort_subject_on_grid" not in counts  # the paper preset's cohort is already on the 1 mm grid
+    assert {tuple(job.input) for job in jobs if job.rule.name == "ixi_sr_data"} == {
+        (f"results/cohort/sub-0{i}/t2w.nii.gz",) for i in range(1, 7)}
     table = next(job for job in jobs if job.rule.name == "ixi_sr_table")
     assert table.params.footer["differences"] == [] or all(
         not d[0].startswith("ixi_sr") for d in table.params.footer["differences"])
@@ -136,6 +148,27 @@ def test_tiny_run_validation_slices_come_from_training_subjects_only(ixi_tiny: P
     record = json.loads((out / "models/cpce/seed-0/loss.json").read_text())
     ref = np.mean([(d["lr"][d["val"]] - d["hr"][d["val"]]) ** 2 for d in train])
     assert record["reference_val_mse"] == pytest.approx(ref, rel=1e-5)  # the LR of exactly those slices
+
+
+def brain_centroid(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Intensity-weighted centroid (pixels) of a slice inside a mask."""
+    w = np.where(mask, img, 0.0).astype(np.float64)
+    return np.array([(np.indices(img.shape)[a] * w).sum() / w.sum() for a in range(2)])
+
+
+def test_tiny_run_slices_on_the_phantom_grid_lr_without_offset_or_shift(ixi_tiny: Path) -> None:
+    # the phantom T2w is rebuilt on ixi_sr.phantom_voxel_mm (the tiny config's differs from its cohort's grid)
+    grid = yaml.safe_load((REPO / "config/test.yaml").read_text())["ixi_sr"]["phantom_voxel_mm"]
+    assert grid != yaml.safe_load((REPO / "config/test.yaml").read_text())["cohort"]["voxel_mm"]
+    for subject in ("sub-01", "sub-02", "sub-03"):
+        d = np.load(ixi_tiny / f"results/ixi_sr/data/{subject}.npz")
+        np.testing.assert_allclose(d["voxel_mm"], [grid, grid])
+        masks = brain_mask(d["hr"])
+        for lr, hr, mask in zip(d["lr"], d["hr"], masks):
+            # k-space truncation keeps DC: the brain mean moves only by the magnitude's rectified ringing
+            assert abs(lr[mask].mean() / hr[mask].mean() - 1) < 0.015
+            # and the same sampling grid: no shift of the brain between LR and HR
+            np.testing.assert_allclose(brain_centroid(lr, mask), brain_centroid(hr, mask), atol=0.1)
 
 
 def slice_mean(out: Path, method: str, seed: int, metric: str) -> float:

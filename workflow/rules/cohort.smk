@@ -35,6 +35,32 @@ rule cohort_subject:
         "../scripts/cohort/subject.py"
 
 
+# The same subject (seed, settings, tissue values) on another grid, e.g. ixi_sr's 1 mm slices; its deformation,
+# bias field and noise are drawn on that grid. Only the requested maps are written.
+rule cohort_subject_on_grid:
+    output:
+        "results/cohort/grid-{grid_mm}mm/{subject}/{map}.nii.gz",
+    log:
+        "logs/cohort/grid-{grid_mm}mm/{subject}_{map}.log",
+    benchmark:
+        "benchmarks/results/cohort/grid-{grid_mm}mm/{subject}_{map}.tsv"
+    wildcard_constraints:
+        grid_mm=r"\d+(\.\d+)?",
+        map="|".join(COHORT_MAPS),
+    conda:
+        "../../envs/mrsr.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+    params:
+        cohort=config["cohort"],
+        seed=SEED,
+        index=subject_index,
+        voxel_mm=lambda wildcards: float(wildcards.grid_mm),
+    script:
+        "../scripts/cohort/subject.py"
+
+
 rule cohort_sheet:
     input:
         expand("results/cohort/{subject}/t1w.nii.gz", subject=phantom_subjects()),

@@ -129,6 +129,15 @@ def cohort_maps(subject: str, maps: list[str]) -> list[str]:
     return [f"results/cohort/{subject}/{m}.nii.gz" for m in maps]
 
 
+def cohort_map_on_grid(subject: str, name: str, voxel_mm: float) -> str:
+    """Path of one map of a phantom subject built on a voxel_mm grid: the cohort's own file when that is the
+    cohort's grid, else the subject rebuilt on that grid (rule cohort_subject_on_grid).
+    """
+    if float(voxel_mm) == float(config["cohort"]["voxel_mm"]):
+        return cohort_maps(subject, [name])[0]
+    return f"results/cohort/grid-{float(voxel_mm):g}mm/{subject}/{name}.nii.gz"
+
+
 def gpu_runtime(wildcards, attempt) -> int:
     """Runtime in minutes, scaled by the retry attempt."""
     return 60 * attempt

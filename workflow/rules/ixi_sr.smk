@@ -109,7 +109,7 @@ rule ixi_sr_table:
     params:
         cfg=IXI_SR,
         test=IXI_TEST,
-        footer=footer_params("ixi_sr", IXI_DATA, IXI_SHEET is None),
+        footer=ixi_sr_footer(),
     script:
         "../scripts/ixi_sr/table.py"
 

@@ -54,7 +54,7 @@ IXI_METHODS = list(IXI_SR["methods"])
 IXI_NETWORKS = [k for k, m in IXI_SR["methods"].items() if m.get("generator")]
 IXI_LABELS = {k: m["label"] for k, m in IXI_SR["methods"].items()}
 IXI_DATA = (
-    "phantom cohort (T2w slices)"
+    f"phantom cohort (T2w slices, {float(IXI_SR['phantom_voxel_mm']):g} mm grid)"
     if IXI_SHEET is None
     else f"subject sheet {IXI_SR['subject_sheet']}"
 )
@@ -66,10 +66,12 @@ wildcard_constraints:
 
 
 def ixi_sr_volume(wildcards) -> str:
-    """The subject's T2w volume: the sheet's file or the phantom cohort's t2w map."""
+    """The subject's T2w volume: the sheet's file or the phantom subject's t2w map on ixi_sr's phantom grid."""
     if IXI_SHEET:
         return IXI_SHEET[wildcards.ixi_sr_subject]["t2w"]
-    return f"results/cohort/{wildcards.ixi_sr_subject}/t2w.nii.gz"
+    return cohort_map_on_grid(
+        wildcards.ixi_sr_subject, "t2w", IXI_SR["phantom_voxel_mm"]
+    )
 
 
 def ixi_sr_train_data(wildcards) -> list[str]:
@@ -142,3 +144,12 @@ def ixi_sr_figure_records(wildcards) -> list[str]:
     return expand(
         f"{IXI_DIR}/models/{{m}}/seed-{IXI_FIGURE_SEED}/loss.json", m=IXI_NETWORKS
     )
+
+
+def ixi_sr_footer() -> dict:
+    """footer_params of Table 1. The phantom's grid is ixi_sr.phantom_voxel_mm, so cohort.voxel_mm is left out; a
+    sheet run leaves out phantom_voxel_mm too."""
+    foot = footer_params("ixi_sr", IXI_DATA, IXI_SHEET is None)
+    unused = ("cohort.voxel_mm",) if IXI_SHEET is None else ("phantom_voxel_mm",)
+    foot["differences"] = [d for d in foot["differences"] if d[0] not in unused]
+    return foot

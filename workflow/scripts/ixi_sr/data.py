@@ -1,5 +1,7 @@
 """HR T2w slices of one subject, their k-space truncated LR (central 25 % of k-space, same grid) and, for a training
-subject, the slices held out for validation."""
+subject, the slices held out for validation; the slices' in-plane voxel size (mm) as `voxel_mm`."""
+import numpy as np
+
 from mrsr.experiments.ixi_sr.data import slice_pairs
 from mrsr.io import read_nifti, save_npz
 from mrsr.runlog import log_to
@@ -8,10 +10,12 @@ log = log_to(snakemake.log[0])
 cfg = snakemake.params.cfg
 subject = snakemake.wildcards.ixi_sr_subject
 volume = read_nifti(snakemake.input[0])
+axis = int(cfg["slice_axis"])
 n_val = int(cfg["val_slices"]) if subject in snakemake.params.train_subjects else 0  # test subjects: none
-pairs = slice_pairs(volume.data, size=int(cfg["slice_size"]), axis=int(cfg["slice_axis"]),
+pairs = slice_pairs(volume.data, size=int(cfg["slice_size"]), axis=axis,
                     min_foreground=float(cfg["min_foreground"]), val_slices=n_val)
-save_npz(snakemake.output[0], **pairs)
+voxel_mm = np.delete(np.asarray(volume.voxel_size, dtype=np.float64), axis)
+save_npz(snakemake.output[0], **pairs, voxel_mm=voxel_mm)
 log.info("%s: %d slices of %dx%d from %s (voxel %s mm), %d held out for validation; HR range [%.3g, %.3g], "
          "LR range [%.3g, %.3g]", subject, len(pairs["hr"]), *pairs["hr"].shape[1:], snakemake.input[0],
          volume.voxel_size, int(pairs["val"].sum()), pairs["hr"].min(), pairs["hr"].max(), pairs["lr"].min(),
