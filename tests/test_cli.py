@@ -59,14 +59,17 @@ def test_ixi_sr_apply_sinc_upsamples_in_plane_keeps_geometry_and_intensities() -
     lr = np.abs(kspace_truncate(hr.astype(np.complex128), (0.5, 0.5, 1.0))).astype(np.float32)
     affine = np.diag([2.0, 2.0, 1.0, 1.0])
     affine[:3, 3] = (-40.0, -30.0, 5.0)
-    meta = ModelMeta("ixi_sr", "cpce", 0, trained_on={"data": "phantom", "contrast": "T2w", "experiment": "ixi_sr"},
+    meta = ModelMeta("ixi_sr", "cpce", 0, trained_on={"data": "phantom", "contrast": "T2w", "experiment": "ixi_sr",
+                                                      "voxel_mm": [1.0, 1.0]},
                      inference={"slice_axis": 2, "upsample_factor": 2, "normalise": "min-max per volume"})
     out, out_affine, notes = apply_volume(torch.nn.Identity(), meta, Volume(lr, affine), ApplyOptions(batch_size=4))
     assert out.shape == (40, 32, 6) and np.allclose(np.diag(out_affine)[:3], (1.0, 1.0, 1.0))
     np.testing.assert_allclose(out_affine[:3, 3], affine[:3, 3])  # the FFT grid keeps its origin
     np.testing.assert_allclose(out, hr, rtol=0, atol=2e-3 * hr.max())  # a band-limited blob comes back whole
     assert out.mean() == np.float32(out.mean()) and abs(out.mean() / lr.mean() - 1) < 1e-3
-    assert len(notes) == 1 and "T2w" in notes[0]
+    assert len(notes) == 1 and "T2w" in notes[0]  # 1 mm in-plane after upsampling: as trained
+    coarse = apply_volume(torch.nn.Identity(), meta, Volume(lr, np.diag([4.0, 4.0, 1.0, 1.0])), ApplyOptions())[2]
+    assert any("voxel size 2x2 mm after upsampling" in n and "1x1 mm" in n for n in coarse)
 
 
 def test_apply_refuses_models_of_other_experiments_naming_them(tmp_path) -> None:

@@ -46,7 +46,8 @@ fitted = fit(method, train, val, max_updates=max_updates, stopping=entry.get("st
              keep_checkpoints=job.keep_checkpoints)
 model = fitted.generator
 meta = ModelMeta("ixi_sr", snakemake.wildcards.ixi_sr_method, seed, training=fitted.record,
-                 trained_on={"data": snakemake.params.data, "contrast": "T2w", "experiment": "ixi_sr"},
+                 trained_on={"data": snakemake.params.data, "contrast": "T2w", "experiment": "ixi_sr",
+                             "voxel_mm": load_npz(snakemake.input.train[0])["voxel_mm"]},  # in-plane, HR grid
                  inference=dict(snakemake.params.inference),
                  extra={"max_updates": max_updates, "batch_size": batch_size, "n_train_patches": len(train),
                         "n_val_patches": 0 if val is None else len(val)})

@@ -35,7 +35,8 @@ def apply_volume(generator, meta: ModelMeta, volume: Volume,
     if factor != 1:
         data = kspace_zeropad(data, factors).astype(np.float32)
     affine = zeropad_grid(volume.affine, factors)
-    notes = input_warnings(meta.trained_on, Volume(data, affine).voxel_size[:3], background_fraction(volume.data))
+    in_plane = tuple(np.delete(np.asarray(Volume(data, affine).voxel_size[:3]), axis))  # trained_on: in-plane
+    notes = input_warnings(meta.trained_on, in_plane, background_fraction(volume.data))
     lo, hi = float(data.min()), float(data.max())
     if hi <= lo:
         raise ValueError("the volume is constant: nothing to scale to [0, 1]")
