@@ -1,5 +1,6 @@
 """Train one pyramid (Experiment 1: on LR; Experiment 2: on NR) and generate its SR volume (GPU-tagged); the
-per-scale training records (updates, plateau, reconstruction MSE vs up(previous scale)) go to training.json."""
+per-scale training records (updates, plateau, reconstruction MSE vs up(previous scale), brain-mean ratios) go to
+training.json, the finest scale's with sr_brain_mean_ratio: the SR volume's brain mean over its upsampled input's."""
 import json
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from mrsr.io import load_npz, save_npz
 from mrsr.nets import count_params
 from mrsr.runlog import log_to
 from mrsr.train.io import plain
-from mrsr.train.multiscale import save_pyramid, scale_logs, train_pyramid
+from mrsr.train.multiscale import brain_mean_ratio, save_pyramid, scale_logs, train_pyramid, upsample
 
 log = log_to(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
@@ -28,6 +29,8 @@ pyr = train_pyramid(method, d[source], d[f"t1w_{source}"], max_updates=max_updat
                     ckpt_dir=Path(snakemake.params.ckpt_dir), stopping=snakemake.params.stopping, compute=compute,
                     keep_checkpoints=bool(snakemake.config.get("keep_checkpoints", False)))
 sr = pyr.super_resolve(d[source], d[t1_target], d[t1_target].shape, compute)
+up = upsample(torch.from_numpy(d[source].astype("float32"))[None, None], sr.shape)[0, 0].numpy()
+pyr.records[-1]["sr_brain_mean_ratio"] = brain_mean_ratio(sr, up)  # 1: SR keeps its input's brain intensity
 meta = {"experiment": "asl_sr", "run": experiment, "variant": snakemake.wildcards.asl_sr_variant,
         "subject": snakemake.wildcards.asl_sr_subject, "seed": seed, "max_updates": max_updates,
         "params_g": count_params(pyr.generators[-1]), "shapes": [list(s) for s in pyr.shapes],
@@ -37,9 +40,10 @@ scale_logs(snakemake.params.ckpt_dir, len(pyr.shapes)).to_csv(snakemake.output.l
 save_npz(snakemake.output.sr, sr=sr)
 Path(snakemake.output.training).write_text(json.dumps(plain(pyr.records), indent=1))
 for r in pyr.records:
-    log.info("scale %d %s: %d of %d updates, plateau %s (update %s), reconstruction MSE %.4g vs up(previous) %s",
-             r["scale"], r["shape"], r["updates"], r["max_updates"], r["plateau_reached"], r["plateau_update"],
-             r["val_mse"], r["reference_val_mse"])
-log.info("%s %s %s on %s: scales %s, generator %d parameters, SR %s (mean %.3f vs NR %.3f)",
-         experiment, meta["variant"], meta["subject"], device, pyr.shapes, meta["params_g"], sr.shape,
-         float(sr.mean()), float(d["nr"].mean()))
+    log.info("scale %d %s: %d of %d updates, plateau %s (update %s), reconstruction MSE %.4g vs up(previous) %s; "
+             "brain mean x%.3f of the real volume (its input x%s, %s)", r["scale"], r["shape"], r["updates"],
+             r["max_updates"], r["plateau_reached"], r["plateau_update"], r["val_mse"], r["reference_val_mse"],
+             r["brain_mean_ratio"], r["input_brain_mean_ratio"], r["scale_input"])
+log.info("%s %s %s on %s: scales %s, generator %d parameters, SR %s (mean %.3f vs NR %.3f; brain mean x%.3f of "
+         "its upsampled input)", experiment, meta["variant"], meta["subject"], device, pyr.shapes, meta["params_g"],
+         sr.shape, float(sr.mean()), float(d["nr"].mean()), pyr.records[-1]["sr_brain_mean_ratio"])
