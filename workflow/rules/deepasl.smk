@@ -168,7 +168,9 @@ rule deepasl_learning_curves:
     conda:
         "../../envs/mrsr.yaml"
     params:
-        methods=lambda wildcards: deepasl_trained(),
+        methods=lambda wildcards: [
+            m for m in deepasl_trained() if deepasl_runs_on(m, wildcards.deepasl_dataset)
+        ],
         labels=ASL_LABELS,
         fold=ASL_HELDOUT[0],
         seed=SEEDS[0],
