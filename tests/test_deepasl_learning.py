@@ -144,7 +144,8 @@ def test_a_methods_ground_truth_cbf_reference_reaches_the_kinetic_loss() -> None
     from mrsr.train.kinetic import kinetic_loss
 
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())["deepasl"]
-    assert cfg["methods"]["pr_02_gt"]["cbf_reference"] == "ground_truth" and cfg["synthetic"]["cbf_reference"] == "complete"
+    assert cfg["methods"]["pr_02_gt"]["cbf_reference"] == "ground_truth"
+    assert cfg["synthetic"]["cbf_reference"] == "complete"
     data = {**subject(0.0), "ref_cbf": np.full((6, 8, 8), 60.0, np.float32),
             "truth_cbf": np.full((6, 8, 8), 65.0, np.float32), "scale": np.full((6, 8, 8), 50.0, np.float32)}
     data["clean"] = data["ref_cbf"] / data["scale"]  # the complete image, whose CBF is ref_cbf

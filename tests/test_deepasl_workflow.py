@@ -73,7 +73,8 @@ def test_two_seeds_train_and_evaluate_every_network_twice_and_averaging_once(tmp
     assert len(inputs) == 2 * (5 * 2 + 1) + 2 and table.params.seeds == [0, 1]
     # a training record per dataset x network x fold x seed feeds the footer's training lines
     records = [str(f) for f in table.input.records]
-    assert len(records) == (2 * 5 + 1) * 2 * 2 and "results/deepasl/models/real/pr_02/fold-sub-02/seed-1/loss.json" in records
+    assert len(records) == (2 * 5 + 1) * 2 * 2
+    assert "results/deepasl/models/real/pr_02/fold-sub-02/seed-1/loss.json" in records
     assert not any("/real/pr_02_gt/" in r for r in records)  # the ground-truth row: synthetic set only
     assert "results/deepasl/eval/real/pr_02/seed-1/metrics.tsv" in inputs
     assert "results/deepasl/eval/real/averaging/seed-1/metrics.tsv" not in inputs

@@ -152,14 +152,14 @@ def train_pyramid(method: Mapping[str, Any], asl: np.ndarray, t1: np.ndarray | N
     """Train the pyramid on one ASL volume (and its co-registered T1 on the same grid), coarse to fine.
 
     method: the 'pyramid' trainer keys plus pyramid {factor, min_size, max_scales}, t1_channel, nfc_max,
-    milestone_fraction, scale_input. Each scale runs up to max_updates updates (one update: d_steps critic + g_steps generator
-    steps) under the plateau rule `stopping` on its reconstruction MSE, so the next scale trains on a converged
-    reconstruction. Scale n trains in ckpt_dir/scale-n (checkpoints, loss.csv, loss.json) and starts from scale
-    n-1's final checkpoint; rerunning resumes where a killed run stopped. Scale n > 0 trains on up(x~_{n-1}), the
-    coarser scales' reconstruction (scale_input 'reconstruction', the paper's), or on up(x_{n-1}), the training
-    volume at the coarser scale (scale_input 'real': the input that SR gives the last generator, an upsampled real
-    volume). Each scale's record has brain_mean_ratio (its output on its training input against x_n) and
-    input_brain_mean_ratio (that input against x_n; None at the coarsest scale), both by brain_mean_ratio.
+    milestone_fraction, scale_input. Each scale runs up to max_updates updates (one update: d_steps critic + g_steps
+    generator steps) under the plateau rule `stopping` on its reconstruction MSE, so the next scale trains on a
+    converged reconstruction. Scale n trains in ckpt_dir/scale-n (checkpoints, loss.csv, loss.json) and starts from
+    scale n-1's final checkpoint; rerunning resumes where a killed run stopped. Scale n > 0 trains on up(x~_{n-1}),
+    the coarser scales' reconstruction (scale_input 'reconstruction', the paper's), or on up(x_{n-1}), the training
+    volume at the coarser scale (scale_input 'real': the kind of input SR gives the last generator, an upsampled
+    real volume). Each scale's record has brain_mean_ratio (its output on its training input against x_n) and
+    input_brain_mean_ratio (that input against x_n; None at the coarsest scale).
     """
     kind = scale_input(method)
     use_t1 = bool(method.get("t1_channel", True))
