@@ -217,7 +217,7 @@ def test_deepasl_table_and_figures(run_dir: Path) -> None:
     np.testing.assert_allclose(table["Syn PSNR (paper)"], [20.3, 25.2, 28.0, 26.9, 25.6, 25.3])
     assert "not the paper's" in gt["Method"] and gt["#params"] == table.set_index("method_key").loc["pr_02", "#params"]
     md = (run_dir / ASL / "tables/table1.md").read_text()
-    assert "(not the paper's setting): the CBF loss term against the noise-free CBF" in md
+    assert "not the paper's setting; its CBF loss term is against the noise-free CBF" in md
     assert "Preset: test" in md and "Orderings: synthetic: CCC" in md and "Paired tests" in md
     assert "#params: counted from our implementations" in md and "Reference row: Averaging" in md
     assert "Differs from the paper preset" in md and "max_updates = 4 (paper preset: 7200)" in md

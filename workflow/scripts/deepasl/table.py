@@ -60,9 +60,9 @@ extra = [
     *[f"Orderings: {o}" for o in orderings],
     *seed_notes,
     "Reference row: Averaging (the noisy input itself, no network). " + " ".join(verdicts),
-    *[f"Row '{labels[k]}' (not the paper's setting): the CBF loss term against "
-      f"{CBF_REFERENCES[m['cbf_reference']]}, trained on the {' and '.join(m.get('datasets', datasets))} set(s) "
-      "only, the same folds, budget and scoring as the other rows; the claims leave it out."
+    *[f"Row '{labels[k]}': not the paper's setting; its CBF loss term is against "
+      f"{CBF_REFERENCES[m['cbf_reference']]}, on the {' and '.join(m.get('datasets', datasets))} set(s), with the "
+      "folds, budget and scoring of the other rows; the claims leave it out."
       for k, m in cfg["methods"].items() if m.get("cbf_reference")],
     f"#params: counted from our implementations ({counted}); the paper publishes no parameter counts.",
     f"Ours: mean (std, ddof 1) over held-out subjects x noise levels ({int(n.min())}-{int(n.max())} values per "
