@@ -63,7 +63,8 @@ extra = [
     *[f"Row '{labels[k]}': not the paper's setting; its CBF loss term is against "
       f"{CBF_REFERENCES[m['cbf_reference']]}, on the {' and '.join(m.get('datasets', datasets))} set(s), with the "
       "folds, budget and scoring of the other rows; the claims leave it out."
-      for k, m in cfg["methods"].items() if m.get("cbf_reference")],
+      for k, m in cfg["methods"].items()
+      if m.get("cbf_reference") and set(m.get("datasets", datasets)) & set(datasets)],  # rows this run has
     f"#params: counted from our implementations ({counted}); the paper publishes no parameter counts.",
     f"Ours: mean (std, ddof 1) over held-out subjects x noise levels ({int(n.min())}-{int(n.max())} values per "
     f"cell); subjects held out: {', '.join(snakemake.params.heldout)}."
