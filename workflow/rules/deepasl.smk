@@ -168,9 +168,7 @@ rule deepasl_learning_curves:
     conda:
         "../../envs/mrsr.yaml"
     params:
-        methods=lambda wildcards: [
-            m for m in deepasl_trained() if deepasl_runs_on(m, wildcards.deepasl_dataset)
-        ],
+        methods=deepasl_curve_methods,
         labels=ASL_LABELS,
         fold=ASL_HELDOUT[0],
         seed=SEEDS[0],

@@ -220,6 +220,13 @@ def deepasl_curve_logs(wildcards) -> list[str]:
     ]
 
 
+def deepasl_curve_methods(wildcards) -> list[str]:
+    """The networks of the set's learning-curve figure (those that run on it)."""
+    return [
+        m for m in deepasl_trained() if deepasl_runs_on(m, wildcards.deepasl_dataset)
+    ]
+
+
 def deepasl_curve_records(wildcards) -> list[str]:
     """The training records beside deepasl_curve_logs (no-model reference, plateau)."""
     return [p.removesuffix(".csv") + ".json" for p in deepasl_curve_logs(wildcards)]
