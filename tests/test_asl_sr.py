@@ -403,3 +403,58 @@ def test_pyramid_can_drop_its_checkpoints(tmp_path: Path) -> None:
                         keep_checkpoints=False)
     assert pyr.methods[1]["init_from"] == str(tmp_path / "scale-0" / "check-0002.pt") and len(pyr.generators) == 3
     assert not list(tmp_path.rglob("check-*.pt")) and (tmp_path / "scale-2" / "loss.csv").is_file()
+
+
+# ---------------------------------------------------------------- brain intensity kept by SR (issue: fidelity, third round)
+
+
+def synthetic_brain(shape: tuple[int, int, int], seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A smooth, noisy ellipsoidal 'perfusion' volume (zero outside) and a T1 of the same ellipsoid."""
+    rng = np.random.default_rng(seed)
+    axes = np.indices(shape, dtype=float)
+    r2 = sum(((a - (s - 1) / 2) / (0.38 * s)) ** 2 for a, s in zip(axes, shape))
+    brain = (r2 < 1).astype(float)
+    asl = ndimage.gaussian_filter(brain * (1 + 0.5 * rng.random(shape)), 1.0) + 0.05 * rng.standard_normal(shape)
+    return np.clip(asl, 0, None).astype(np.float32), ndimage.gaussian_filter(brain, 1.0).astype(np.float32)
+
+
+def test_sr_keeps_its_input_brain_mean_when_finer_scales_train_on_the_real_coarser_volume(tmp_path: Path) -> None:
+    """SR feeds the last generator an upsampled real volume. Trained on that kind of input (scale_input 'real'), the
+    SR output keeps its input's brain mean within 5 %; trained on the paper's up(coarser reconstruction), which a
+    short training leaves far too dark, the last generator learns a gain and SR comes out brighter than its input."""
+    from mrsr.train.multiscale import brain_mean_ratio, resize, upsample
+
+    asl, t1 = synthetic_brain((12, 12, 8), 0)
+    target = (24, 24, 8)
+    up = upsample(torch.from_numpy(asl)[None, None], target)[0, 0].numpy()
+    t1_target = ndimage.zoom(t1, (2, 2, 1), order=1)
+    pyr, sr_ratio = {}, {}
+    for kind in ("real", "reconstruction"):
+        pyr[kind] = train_pyramid({**TINY, "scale_input": kind}, asl, t1, max_updates=15, seed=0, device="cpu",
+                                  ckpt_dir=tmp_path / kind, progress=False)
+        sr_ratio[kind] = brain_mean_ratio(pyr[kind].super_resolve(asl, t1_target, target), up)
+    assert abs(sr_ratio["real"] - 1) < 0.05, sr_ratio
+    reconstruction = pyr["reconstruction"].records
+    assert reconstruction[0]["brain_mean_ratio"] < 0.5 and sr_ratio["reconstruction"] > 1.05, sr_ratio
+    # the records: scale n's input ratio is up(real x_{n-1}) against x_n ('real'), up(its reconstruction) otherwise
+    real = [resize(asl, s) / pyr["real"].asl_norm for s in pyr["real"].shapes]
+    for n in (1, 2):
+        up_real = upsample(torch.from_numpy(real[n - 1])[None, None], real[n].shape)[0, 0].numpy()
+        record = pyr["real"].records[n]
+        assert record["scale_input"] == "real"
+        assert record["input_brain_mean_ratio"] == pytest.approx(brain_mean_ratio(up_real, real[n]), rel=1e-5)
+        assert reconstruction[n]["input_brain_mean_ratio"] == pytest.approx(
+            reconstruction[n - 1]["brain_mean_ratio"], rel=0.25)  # upsampling the dark output keeps it dark
+    with pytest.raises(ValueError, match="scale_input"):
+        train_pyramid({**TINY, "scale_input": "truth"}, asl, t1, max_updates=1, seed=0, device="cpu",
+                      ckpt_dir=tmp_path / "bad", progress=False)
+
+
+def test_brain_mean_ratio_sees_a_gain_and_an_offset() -> None:
+    from mrsr.train.multiscale import brain_mean_ratio
+
+    ref = np.zeros((10, 10, 10), np.float32)
+    ref[2:8, 2:8, 2:8] = 2.0
+    assert brain_mean_ratio(1.3 * ref, ref) == pytest.approx(1.3)
+    assert brain_mean_ratio(ref + 0.5, ref) == pytest.approx(1.25)
+    assert brain_mean_ratio(ref + 0.5 * (ref == 0), ref) == pytest.approx(1.0)  # outside the brain: not counted

@@ -133,3 +133,36 @@ def test_paper_budget_matches_the_papers_training_statement() -> None:
     budgets = paper_budgets("deepasl")
     assert set(budgets) == {"dilated", "pr_02", "pr_05", "pr_07", "pr_10"}
     assert all(b["updates"] == 18000 // 500 * 200 for b in budgets.values())
+
+
+def test_a_methods_ground_truth_cbf_reference_reaches_the_kinetic_loss() -> None:
+    """pr_02_gt's cbf_reference 'ground_truth' puts the set's noise-free CBF (truth_cbf) into the CBF term; the
+    set's own setting (the paper's complete image, ref_cbf) stays the default. On a case where the two differ the
+    losses differ, and each equals its hand-computed value."""
+    import torch
+
+    from mrsr.train.kinetic import kinetic_loss
+
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())["deepasl"]
+    assert cfg["methods"]["pr_02_gt"]["cbf_reference"] == "ground_truth"
+    assert cfg["synthetic"]["cbf_reference"] == "complete"
+    data = {**subject(0.0), "ref_cbf": np.full((6, 8, 8), 60.0, np.float32),
+            "truth_cbf": np.full((6, 8, 8), 65.0, np.float32), "scale": np.full((6, 8, 8), 50.0, np.float32)}
+    data["clean"] = data["ref_cbf"] / data["scale"]  # the complete image, whose CBF is ref_cbf
+    subjects = {"sub-02": data}
+    complete, _ = fold_data(subjects, CFG, "synthetic", seed=0)
+    truth, _ = fold_data(subjects, CFG, "synthetic", seed=0, cbf_reference=cfg["methods"]["pr_02_gt"]["cbf_reference"])
+    assert (complete.aux[:, 0] == 60.0).all() and (truth.aux[:, 0] == 65.0).all()
+    np.testing.assert_array_equal(complete.lr, truth.lr)  # only the CBF reference changes
+    residual = torch.zeros_like(torch.from_numpy(truth.hr))  # no denoising: f(dM_n - 0) = scale * dM_n
+    loss = {name: kinetic_loss(residual, torch.from_numpy(d.hr), torch.from_numpy(d.lr), torch.from_numpy(d.aux),
+                               lam=0.2, cbf_unit=100.0) for name, d in (("complete", complete), ("truth", truth))}
+    image = float(np.mean(truth.hr.astype(np.float64) ** 2))  # mask 1 everywhere
+    for name, f_t in (("complete", 60.0), ("truth", 65.0)):  # by hand: ((f_t - scale * dM_n) / u)^2
+        cbf = float(np.mean(((f_t - 50.0 * truth.lr.astype(np.float64)) / 100.0) ** 2))
+        assert float(loss[name]["cbf"]) == pytest.approx(cbf, rel=1e-5)
+        assert float(loss[name]["total"]) == pytest.approx(0.2 * image + 0.8 * cbf, rel=1e-5)
+    assert float(loss["truth"]["cbf"]) != pytest.approx(float(loss["complete"]["cbf"]), rel=1e-3)
+    acquired = {"sub-02": {k: v for k, v in data.items() if k != "truth_cbf"}}
+    with pytest.raises(ValueError, match="no ground truth"):
+        fold_data(acquired, CFG, "real", seed=0, cbf_reference="ground_truth")

@@ -18,9 +18,13 @@ METHODS = ["averaging", "dilated", "pr_02", "pr_05", "pr_07", "pr_10"]
 def test_default_plans_loso_folds_per_dataset_and_method(tmp_path: Path) -> None:
     jobs = dag_jobs(tmp_path)
     counts = rule_counts(jobs)
-    # 2 datasets x 5 networks x 2 held-out subjects (reduced folds); one evaluation per dataset and method
-    assert counts["deepasl_train"] == 2 * 5 * 2
-    assert counts["deepasl_infer"] == 2 * 6
+    # 2 datasets x 5 networks x 2 held-out subjects (reduced folds), plus the labelled ground-truth row (synthetic
+    # set only); one evaluation per dataset and method
+    assert counts["deepasl_train"] == 2 * 5 * 2 + 2
+    assert counts["deepasl_infer"] == 2 * 6 + 1
+    gt = {(j.wildcards["deepasl_dataset"], j.wildcards["deepasl_fold"]) for j in jobs
+          if j.rule.name == "deepasl_train" and j.wildcards["deepasl_method"] == "pr_02_gt"}
+    assert gt == {("synthetic", "sub-01"), ("synthetic", "sub-02")}
     assert counts["deepasl_data"] == 2 * 5
     assert counts["deepasl_table"] == 1 and counts["deepasl_figure"] == 3
     folds = {job.wildcards["deepasl_fold"] for job in jobs if job.rule.name == "deepasl_train"}
@@ -34,10 +38,10 @@ def test_default_plans_loso_folds_per_dataset_and_method(tmp_path: Path) -> None
 def test_paper_preset_uses_paper_scale(tmp_path: Path) -> None:
     jobs = dag_jobs(tmp_path, [REPO / "config/paper.yaml"])
     train = [job for job in jobs if job.rule.name == "deepasl_train"]
-    assert len(train) == 2 * 5 * 5 * 3  # leave-one-subject-out over all 5 subjects, 3 training seeds
+    assert len(train) == (2 * 5 + 1) * 5 * 3  # leave-one-subject-out over all 5 subjects, 3 training seeds
     assert {job.wildcards["seed"] for job in train} == {"0", "1", "2"}
     # each network evaluated once per seed, Averaging (no network) once per dataset
-    assert rule_counts(jobs)["deepasl_infer"] == 2 * 5 * 3 + 2
+    assert rule_counts(jobs)["deepasl_infer"] == (2 * 5 + 1) * 3 + 2
     pr = next(job for job in train if job.wildcards["deepasl_method"] == "pr_02")
     cfg = pr.params.cfg
     assert (cfg["max_updates"], cfg["batch_size"], cfg["patches_per_fold"], cfg["patch_size"]) == (7200, 500, 18000, 40)
@@ -58,18 +62,20 @@ def test_paper_preset_uses_paper_scale(tmp_path: Path) -> None:
 def test_two_seeds_train_and_evaluate_every_network_twice_and_averaging_once(tmp_path: Path) -> None:
     jobs = dag_jobs(tmp_path, config={"experiments": ["deepasl"], "seeds": [0, 1]})
     counts = rule_counts(jobs)
-    # twice the default's 2 x 5 x 2 trainings and 2 x 5 network evaluations; Averaging and the data once
-    assert counts["deepasl_train"] == 2 * (2 * 5 * 2) and counts["deepasl_data"] == 2 * 5
+    # twice the default's 2 x 5 x 2 + 2 trainings and 2 x 5 + 1 network evaluations; Averaging and the data once
+    assert counts["deepasl_train"] == 2 * (2 * 5 * 2 + 2) and counts["deepasl_data"] == 2 * 5
     infer = [job for job in jobs if job.rule.name == "deepasl_infer"]
-    assert len(infer) == 2 * (2 * 5) + 2
+    assert len(infer) == 2 * (2 * 5 + 1) + 2
     assert sorted(job.wildcards["seed"] for job in infer if job.wildcards["deepasl_method"] == "averaging") == ["0"] * 2
     assert counts["deepasl_table"] == 1 and counts["deepasl_figure"] == 3
     table = next(job for job in jobs if job.rule.name == "deepasl_table")
     inputs = [str(f) for f in table.input.metrics]
-    assert len(inputs) == 2 * (5 * 2 + 1) and table.params.seeds == [0, 1]
+    assert len(inputs) == 2 * (5 * 2 + 1) + 2 and table.params.seeds == [0, 1]
     # a training record per dataset x network x fold x seed feeds the footer's training lines
     records = [str(f) for f in table.input.records]
-    assert len(records) == 2 * 5 * 2 * 2 and "results/deepasl/models/real/pr_02/fold-sub-02/seed-1/loss.json" in records
+    assert len(records) == (2 * 5 + 1) * 2 * 2
+    assert "results/deepasl/models/real/pr_02/fold-sub-02/seed-1/loss.json" in records
+    assert not any("/real/pr_02_gt/" in r for r in records)  # the ground-truth row: synthetic set only
     assert "results/deepasl/eval/real/pr_02/seed-1/metrics.tsv" in inputs
     assert "results/deepasl/eval/real/averaging/seed-1/metrics.tsv" not in inputs
     # figures show the first seed's networks

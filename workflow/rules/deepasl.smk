@@ -168,7 +168,7 @@ rule deepasl_learning_curves:
     conda:
         "../../envs/mrsr.yaml"
     params:
-        methods=lambda wildcards: deepasl_trained(),
+        methods=deepasl_curve_methods,
         labels=ASL_LABELS,
         fold=ASL_HELDOUT[0],
         seed=SEEDS[0],

@@ -158,6 +158,11 @@ def deepasl_gpu(wildcards) -> int:
     return 1 if DEEPASL["methods"][wildcards.deepasl_method].get("generator") else 0
 
 
+def deepasl_runs_on(method: str, dataset: str) -> bool:
+    """The method runs on the set: every built set, or those of its `datasets` list."""
+    return dataset in DEEPASL["methods"][method].get("datasets", ASL_DATASETS)
+
+
 def deepasl_seeds(method: str) -> list[int]:
     """Training seeds a method is evaluated with: all for a network; the data seed for Averaging (no network:
     computed once, shared by every seed's table)."""
@@ -170,6 +175,7 @@ def deepasl_metric_files(wildcards) -> list[str]:
         f"{ASL_DIR}/eval/{dataset}/{m}/seed-{seed}/metrics.tsv"
         for dataset in ASL_DATASETS
         for m in ASL_METHODS
+        if deepasl_runs_on(m, dataset)
         for seed in deepasl_seeds(m)
     ]
 
@@ -199,6 +205,7 @@ def deepasl_record_files(wildcards) -> list[str]:
         f"{ASL_DIR}/models/{d}/{m}/fold-{f}/seed-{s}/loss.json"
         for d in ASL_DATASETS
         for m in deepasl_trained()
+        if deepasl_runs_on(m, d)
         for f in ASL_HELDOUT
         for s in SEEDS
     ]
@@ -209,6 +216,14 @@ def deepasl_curve_logs(wildcards) -> list[str]:
     return [
         f"{ASL_DIR}/models/{wildcards.deepasl_dataset}/{m}/fold-{ASL_HELDOUT[0]}/seed-{SEEDS[0]}/loss.csv"
         for m in deepasl_trained()
+        if deepasl_runs_on(m, wildcards.deepasl_dataset)
+    ]
+
+
+def deepasl_curve_methods(wildcards) -> list[str]:
+    """The networks of the set's learning-curve figure (those that run on it)."""
+    return [
+        m for m in deepasl_trained() if deepasl_runs_on(m, wildcards.deepasl_dataset)
     ]
 
 

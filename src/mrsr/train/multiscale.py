@@ -19,11 +19,13 @@ from torch import nn
 
 from mrsr.asl import resample_to_grid
 from mrsr.device import Compute
+from mrsr.metrics import brain_mask
 from mrsr.train.loop import CKPT_FORMAT, TrainData, atomic_torch_save, checkpoint_numbers, fit, remove_checkpoints
 from mrsr.train.meta import ModelMeta
 from mrsr.train.supervised import build_generator
 
 Shape = tuple[int, ...]
+SCALE_INPUTS = ("reconstruction", "real")  # what a finer scale's input upsamples: x~_{n-1} (paper) or x_{n-1}
 
 
 def pyramid_shapes(shape: Sequence[int], factor: float, min_size: int, max_scales: int | None = None) -> list[Shape]:
@@ -111,16 +113,37 @@ class Pyramid:
         return (out[0, 0].contiguous().numpy() * self.asl_norm).astype(np.float32)
 
 
+def scale_input(method: Mapping[str, Any]) -> str:
+    """method['scale_input'] (default 'reconstruction', the paper's), checked."""
+    kind = str(method.get("scale_input", "reconstruction"))
+    if kind not in SCALE_INPUTS:
+        raise ValueError(f"pyramid: scale_input must be one of {SCALE_INPUTS}, got {kind!r}")
+    return kind
+
+
+def real_volume(pyr: Pyramid, n: int, asl: np.ndarray) -> np.ndarray:
+    """x_n: the training volume resized to scale n's grid, normalised."""
+    return resize(np.asarray(asl, np.float32), pyr.shapes[n]) / pyr.asl_norm
+
+
 def scale_data(pyr: Pyramid, n: int, prev: torch.Tensor | None, asl: np.ndarray,
                t1: np.ndarray | None) -> tuple[TrainData, np.ndarray | None]:
-    """Scale n's one sample (input [up(x~_{n-1}) or z_0, T1], target x_n = the training volume resized) and its
-    no-model reference up(x~_{n-1}) (None at the coarsest scale, whose input is noise). The same sample is the
+    """Scale n's one sample (input [up(prev) or z_0, T1], target x_n = the training volume resized) and its
+    no-model reference up(prev) (None at the coarsest scale, whose input is noise). prev is the coarser scale's
+    reconstruction x~_{n-1} (the paper) or its real volume x_{n-1} (scale_input 'real'). The same sample is the
     validation sample: the reconstruction of the training volume (a single-image method holds nothing out; the
     test references are never seen)."""
     first = pyr.z0 if n == 0 else upsample(prev, pyr.shapes[n])
-    real = resize(np.asarray(asl, np.float32), pyr.shapes[n]) / pyr.asl_norm
-    data = TrainData(lr=pyr.inputs(first, t1).numpy(), hr=real[None, None])
+    data = TrainData(lr=pyr.inputs(first, t1).numpy(), hr=real_volume(pyr, n, asl)[None, None])
     return data, None if n == 0 else first.numpy()
+
+
+def brain_mean_ratio(volume: np.ndarray, reference: np.ndarray) -> float:
+    """Mean of `volume` over the reference's brain (mrsr.metrics.brain_mask, not dilated) / the reference's mean
+    there: 1 when the volume keeps the reference's brain intensity (a gain or offset moves it)."""
+    ref = np.asarray(reference, np.float64)
+    mask = brain_mask(ref, dilate=0)
+    return float(np.asarray(volume, np.float64)[mask].mean() / ref[mask].mean())
 
 
 def train_pyramid(method: Mapping[str, Any], asl: np.ndarray, t1: np.ndarray | None, *, max_updates: int,
@@ -130,11 +153,16 @@ def train_pyramid(method: Mapping[str, Any], asl: np.ndarray, t1: np.ndarray | N
     """Train the pyramid on one ASL volume (and its co-registered T1 on the same grid), coarse to fine.
 
     method: the 'pyramid' trainer keys plus pyramid {factor, min_size, max_scales}, t1_channel, nfc_max,
-    milestone_fraction. Each scale runs up to max_updates updates (one update: d_steps critic + g_steps generator
-    steps) under the plateau rule `stopping` on its reconstruction MSE, so the next scale trains on a converged
-    reconstruction. Scale n trains in ckpt_dir/scale-n (checkpoints, loss.csv, loss.json) and starts from scale
-    n-1's final checkpoint; rerunning resumes where a killed run stopped.
+    milestone_fraction, scale_input. Each scale runs up to max_updates updates (one update: d_steps critic + g_steps
+    generator steps) under the plateau rule `stopping` on its reconstruction MSE, so the next scale trains on a
+    converged reconstruction. Scale n trains in ckpt_dir/scale-n (checkpoints, loss.csv, loss.json) and starts from
+    scale n-1's final checkpoint; rerunning resumes where a killed run stopped. Scale n > 0 trains on up(x~_{n-1}),
+    the coarser scales' reconstruction (scale_input 'reconstruction', the paper's), or on up(x_{n-1}), the training
+    volume at the coarser scale (scale_input 'real': the kind of input SR gives the last generator, an upsampled
+    real volume). Each scale's record has brain_mean_ratio (its output on its training input against x_n) and
+    input_brain_mean_ratio (that input against x_n; None at the coarsest scale).
     """
+    kind = scale_input(method)
     use_t1 = bool(method.get("t1_channel", True))
     if use_t1 and (t1 is None or np.shape(t1) != np.shape(asl)):
         raise ValueError(f"train_pyramid: the T1 channel needs a T1 volume on the ASL grid {np.shape(asl)}, got "
@@ -158,8 +186,13 @@ def train_pyramid(method: Mapping[str, Any], asl: np.ndarray, t1: np.ndarray | N
                      val_reference=reference, progress=progress, compute=compute)
         pyr.generators.append(fitted.generator)
         pyr.methods.append(m)
-        pyr.records.append({**fitted.record, "scale": n, "shape": list(shapes[n])})
-        prev = pyr.run_scale(n, prev, t1)
+        real = real_volume(pyr, n, asl)
+        out = pyr.run_scale(n, prev, t1)
+        pyr.records.append({**fitted.record, "scale": n, "shape": list(shapes[n]), "scale_input": kind,
+                            "brain_mean_ratio": brain_mean_ratio(out[0, 0].numpy(), real),
+                            "input_brain_mean_ratio": None if reference is None else
+                            brain_mean_ratio(reference[0, 0], real)})
+        prev = torch.from_numpy(real)[None, None] if kind == "real" else out
         init_from = str(scale_dir / CKPT_FORMAT.format(checkpoint_numbers(scale_dir)[0]))
     if not keep_checkpoints:  # each scale's last checkpoint seeded the next; none is needed once all are trained
         for n in range(len(shapes)):

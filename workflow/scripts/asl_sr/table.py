@@ -28,6 +28,8 @@ METRICS = ("psnr", "ssim", "psnr_brain", "ssim_brain")
 # stand-in in Experiment 1; the paper's NR is noisier than the output it scores).
 MAIN_REFS = {"exp1": ("hr", "nr"), "exp2": ("truth", "hr")}
 NO_MODEL = "linear"  # the no-model reference row of both tables
+# what the finer scales' inputs upsample (asl_sr.model.scale_input)
+SCALE_INPUT_NAMES = {"reconstruction": "the coarser reconstruction", "real": "the real coarser volume"}
 
 
 def read_metrics(paths: Sequence[str]) -> pd.DataFrame:
@@ -184,7 +186,10 @@ def training_lines(experiment: str, methods: Sequence[str], records: dict[str, l
         test = (f" (brain PSNR vs {REF_NAMES[ref]}, one-sided paired t-test over interior slices, p = {p:.3g})"
                 if ref else " (no reference in these data)")
         test += (f"; finest-scale reconstruction MSE {mean_of(runs, 'val_mse'):.3g} vs "
-                 f"{mean_of(runs, 'reference_val_mse'):.3g} of the upsampled coarser scale (mean over runs)")
+                 f"{mean_of(runs, 'reference_val_mse'):.3g} of the upsampled coarser scale; brain mean of its output x"
+                 f"{mean_of(runs, 'brain_mean_ratio'):.3f} of its training volume's, of the SR volume x"
+                 f"{mean_of(runs, 'sr_brain_mean_ratio'):.3f} of its upsampled input's (mean over runs; finer scales "
+                 f"train on up({SCALE_INPUT_NAMES[runs[0][-1].get('scale_input', 'reconstruction')]}))")
         lines.append(training_line(name, [run[-1] for run in runs], budget, better, labels.get(NO_MODEL, NO_MODEL))
                      .removesuffix(".") + test + ".")
         status[method] = {"learned": better, "plateau": plateau_of(runs)}

@@ -1,14 +1,16 @@
 """Train one pyramid (Experiment 1: on LR; Experiment 2: on NR) and generate its SR volume (GPU-tagged); the
-per-scale training records (updates, plateau, reconstruction MSE vs up(previous scale)) go to training.json."""
+per-scale training records (updates, plateau, reconstruction MSE vs up(previous scale), brain-mean ratios) go to
+training.json, the finest scale's with sr_brain_mean_ratio: the SR volume's brain mean over its upsampled input's."""
 import json
 from pathlib import Path
 
+import torch
 
 from mrsr.experiments.asl_sr.evaluate import TRAIN_AND_TARGET
 from mrsr.io import load_npz, save_npz
 from mrsr.nets import count_params
 from mrsr.train.meta import ModelMeta, plain
-from mrsr.train.multiscale import save_pyramid, scale_logs, train_pyramid
+from mrsr.train.multiscale import brain_mean_ratio, save_pyramid, scale_logs, train_pyramid, upsample
 from mrsr.jobs import start_job
 
 job = start_job(snakemake)
@@ -26,6 +28,8 @@ pyr = train_pyramid(method, d[source], d[f"t1w_{source}"], max_updates=max_updat
                     ckpt_dir=Path(snakemake.params.ckpt_dir), stopping=snakemake.params.stopping, compute=compute,
                     keep_checkpoints=job.keep_checkpoints)
 sr = pyr.super_resolve(d[source], d[t1_target], d[t1_target].shape, compute)
+up = upsample(torch.from_numpy(d[source].astype("float32"))[None, None], sr.shape)[0, 0].numpy()
+pyr.records[-1]["sr_brain_mean_ratio"] = brain_mean_ratio(sr, up)  # 1: SR keeps its input's brain intensity
 meta = ModelMeta("asl_sr", snakemake.wildcards.asl_sr_variant, seed, params=count_params(pyr.generators[-1]),
                  training={"scales": pyr.records},
                  extra={"run": experiment, "subject": snakemake.wildcards.asl_sr_subject, "max_updates": max_updates,
@@ -35,9 +39,10 @@ scale_logs(snakemake.params.ckpt_dir, len(pyr.shapes)).to_csv(snakemake.output.l
 save_npz(snakemake.output.sr, sr=sr)
 Path(snakemake.output.training).write_text(json.dumps(plain(pyr.records), indent=1))
 for r in pyr.records:
-    log.info("scale %d %s: %d of %d updates, plateau %s (update %s), reconstruction MSE %.4g vs up(previous) %s",
-             r["scale"], r["shape"], r["updates"], r["max_updates"], r["plateau_reached"], r["plateau_update"],
-             r["val_mse"], r["reference_val_mse"])
-log.info("%s %s %s on %s: scales %s, generator %d parameters, SR %s (mean %.3f vs NR %.3f)",
-         experiment, meta.method_key, meta.extra["subject"], device, pyr.shapes, meta.params, sr.shape,
-         float(sr.mean()), float(d["nr"].mean()))
+    log.info("scale %d %s: %d of %d updates, plateau %s (update %s), reconstruction MSE %.4g vs up(previous) %s; "
+             "brain mean x%.3f of the real volume (its input x%s, %s)", r["scale"], r["shape"], r["updates"],
+             r["max_updates"], r["plateau_reached"], r["plateau_update"], r["val_mse"], r["reference_val_mse"],
+             r["brain_mean_ratio"], r["input_brain_mean_ratio"], r["scale_input"])
+log.info("%s %s %s on %s: scales %s, generator %d parameters, SR %s (mean %.3f vs NR %.3f; brain mean x%.3f of "
+         "its upsampled input)", experiment, meta.method_key, meta.extra["subject"], device, pyr.shapes, meta.params,
+         sr.shape, float(sr.mean()), float(d["nr"].mean()), pyr.records[-1]["sr_brain_mean_ratio"])

@@ -19,6 +19,9 @@ from mrsr.runlog import log_to
 from mrsr.scorecard import evaluate_claims, joint_status, write_claims
 from mrsr.tables import load_paper_values, ordering_summary, ours_values, paper_source, seeds_lines, write_table
 
+CBF_REFERENCES = {"ground_truth": "the noise-free CBF the set was simulated from (the reference code's choice)",
+                  "complete": "the CBF of the complete image (the paper's)"}
+
 log = log_to(snakemake.log[0])
 cfg = snakemake.params.cfg
 footer_params = snakemake.params.footer
@@ -30,7 +33,7 @@ per_seed = metrics_by_seed({p: pd.read_csv(p, sep="\t") for p in snakemake.input
                            no_model)
 several = len(per_seed) > 1
 params = {k: count_params(build(m["generator"])) for k, m in cfg["methods"].items() if m.get("generator")}
-built = {seed: seed_table(metrics, datasets, params, keys) for seed, metrics in per_seed.items()}
+built = {seed: seed_table(metrics, datasets, params, keys, labels) for seed, metrics in per_seed.items()}
 table = combine_tables({seed: t for seed, (t, _) in built.items()}, datasets, keys)
 brain_keys = [k for k, _ in BRAIN if all(k in f.columns for f in per_seed.values())]
 metrics = seed_average(per_seed, keys + brain_keys)  # per (subject, level): the mean over seeds
@@ -57,6 +60,11 @@ extra = [
     *[f"Orderings: {o}" for o in orderings],
     *seed_notes,
     "Reference row: Averaging (the noisy input itself, no network). " + " ".join(verdicts),
+    *[f"Row '{labels[k]}': not the paper's setting; its CBF loss term is against "
+      f"{CBF_REFERENCES[m['cbf_reference']]}, on the {' and '.join(m.get('datasets', datasets))} set(s), with the "
+      "folds, budget and scoring of the other rows; the claims leave it out."
+      for k, m in cfg["methods"].items()
+      if m.get("cbf_reference") and set(m.get("datasets", datasets)) & set(datasets)],  # rows this run has
     f"#params: counted from our implementations ({counted}); the paper publishes no parameter counts.",
     f"Ours: mean (std, ddof 1) over held-out subjects x noise levels ({int(n.min())}-{int(n.max())} values per "
     f"cell); subjects held out: {', '.join(snakemake.params.heldout)}."

@@ -17,11 +17,13 @@ method = {**snakemake.params.method, "cbf_unit": float(cfg["cbf_unit"])}
 seed = job.seed
 device = job.device
 subjects = {path: load_npz(path) for path in snakemake.input.train}
-train, val = fold_data(subjects, cfg, snakemake.wildcards.deepasl_dataset, seed)
+# a method's own cbf_reference (the labelled ground-truth row) overrides its set's
+train, val = fold_data(subjects, cfg, snakemake.wildcards.deepasl_dataset, seed, method.get("cbf_reference"))
 compute = job.compute
-log.info("%s fold %s on %s (%s): %d training patches, %d validation patches (held-out slices) from %d subjects",
-         snakemake.wildcards.deepasl_method, snakemake.wildcards.deepasl_fold, device, compute, len(train),
-         0 if val is None else len(val), len(subjects))
+log.info("%s fold %s on %s (%s): %d training patches, %d validation patches (held-out slices) from %d subjects; "
+         "CBF loss reference %s", snakemake.wildcards.deepasl_method, snakemake.wildcards.deepasl_fold, device,
+         compute, len(train), 0 if val is None else len(val), len(subjects),
+         method.get("cbf_reference") or cfg[snakemake.wildcards.deepasl_dataset].get("cbf_reference", "complete"))
 # the no-model output (Averaging: the input itself) has residual 0, the reference of the validation MSE
 fitted = fit(method, train, val, max_updates=int(cfg["max_updates"]), batch_size=int(cfg["batch_size"]),
              stopping=cfg["stopping"], val_reference=None if val is None else np.zeros_like(val.hr), seed=seed,

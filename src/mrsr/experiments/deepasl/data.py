@@ -111,10 +111,12 @@ def finish(pairs: np.ndarray, m0: np.ndarray, mask: np.ndarray, gm: np.ndarray, 
     return out
 
 
-def loss_reference(data: Mapping[str, np.ndarray], cfg: Mapping, dataset: str) -> np.ndarray:
+def loss_reference(data: Mapping[str, np.ndarray], cfg: Mapping, dataset: str,
+                   choice: str | None = None) -> np.ndarray:
     """f_t of the CBF loss term: the complete image's CBF (paper) or, with deepasl.<dataset>.cbf_reference
-    'ground_truth', the noise-free CBF the set was simulated from."""
-    choice = cfg[dataset].get("cbf_reference", "complete")
+    'ground_truth', the noise-free CBF the set was simulated from; `choice` (a method's own cbf_reference)
+    overrides the set's."""
+    choice = choice or cfg[dataset].get("cbf_reference", "complete")
     if choice == "complete":
         return data["ref_cbf"]
     if choice != "ground_truth":
@@ -202,31 +204,33 @@ def validation_slices(mask: np.ndarray, n: int, rng: np.random.Generator) -> np.
 
 
 def slice_patches(data: Mapping[str, np.ndarray], cfg: Mapping, dataset: str, slices: np.ndarray,
-                  augmentations: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """training_patches (input, residual target, aux) of the given slices of one subject."""
+                  augmentations: int, cbf_reference: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """training_patches (input, residual target, aux) of the given slices of one subject (aux's CBF reference:
+    loss_reference with cbf_reference)."""
     z = np.asarray(slices, dtype=np.int64)
-    ref = loss_reference(data, cfg, dataset)
+    ref = loss_reference(data, cfg, dataset, cbf_reference)
     return training_patches(data["noisy"][:, z], data["clean"][z], ref[z], data["scale"][z], data["mask"][z],
                             size=int(cfg["patch_size"]), augmentations=augmentations,
                             min_brain=float(cfg["min_brain"]))
 
 
 def fold_data(subjects: Mapping[str, Mapping[str, np.ndarray]], cfg: Mapping, dataset: str,
-              seed: int) -> tuple[TrainData, TrainData | None]:
+              seed: int, cbf_reference: str | None = None) -> tuple[TrainData, TrainData | None]:
     """(training, validation) patches of one fold from its training subjects ({name: data step arrays}).
 
     Each subject's 'val_slices' (drawn by the data step) give the validation patches (one rigid variant,
     at most deepasl.validation.patches of them); its other slices the training patches (every rigid variant,
-    at most deepasl.patches_per_fold). No validation slices: (training, None)."""
+    at most deepasl.patches_per_fold). No validation slices: (training, None). cbf_reference: a method's own
+    reference of the CBF loss term (None: deepasl.<dataset>.cbf_reference)."""
     train, val = [], []
     for name, data in subjects.items():
         if "val_slices" not in data:
             raise KeyError(f"{name}: no 'val_slices' in the data step's arrays; rebuild the deepasl data")
         held = np.asarray(data["val_slices"], dtype=np.int64)
         rest = np.setdiff1d(np.arange(data["mask"].shape[0]), held)
-        train.append(slice_patches(data, cfg, dataset, rest, int(cfg["augmentations"])))
+        train.append(slice_patches(data, cfg, dataset, rest, int(cfg["augmentations"]), cbf_reference))
         if len(held):
-            val.append(slice_patches(data, cfg, dataset, held, 1))
+            val.append(slice_patches(data, cfg, dataset, held, 1, cbf_reference))
     return _sampled(train, seed, 7, cfg["patches_per_fold"]), (
         _sampled(val, seed, 8, cfg["validation"]["patches"]) if val else None)
 

@@ -62,9 +62,12 @@ def seed_average(per_seed: Mapping[int, pd.DataFrame], keys: Sequence[str] = KEY
 
 
 def dataset_part(ours: pd.DataFrame, dataset: str, params: Mapping[str, int],
-                 keys: Sequence[str] = KEYS) -> pd.DataFrame:
-    """One dataset's columns of Table 1: ours (mean and std) beside the paper's, Δ, #params; prefixed 'Syn'/'Real'."""
+                 keys: Sequence[str] = KEYS, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """One dataset's columns of Table 1: ours (mean and std) beside the paper's, Δ, #params; prefixed 'Syn'/'Real'.
+    Rows: the paper's, then our methods the paper lacks (labelled by `labels`; paper columns empty)."""
     paper = load_paper_values("deepasl", f"table1_{dataset}")
+    labels = labels or {}
+    paper = {**paper, **{k: {"label": labels.get(k, k)} for k in ours.index if k not in paper}}
     frame = build_table(ours, paper, params=params, metrics=keys).drop(columns=["#params (paper)"])
     for key in keys:  # the paper reports mean(std): keep our std beside our mean
         name = key.upper()
@@ -81,13 +84,18 @@ def dataset_part(ours: pd.DataFrame, dataset: str, params: Mapping[str, int],
 
 
 def seed_table(metrics: pd.DataFrame, datasets: Sequence[str], params: Mapping[str, int],
-               keys: Sequence[str] = KEYS) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
-    """Table 1 of one training seed's metrics, and each dataset's aggregate (mrsr.tables.aggregate) it came from."""
+               keys: Sequence[str] = KEYS, labels: Mapping[str, str] | None = None
+               ) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """Table 1 of one training seed's metrics, and each dataset's aggregate (mrsr.tables.aggregate) it came from.
+    A method on some sets only (deepasl.methods.<key>.datasets) has empty cells in the others' columns."""
     columns = [*keys, *(k for k in BRAIN_KEYS if k in metrics.columns)]
     ours = {d: aggregate(metrics[metrics["dataset"] == d], columns=columns) for d in datasets}
-    parts = [dataset_part(ours[d], d, params, keys) for d in datasets]
+    parts = [dataset_part(ours[d], d, params, keys, labels) for d in datasets]
     table = parts[0]
     for extra in parts[1:]:
+        new = [k for k in extra.index if k not in table.index]  # rows of methods on this set only
+        if new:
+            table = pd.concat([table, extra.loc[new, ["Method", "#params"]]])
         table = table.join(extra.drop(columns=["Method", "#params"]))
     return table[["Method", *[c for c in table.columns if c not in ("Method", "#params")], "#params"]], ours
 
