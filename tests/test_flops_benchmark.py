@@ -38,7 +38,7 @@ def test_cases_cover_every_network_once_with_the_configured_shapes():
     dcsrn = found["field7to9/dcsrn_l1"]
     assert dcsrn.same_as == ("dcsrn_l2",) and (dcsrn.batch, dcsrn.patch) == (8, 64)
     assert (found["field7to9/unet5"].batch, found["deepasl/pr_02"].batch) == (8, 8)
-    assert found["deepasl/pr_02"].same_as == ("pr_05", "pr_07", "pr_10")
+    assert found["deepasl/pr_02"].same_as == ("pr_05", "pr_07", "pr_10", "pr_02_gt")  # same network
 
 
 def test_dsgan_cases_take_the_configured_networks_and_shapes():

@@ -180,9 +180,7 @@ def dsgan_figure_inputs(wildcards) -> dict[str, list[str]]:
     every method's examples (Bicubic's from the data seed), the fold-0 logs and records of every trained network
     (EDSR per construction, the DSN proxy)."""
     first, seed = DSGAN_SUBJECTS[0], SEEDS[0]
-    logs = [
-        f"{DSGAN_DIR}/models/{m}/fold-0/seed-{seed}/loss" for m in DSGAN_COMPARED
-    ]
+    logs = [f"{DSGAN_DIR}/models/{m}/fold-0/seed-{seed}/loss" for m in DSGAN_COMPARED]
     logs.append(f"{DSGAN_DIR}/dsn/fold-0/seed-{seed}/loss")
     return {
         "logs": [f"{stem}.csv" for stem in logs],
@@ -191,7 +189,5 @@ def dsgan_figure_inputs(wildcards) -> dict[str, list[str]]:
         "kernelgan": dsgan_kernelgan_files(seed, DSGAN_SUBJECTS),
         "dsn": [f"{DSGAN_DIR}/dsn/fold-{dsgan_fold_of(first)}/seed-{seed}/lr.npz"],
         "examples": [f"{DSGAN_DIR}/eval/bicubic/seed-{SEED}/examples.npz"]
-        + expand(
-            f"{DSGAN_DIR}/eval/{{m}}/seed-{seed}/examples.npz", m=DSGAN_COMPARED
-        ),
+        + expand(f"{DSGAN_DIR}/eval/{{m}}/seed-{seed}/examples.npz", m=DSGAN_COMPARED),
     }

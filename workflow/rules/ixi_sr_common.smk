@@ -21,8 +21,11 @@ def ixi_sr_inference_settings() -> dict:
     k-space per axis)."""
     from mrsr.experiments.ixi_sr.data import KSPACE_FRACTION
 
-    return {"slice_axis": int(IXI_SR["slice_axis"]), "upsample_factor": round(1 / KSPACE_FRACTION),
-            "normalise": "min-max per volume"}
+    return {
+        "slice_axis": int(IXI_SR["slice_axis"]),
+        "upsample_factor": round(1 / KSPACE_FRACTION),
+        "normalise": "min-max per volume",
+    }
 
 
 def ixi_sr_uses_cohort() -> bool:
