@@ -1,6 +1,6 @@
 """Apply a trained model to new scans: one NIfTI file or a folder of them, one NIfTI output each with a JSON
 sidecar saying what produced it. Each experiment whose models take a new scan has a module
-`mrsr.experiments.<key>.apply` with `apply_volume(generator, meta, volume, options, source) -> (data, affine)`;
+`mrsr.experiments.<key>.apply` with `apply_volume(generator, meta, volume, options) -> (data, affine, warnings)`;
 the shared code here loads the model, finds the inputs, warns about unlike scans and writes the outputs."""
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def apply_model(model_path: Path, input_path: Path, output_path: Path,
     atomically; return the outputs."""
     from tqdm import tqdm
 
-    from mrsr.io import read_nifti, write_nifti
+    from mrsr.io import read_nifti, write_nifti, write_text
     from mrsr.train import load_model
 
     model_path, input_path, output_path = Path(model_path), Path(input_path), Path(output_path)
@@ -126,9 +126,7 @@ def apply_model(model_path: Path, input_path: Path, output_path: Path,
             print(f"mrsr: warning: {source}: {note}", file=sys.stderr)
         target.parent.mkdir(parents=True, exist_ok=True)
         write_nifti(target, np.asarray(data, dtype=np.float32), affine)
-        json_path = target.with_name(nifti_stem(target) + ".json")
-        tmp = json_path.with_name(json_path.name + ".tmp")
-        tmp.write_text(json.dumps(sidecar(model_path, source, meta, options, settings), indent=1, default=str))
-        tmp.replace(json_path)
+        write_text(target.with_name(nifti_stem(target) + ".json"),
+                   json.dumps(sidecar(model_path, source, meta, options, settings), indent=1, default=str))
         written.append(target)
     return written
