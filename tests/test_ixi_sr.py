@@ -10,7 +10,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from mrsr.cli import main as cli_main
-from mrsr.experiments.ixi_sr.data import bicubic_reference, ixi_rows, kspace_lr, patch_pairs, slice_pairs
+from mrsr.experiments.ixi_sr.data import (bicubic_reference, brain_patches, ixi_rows, kspace_lr, load_slice_pairs,
+                                          patch_pairs, slice_pairs)
+from mrsr.io import save_npz
 from mrsr.losses import gradient_penalty, total_variation, wgan_critic_loss
 from mrsr.nets import build, count_params
 from mrsr.nets.lyu import circle_widths
@@ -259,6 +261,13 @@ def test_validation_slices_are_interior_and_held_out_of_training():
     assert not any(s.tobytes() in held for s in train["hr"])  # disjoint
     none = slice_pairs(phantom_volume(), size=32, axis=2, min_foreground=0.05)  # a test subject: none held out
     assert not none["val"].any()
+    # every 2nd qualifying slice, from the first; the validation slices are chosen among those
+    stepped = slice_pairs(phantom_volume(), size=32, axis=2, min_foreground=0.05, val_slices=1, step=2)
+    np.testing.assert_array_equal(stepped["hr"], none["hr"][::2])
+    np.testing.assert_array_equal(stepped["lr"], none["lr"][::2])
+    assert stepped["val"].sum() == 1
+    with pytest.raises(ValueError, match="ixi_sr.slice_step"):
+        slice_pairs(phantom_volume(), size=32, axis=2, min_foreground=0.05, step=0)
     with pytest.raises(ValueError, match="ixi_sr.val_slices"):
         validation_flags(pairs["hr"][:2], 2)
 
@@ -345,3 +354,25 @@ def test_circle_default_is_supervised():
         expected = float(F.l1_loss(trainer.generator(x), y))
     terms = trainer.train_step(x, y)
     assert terms["supervised"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_stored_slices_rebuild_the_same_lr(tmp_path):
+    # the data rule stores HR only; load_slice_pairs rebuilds exactly the LR slice_pairs made
+    pairs = slice_pairs(phantom_volume(), size=32, axis=2, min_foreground=0.05, val_slices=2)
+    save_npz(tmp_path / "s.npz", hr=pairs["hr"], val=pairs["val"], voxel_mm=np.array([1.0, 1.0]))
+    loaded = load_slice_pairs(tmp_path / "s.npz")
+    np.testing.assert_array_equal(loaded["lr"], pairs["lr"])
+    np.testing.assert_array_equal(loaded["val"], pairs["val"])
+    assert loaded["lr"].dtype == np.float32
+
+
+def test_brain_patches_drop_background_patches():
+    y = np.zeros((3, 1, 4, 4), np.float32)
+    y[1, 0, :2] = 0.5  # half of the patch is brain
+    y[2, 0, 0, 0] = 0.5  # 1/16 of it
+    x = y + 1.0
+    kx, ky = brain_patches(x, y, 0.1)
+    np.testing.assert_array_equal(ky, y[1:2])
+    np.testing.assert_array_equal(kx, x[1:2])  # the pairs stay aligned
+    assert len(brain_patches(x, y, 0.0)[0]) == 3  # 0: every patch
+

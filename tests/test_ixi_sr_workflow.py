@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from mrsr.experiments.ixi_sr.data import brain_patches, load_slice_pairs, patch_pairs
 from mrsr.footer import paper_budgets
 from mrsr.metrics import brain_mask
 from mrsr.stats import paired_better
@@ -139,15 +140,20 @@ def test_tiny_run_footer_has_one_training_line_per_network(ixi_tiny: Path) -> No
 
 def test_tiny_run_validation_slices_come_from_training_subjects_only(ixi_tiny: Path) -> None:
     out = ixi_tiny / "results/ixi_sr"
-    train = [np.load(out / f"data/{s}.npz") for s in ("sub-01", "sub-02")]
-    test = np.load(out / "data/sub-03.npz")
+    train = [load_slice_pairs(out / f"data/{s}.npz") for s in ("sub-01", "sub-02")]
+    test = load_slice_pairs(out / "data/sub-03.npz")
     assert all(d["val"].sum() == 1 for d in train) and not test["val"].any()
     val_hr = np.concatenate([d["hr"][d["val"]] for d in train])
     test_hr = {s.tobytes() for s in test["hr"]}
     assert not any(s.tobytes() in test_hr for s in val_hr)  # validation disjoint from the test slices
     record = json.loads((out / "models/cpce/seed-0/loss.json").read_text())
-    ref = np.mean([(d["lr"][d["val"]] - d["hr"][d["val"]]) ** 2 for d in train])
-    assert record["reference_val_mse"] == pytest.approx(ref, rel=1e-5)  # the LR of exactly those slices
+    cfg = {**yaml.safe_load((REPO / "config/config.yaml").read_text())["ixi_sr"],
+           **yaml.safe_load((REPO / "config/test.yaml").read_text())["ixi_sr"]}
+    pairs = [patch_pairs(d["lr"][d["val"]], d["hr"][d["val"]], cfg["patch_size"], cfg["patch_stride"]) for d in train]
+    x, y = brain_patches(np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]),
+                         cfg["val_min_foreground"])
+    assert 0 < len(y) < sum(len(p[1]) for p in pairs)  # background patches of those slices left out
+    assert record["reference_val_mse"] == pytest.approx(np.mean((x - y) ** 2), rel=1e-5)  # LR of exactly those patches
 
 
 def brain_centroid(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -161,7 +167,7 @@ def test_tiny_run_slices_on_the_phantom_grid_lr_without_offset_or_shift(ixi_tiny
     grid = yaml.safe_load((REPO / "config/test.yaml").read_text())["ixi_sr"]["phantom_voxel_mm"]
     assert grid != yaml.safe_load((REPO / "config/test.yaml").read_text())["cohort"]["voxel_mm"]
     for subject in ("sub-01", "sub-02", "sub-03"):
-        d = np.load(ixi_tiny / f"results/ixi_sr/data/{subject}.npz")
+        d = load_slice_pairs(ixi_tiny / f"results/ixi_sr/data/{subject}.npz")
         np.testing.assert_allclose(d["voxel_mm"], [grid, grid])
         masks = brain_mask(d["hr"])
         for lr, hr, mask in zip(d["lr"], d["hr"], masks):

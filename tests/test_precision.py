@@ -169,6 +169,12 @@ def test_bf16_and_fp32_inference_of_a_trained_model_agree(tmp_path):
 def test_compute_from_config_names_the_key():
     assert Compute.from_config({}) == Compute() and Compute().is_default
     assert Compute.from_config({"compute": {"precision": "bf16"}}) == Compute("bf16", False)
+    # a method's own compute overrides the experiment's key by key; unset keys inherit
+    section = {"compute": {"precision": "bf16", "channels_last": True}}
+    assert Compute.from_config(section, {"compute": {"channels_last": False}}) == Compute("bf16", False)
+    assert Compute.from_config(section, {"lr_g": 1e-3}) == Compute("bf16", True)
+    with pytest.raises(ValueError, match="method's compute.*'layout'"):
+        Compute.from_config(section, {"compute": {"layout": "nhwc"}})
     with pytest.raises(ValueError, match="compute.precision"):
         Compute.from_config({"compute": {"precision": "fp16"}})
     with pytest.raises(ValueError, match="'compute' has unknown"):

@@ -112,13 +112,18 @@ class Compute:
             raise ValueError(f"config key 'compute.channels_last' must be true or false, got {self.channels_last!r}")
 
     @classmethod
-    def from_config(cls, section: Mapping[str, Any] | None) -> Compute:
-        """Compute from an experiment's config section (its optional `compute` mapping); defaults otherwise."""
-        compute = (section or {}).get("compute") or {}
-        unknown = sorted(set(compute) - {"precision", "channels_last"})
-        if unknown:
-            raise ValueError(f"config key 'compute' has unknown key(s) {unknown}; expected precision, channels_last")
-        return cls(**compute)
+    def from_config(cls, section: Mapping[str, Any] | None, method: Mapping[str, Any] | None = None) -> Compute:
+        """Compute from an experiment's config section (its optional `compute` mapping), each key overridden by
+        the method entry's own optional `compute` where given; defaults otherwise."""
+        merged: dict[str, Any] = {}
+        for where, part in (("compute", section), ("method's compute", method)):
+            compute = (part or {}).get("compute") or {}
+            unknown = sorted(set(compute) - {"precision", "channels_last"})
+            if unknown:
+                raise ValueError(f"config key '{where}' has unknown key(s) {unknown}; expected precision, "
+                                 "channels_last")
+            merged.update(compute)
+        return cls(**merged)
 
     @property
     def is_default(self) -> bool:

@@ -36,10 +36,11 @@ rule cohort_subject:
 
 
 # The same subject (seed, settings, tissue values) on another grid, e.g. ixi_sr's 1 mm slices; its deformation,
-# bias field and noise are drawn on that grid. Only the requested maps are written.
+# bias field and noise are drawn on that grid. Only the requested maps are written, as temporary files: deleted once
+# every job that reads them is done (ixi_sr keeps its slices; `snakemake --notemp` keeps the volumes too).
 rule cohort_subject_on_grid:
     output:
-        "results/cohort/grid-{grid_mm}mm/{subject}/{map}.nii.gz",
+        temp("results/cohort/grid-{grid_mm}mm/{subject}/{map}.nii.gz"),
     log:
         "logs/cohort/grid-{grid_mm}mm/{subject}_{map}.log",
     benchmark:

@@ -76,12 +76,13 @@ def footer_params(key: str, data: str, phantom: bool) -> dict:
     }
 
 
-def compute_params(key: str) -> dict:
-    """config[key]['compute'] with its defaults filled (precision, channels_last): for the params of rules
-    that train or run networks (scripts build mrsr.device.Compute(**params.compute))."""
+def compute_params(key: str, method: dict | None = None) -> dict:
+    """config[key]['compute'] with its defaults filled (precision, channels_last), each key overridden by the
+    method entry's own `compute` where given: for the params of rules that train or run networks (scripts
+    build mrsr.device.Compute(**params.compute))."""
     from mrsr.device import Compute
 
-    found = Compute.from_config(config[key])
+    found = Compute.from_config(config[key], method)
     return {"precision": found.precision, "channels_last": found.channels_last}
 
 

@@ -131,7 +131,7 @@ rule field_train:
         inference=field_inference_settings(),
         trained_on=field_trained_on(),
         ckpt_dir=f"{FIELD_DIR}/checkpoints/{{field_method}}/seed-{{seed}}",
-        compute=compute_params("field7to9"),
+        compute=field_compute,
     script:
         "../scripts/field7to9/train.py"
 
@@ -156,7 +156,7 @@ rule field_infer:
         runtime=gpu_runtime,
     params:
         cfg=FIELD,
-        compute=compute_params("field7to9"),
+        compute=field_compute,
     script:
         "../scripts/field7to9/infer.py"
 

@@ -136,6 +136,12 @@ def field_method_entry(wildcards) -> dict:
     return field_method_config(FIELD["methods"][wildcards.field_method], FIELD)
 
 
+def field_compute(wildcards) -> dict:
+    """Precision and memory layout of a method's training and inference: the experiment's `compute`, overridden
+    by the method's own."""
+    return compute_params("field7to9", FIELD["methods"][wildcards.field_method])
+
+
 def field_family(wildcards) -> dict:
     """The budget block (cnn or gan) of a method's trainer."""
     method = FIELD["methods"][wildcards.field_method]

@@ -2,9 +2,9 @@
 import numpy as np
 import pandas as pd
 
-from mrsr.experiments.ixi_sr.data import bicubic_reference
+from mrsr.experiments.ixi_sr.data import bicubic_reference, load_slice_pairs
 from mrsr.experiments.ixi_sr.evaluate import predict_slices, slice_metrics
-from mrsr.io import load_npz, save_npz
+from mrsr.io import save_npz
 from mrsr.train import load_model, predict_fn
 from mrsr.jobs import start_job
 
@@ -17,7 +17,7 @@ if snakemake.input.model:
                          job.compute)
 rows, example = [], None
 for subject, path in zip(snakemake.params.subjects, snakemake.input.data):
-    d = load_npz(path)
+    d = load_slice_pairs(path)
     if snakemake.input.model:
         pred = predict_slices(predict, d["lr"], int(snakemake.params.batch))
     elif method == "lr":

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mrsr.experiments.ixi_sr.data import patch_pairs, split_slices
+from mrsr.experiments.ixi_sr.data import brain_patches, load_slice_pairs, patch_pairs, split_slices
 from mrsr.experiments.ixi_sr.training import schedule_in_passes, trainer_method
 from mrsr.io import load_npz
 from mrsr.train import TrainData, fit, save_model
@@ -21,10 +21,12 @@ device = job.device
 size, stride = int(cfg["patch_size"]), int(cfg["patch_stride"])
 parts: dict[str, list] = {"x": [], "y": [], "vx": [], "vy": []}
 for path in snakemake.input.train:
-    train_slices, val_slices = split_slices(load_npz(path))
+    train_slices, val_slices = split_slices(load_slice_pairs(path))
     for (xk, yk), d in ((("x", "y"), train_slices), (("vx", "vy"), val_slices)):
         if len(d["lr"]):
             x, y = patch_pairs(d["lr"], d["hr"], size, stride)
+            if xk == "vx":  # validation scores patches with brain in them, not the zero padding
+                x, y = brain_patches(x, y, float(cfg["val_min_foreground"]))
             parts[xk].append(x)
             parts[yk].append(y)
 x, y = np.concatenate(parts["x"]), np.concatenate(parts["y"])

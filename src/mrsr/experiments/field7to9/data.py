@@ -103,8 +103,9 @@ def stats_dict(array: np.ndarray) -> dict[str, float]:
 
 
 def method_entry(method: Mapping, cfg: Mapping) -> dict:
-    """A method's config entry with the experiment-wide generator settings filled in (U-net output scale)."""
-    entry = dict(method)
+    """A method's config entry with the experiment-wide generator settings filled in (U-net output scale), without
+    its `compute` override (precision and layout reach the job as params.compute, not as part of the method)."""
+    entry = {k: v for k, v in method.items() if k != "compute"}
     if entry["generator"] == "unet_g":
         kwargs = dict(entry.get("generator_kwargs") or {})
         kwargs.setdefault("tanh_scale", cfg["unet_tanh_scale"])

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from mrsr.degrade import bicubic_resize, decimate, kspace_zerofill
+from mrsr.io import load_npz
 from mrsr.metrics import brain_mask, interior_slices
 from mrsr.patches import extract_grid
 
@@ -55,24 +57,47 @@ def fit_slice(img: np.ndarray, size: int) -> np.ndarray:
 
 
 def volume_slices(volume: np.ndarray, *, size: int, axis: int, min_foreground: float,
-                  threshold: float = 0.05) -> np.ndarray:
+                  threshold: float = 0.05, step: int = 1) -> np.ndarray:
     """HR slices (N, size, size) along `axis` of a [0, 1] volume whose fraction of voxels above
-    `threshold` is at least `min_foreground` (drops slices outside the head)."""
+    `threshold` is at least `min_foreground` (drops slices outside the head); every `step`-th of those, from the
+    first."""
+    if step < 1:
+        raise ValueError(f"config ixi_sr.slice_step must be >= 1, got {step}")
     moved = np.moveaxis(np.asarray(volume, dtype=np.float32), axis, 0)
-    keep = [s for s in moved if np.mean(s > threshold) >= min_foreground]
+    keep = [s for s in moved if np.mean(s > threshold) >= min_foreground][::step]
     if not keep:
         raise ValueError(f"no slice along axis {axis} has a foreground fraction >= {min_foreground}")
     return np.stack([fit_slice(s, size) for s in keep])
 
 
 def slice_pairs(volume: np.ndarray, *, size: int, axis: int, min_foreground: float,
-                val_slices: int = 0) -> dict[str, np.ndarray]:
-    """{'hr', 'lr', 'val'}: slice stacks (N, size, size) float32 of one subject's T2w volume and a boolean (N,)
-    marking the `val_slices` slices held out for validation (spread through the brain's interior; 0 for a test
-    subject: none)."""
-    hr = volume_slices(normalise_volume(volume), size=size, axis=axis, min_foreground=min_foreground)
-    lr = np.stack([kspace_lr(s) for s in hr]).astype(np.float32)
-    return {"hr": hr, "lr": lr, "val": validation_flags(hr, val_slices)}
+                val_slices: int = 0, step: int = 1) -> dict[str, np.ndarray]:
+    """{'hr', 'lr', 'val'}: slice stacks (N, size, size) float32 of one subject's T2w volume (every `step`-th
+    qualifying slice) and a boolean (N,) marking the `val_slices` slices held out for validation (spread through
+    the brain's interior; 0 for a test subject: none)."""
+    hr = volume_slices(normalise_volume(volume), size=size, axis=axis, min_foreground=min_foreground, step=step)
+    return with_lr({"hr": hr, "val": validation_flags(hr, val_slices)})
+
+
+def with_lr(data: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """data with 'lr': the k-space truncated LR of each of its 'hr' slices. The data rule stores HR only (LR is a
+    function of it), and every reader rebuilds LR here."""
+    hr = np.asarray(data["hr"], dtype=np.float32)
+    return {**data, "lr": np.stack([kspace_lr(s) for s in hr]).astype(np.float32)}
+
+
+def load_slice_pairs(path: str | Path) -> dict[str, np.ndarray]:
+    """One subject's slices as the data rule wrote them ('hr', 'val', 'voxel_mm'), with their LR added."""
+    return with_lr(load_npz(path))
+
+
+def brain_patches(x: np.ndarray, y: np.ndarray, min_foreground: float,
+                  threshold: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """The (x, y) patch pairs whose target has at least `min_foreground` of its pixels above `threshold` (on the
+    [0, 1] scale): validation scores the brain, not the zero padding around it."""
+    fraction = (np.asarray(y).reshape(len(y), -1) > threshold).mean(axis=1)
+    keep = fraction >= min_foreground
+    return x[keep], y[keep]
 
 
 def validation_flags(hr: np.ndarray, n: int) -> np.ndarray:
