@@ -140,6 +140,19 @@ def test_register_recovers_a_shift(blob: np.ndarray, radius: np.ndarray, transfo
     assert np.corrcoef(warped[inner], blob[inner])[0, 1] > 0.99
 
 
+def test_register_leaves_no_transform_files(blob: np.ndarray, tmp_path, monkeypatch) -> None:
+    # ants writes each registration's transforms to temporary files (antspyx: tmp*GenericAffine.mat,
+    # tmp*Warp.nii.gz in the temp folder, never deleted); register removes them, also when it resamples onto a grid
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    moving = ndimage.shift(blob, (2.0, -1.5, 1.0), order=3).astype(np.float32)
+    pp.register(moving, AFFINE, blob, AFFINE, seed=1, transform="SyN", aff_iterations=(20,), reg_iterations=(5,))
+    pp.register(moving, AFFINE, blob, AFFINE, seed=1, transform="Rigid", aff_iterations=(20,),
+                onto=pp.upsampled_grid(blob.shape, AFFINE, 2))
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_register_uses_world_geometry(blob: np.ndarray, radius: np.ndarray) -> None:
     # same voxels, but the moving grid sits 3 mm further along x: the result must be shifted back
     shifted = AFFINE.copy()

@@ -15,8 +15,10 @@ cores) does not. On 2 cores ITK's threading gave no measurable speed-up at the c
 from __future__ import annotations
 
 import os
+import tempfile
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -181,18 +183,28 @@ def register(
                     aff_shrink_factors=tuple(aff_shrink_factors), aff_smoothing_sigmas=tuple(aff_smoothing_sigmas),
                     reg_iterations=tuple(int(i) for i in reg_iterations), **options)
     before = mutual_information(fixed, ants.resample_image_to_target(moving_img, fixed_img).numpy())
+    # ants writes its transforms to files; they go into a folder that is removed with them
+    with tempfile.TemporaryDirectory(prefix="mrsr-ants-") as workdir:
+        return _register_checked(ants, fixed, fixed_img, moving_img, before, seed, settings, onto, label,
+                                 Path(workdir))
+
+
+def _register_checked(ants, fixed: np.ndarray, fixed_img, moving_img, before: float, seed: int, settings: dict,
+                      onto: tuple[Sequence[int], np.ndarray] | None, label: str, workdir: Path) -> np.ndarray:
+    """register's attempts and quality check, every ants output file under workdir."""
     tried = []
     # Quality check: a registration that leaves the images less similar than they were unregistered has diverged
     # (seen once: a rigid T1w-to-M0 fit ending with correlation 0.006). Retry with another seed, then from the
     # identity instead of the centres-of-mass alignment, then stop naming the image and the metric.
     for attempt, (attempt_seed, init) in enumerate(((seed, None), (seed + 1, None), (seed + 2, "identity"))):
-        result = _ants_registration(ants, fixed_img, moving_img, attempt_seed, init, settings)
+        result = _ants_registration(ants, fixed_img, moving_img, attempt_seed, init,
+                                    {**settings, "outprefix": f"{workdir}/attempt{attempt}_"})
         after = mutual_information(fixed, result["warpedmovout"].numpy())
         tried.append(f"seed {attempt_seed}{' from identity' if init else ''}: {after:.3f}")
         if after >= (1 - REGISTRATION_TOLERANCE) * before:
             if attempt:
                 warnings.warn(f"register: {label}: registration diverged and was retried ({'; '.join(tried)}; "
-                              f"unregistered {before:.3f})", stacklevel=2)
+                              f"unregistered {before:.3f})", stacklevel=3)
             break
     else:
         raise ValueError(f"register: {label}: registration diverged: normalised mutual information with the fixed "
