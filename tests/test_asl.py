@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from mrsr.asl import (
     Kinetics, control_label, drop_end_slices, grid_patches, noise_level_means, noise_sigma, pcasl_general_signal,
     perfusion_signal, quantify_cbf, rigid_variants, training_patches,
 )
-from mrsr.bids import bids_pairs
+from mrsr.bids import ASL_TYPES, AslSidecar, bids_pairs, check_sidecar, read_asl_sidecar, sidecar_path
 from mrsr.experiments.deepasl.evaluate import bland_altman, denoise, paired_tests
 from mrsr.metrics import asl_metrics, lins_ccc
 from mrsr.nets import build, count_params
@@ -322,6 +323,48 @@ def test_bids_subject_builds_real_and_synthetic_sets(tmp_path) -> None:
     general = {**cfg, "synthetic": {**cfg["synthetic"], "model": "general"}}
     with pytest.raises(ValueError, match="deepasl.synthetic.model"):
         load_bids_subject(paths, general, "synthetic", np.random.default_rng(0))
+
+    # a BIDS sidecar beside the series: its own timing quantifies the real set, over the config's 1.8 s / 1.6 s
+    sidecar = tmp_path / "asl.json"
+    sidecar.write_text(json.dumps({"ArterialSpinLabelingType": "PCASL", "M0Type": "Separate",
+                                   "PostLabelingDelay": 2.0, "LabelingDuration": 1.5}))
+    timed = load_bids_subject(paths, cfg, "real", np.random.default_rng(0))
+    np.testing.assert_allclose(timed["kinetics"][:2], [1.5, 2.0])
+    ratio = Kinetics(1.5, 2.0).factor / Kinetics(1.8, 1.6).factor
+    np.testing.assert_allclose(timed["ref_cbf"], real["ref_cbf"] * ratio, rtol=1e-4, atol=1e-6)
+    # the synthetic set is simulated, so it keeps the config's timing
+    np.testing.assert_allclose(load_bids_subject(paths, cfg, "synthetic", np.random.default_rng(0))["kinetics"][:2],
+                               [cfg["synthetic"]["kinetics"]["tau"], cfg["synthetic"]["kinetics"]["pld"]])
+    # a sidecar that contradicts the model stops the run, naming the file and the field
+    for fields, match in (({"ArterialSpinLabelingType": "PASL"}, "asl.json: field ArterialSpinLabelingType is 'PASL'"),
+                          ({"M0Type": "Absent"}, "asl.json: field M0Type is 'Absent'"),
+                          ({"PostLabelingDelay": [1.5, 2.0]}, "asl.json: field PostLabelingDelay varies"),
+                          ({"LabelingDuration": "long"}, "asl.json: field LabelingDuration must be")):
+        sidecar.write_text(json.dumps(fields))
+        with pytest.raises(ValueError, match=match):
+            load_bids_subject(paths, cfg, "real", np.random.default_rng(0))
+    sidecar.write_text(json.dumps({"PostLabelingDelay": [1.7] * 8}))  # one value per volume, all equal: accepted
+    np.testing.assert_allclose(load_bids_subject(paths, cfg, "real", np.random.default_rng(0))["kinetics"][:2],
+                               [1.8, 1.7])
+
+
+def test_sidecar_path_and_reader(tmp_path) -> None:
+    assert sidecar_path("/d/sub-01_asl.nii.gz") == Path("/d/sub-01_asl.json")
+    assert sidecar_path("/d/sub-01_asl.nii") == Path("/d/sub-01_asl.json")
+    assert read_asl_sidecar(tmp_path / "none_asl.nii.gz") is None  # no sidecar: the config decides
+    (tmp_path / "a_asl.json").write_text(json.dumps({"ArterialSpinLabelingType": "pcasl", "PostLabelingDelay": 1.8}))
+    found = read_asl_sidecar(tmp_path / "a_asl.nii.gz")
+    assert (found.asl_type, found.pld, found.labeling_duration, found.m0_type) == ("PCASL", 1.8, None, None)
+    (tmp_path / "b_asl.json").write_text("{not json")
+    with pytest.raises(ValueError, match="b_asl.json: not valid JSON"):
+        read_asl_sidecar(tmp_path / "b_asl.nii.gz")
+    (tmp_path / "c_asl.json").write_text(json.dumps({"ArterialSpinLabelingType": "FAIR"}))
+    with pytest.raises(ValueError, match="c_asl.json: field ArterialSpinLabelingType must be one of"):
+        read_asl_sidecar(tmp_path / "c_asl.nii.gz")
+    # asl_sr models no labelling: any type passes, but an M0 image is still needed
+    check_sidecar(AslSidecar("x.json", asl_type="PASL"), asl_types=ASL_TYPES, experiment="asl_sr")
+    with pytest.raises(ValueError, match="x.json: field M0Type is 'Estimate', but asl_sr needs an M0 image"):
+        check_sidecar(AslSidecar("x.json", m0_type="Estimate"), asl_types=ASL_TYPES, experiment="asl_sr")
 
 
 def phantom_maps() -> dict[str, np.ndarray]:

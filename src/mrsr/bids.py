@@ -1,10 +1,13 @@
 """BIDS ASL files of one subject-sheet row (asl, aslcontext, m0[, mask]): the volume types, the control - label
-pairs, M0 and the brain mask on the ASL grid. Arrays keep the NIfTI axis order (X, Y, Z)."""
+pairs, M0 and the brain mask on the ASL grid, and the ASL series' sidecar JSON (labelling type, post-labelling delay,
+labelling duration, M0 type) where there is one. Arrays keep the NIfTI axis order (X, Y, Z)."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
+import json
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +16,75 @@ import numpy as np
 from mrsr.io import NiftiError, read_mask, read_nifti
 
 MASK_FRACTION = 0.2  # assumption: without a mask, brain = M0 above 20 % of its 99th percentile
+ASL_TYPES = ("PCASL", "CASL", "PASL")  # BIDS ArterialSpinLabelingType values
+M0_IMAGE_TYPES = ("Separate", "Included")  # M0Type values for which an M0 image exists (the sheet's m0 column)
+
+
+@dataclass(frozen=True)
+class AslSidecar:
+    """What an ASL series' BIDS sidecar JSON states (None where it is silent): ArterialSpinLabelingType (upper
+    case), M0Type, PostLabelingDelay and LabelingDuration in seconds."""
+
+    path: str
+    asl_type: str | None = None
+    m0_type: str | None = None
+    pld: float | None = None
+    labeling_duration: float | None = None
+
+
+def sidecar_path(asl_path: str | Path) -> Path:
+    """The BIDS sidecar of an ASL NIfTI: the same name with .json instead of .nii or .nii.gz."""
+    asl_path = Path(asl_path)
+    return asl_path.with_name(re.sub(r"\.nii(\.gz)?$", "", asl_path.name) + ".json")
+
+
+def _seconds(meta: Mapping, key: str, where: Path) -> float | None:
+    """A sidecar's time field in seconds: a number, or a list of equal numbers (one per volume); None if absent."""
+    value = meta.get(key)
+    if value is None:
+        return None
+    values = value if isinstance(value, list) else [value]
+    if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in values):
+        raise ValueError(f"{where}: field {key} must be a non-negative number of seconds (or a list of them), "
+                         f"got {value!r}")
+    if len(set(float(v) for v in values)) > 1:
+        raise ValueError(f"{where}: field {key} varies between volumes ({sorted(set(values))}): multi-delay ASL "
+                         "is not supported (one post-labelling delay and labelling duration per series)")
+    return float(values[0])
+
+
+def read_asl_sidecar(asl_path: str | Path) -> AslSidecar | None:
+    """The sidecar JSON beside an ASL NIfTI, or None if there is none; errors name the file and the field."""
+    path = sidecar_path(asl_path)
+    if not path.is_file():
+        return None
+    try:
+        meta = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path}: expected a JSON object (a BIDS sidecar)")
+    kind = meta.get("ArterialSpinLabelingType")
+    if kind is not None and str(kind).upper() not in ASL_TYPES:
+        raise ValueError(f"{path}: field ArterialSpinLabelingType must be one of {', '.join(ASL_TYPES)}, "
+                         f"got {kind!r}")
+    return AslSidecar(path=str(path), asl_type=None if kind is None else str(kind).upper(),
+                      m0_type=meta.get("M0Type"), pld=_seconds(meta, "PostLabelingDelay", path),
+                      labeling_duration=_seconds(meta, "LabelingDuration", path))
+
+
+
+def check_sidecar(sidecar: AslSidecar | None, *, asl_types: Sequence[str], experiment: str) -> None:
+    """ValueError naming the sidecar file and field where it contradicts what the experiment models: a labelling
+    type outside asl_types, or an M0Type without an M0 image."""
+    if sidecar is None:
+        return
+    if sidecar.asl_type is not None and sidecar.asl_type not in asl_types:
+        raise ValueError(f"{sidecar.path}: field ArterialSpinLabelingType is {sidecar.asl_type!r}, but {experiment} "
+                         f"models {' or '.join(asl_types)} data")
+    if sidecar.m0_type is not None and sidecar.m0_type not in M0_IMAGE_TYPES:
+        raise ValueError(f"{sidecar.path}: field M0Type is {sidecar.m0_type!r}, but {experiment} needs an M0 image "
+                         f"(M0Type {' or '.join(M0_IMAGE_TYPES)}; the subject sheet's m0 column)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -25,6 +97,7 @@ class AslSeries:
     mask: np.ndarray
     affine: np.ndarray
     path: str
+    sidecar: AslSidecar | None = None
 
     @property
     def voxel_size(self) -> tuple[float, float, float]:
@@ -65,8 +138,9 @@ def bids_pairs(asl: np.ndarray, context: list[str], where: str) -> np.ndarray:
 
 def read_asl_series(row: Mapping[str, str]) -> AslSeries:
     """Read a sheet row's asl (4-D), aslcontext, m0 (3-D or 4-D, averaged) and optional mask, all checked to
-    share the ASL grid; errors name the file."""
+    share the ASL grid, and the ASL series' sidecar JSON if it has one; errors name the file."""
     asl = read_nifti(row["asl"], ndim=4)
+    sidecar = read_asl_sidecar(row["asl"])
     context = read_aslcontext(row["aslcontext"])
     where = f"{row['asl']} with {row['aslcontext']}"
     pairs = bids_pairs(asl.data, context, where)
@@ -82,4 +156,4 @@ def read_asl_series(row: Mapping[str, str]) -> AslSeries:
     control = asl.data[..., volume_indices(context, "control")].mean(axis=3)
     return AslSeries(pairs=pairs.astype(np.float32), control=control.astype(np.float32),
                      m0=m0_data.astype(np.float32), mask=np.asarray(mask, bool), affine=asl.affine,
-                     path=str(row["asl"]))
+                     path=str(row["asl"]), sidecar=sidecar)

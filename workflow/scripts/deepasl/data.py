@@ -12,6 +12,9 @@ rng = np.random.default_rng([snakemake.params.seed, snakemake.params.index, DATA
 if snakemake.params.sheet_row:
     arrays = load_bids_subject(snakemake.params.sheet_row, cfg, dataset, rng)
     source = "subject sheet"
+    tau, pld = (float(v) for v in arrays["kinetics"][:2])
+    log.info("%s set quantified with labelling duration %.3g s, post-labelling delay %.3g s (%s)", dataset, tau, pld,
+             "the ASL sidecar JSON where it states them" if dataset == "real" else "config")
 else:
     maps = {k: read_nifti(getattr(snakemake.input, k)) for k in snakemake.params.maps}
     voxel = maps["pd"].voxel_size[0]

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from mrsr.asl import pcasl_general_signal, resample_to_grid
-from mrsr.bids import AslSeries, read_asl_series
+from mrsr.bids import ASL_TYPES, AslSeries, check_sidecar, read_asl_series
 from mrsr.degrade import add_gaussian_noise
 from mrsr.io import read_nifti
 
@@ -111,6 +111,7 @@ def load_sheet_subject(row: Mapping[str, str], cfg: Mapping, seed: int) -> dict[
     from mrsr.preprocess import upsampled_grid
 
     series = read_asl_series(row)
+    check_sidecar(series.sidecar, asl_types=ASL_TYPES, experiment="asl_sr")  # any labelling; an M0 image needed
     g = grids(cfg, (series.voxel_size, series.m0.shape), where=str(row["asl"]))
     fine = upsampled_grid(g["nr"][1], series.affine, cfg["grid"]["nr_factor"])
     nr = series.perfusion

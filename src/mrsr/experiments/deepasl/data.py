@@ -4,6 +4,7 @@ series ("real")."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -13,7 +14,7 @@ from mrsr.asl import (
     Kinetics, cbf_scale, control_label, drop_end_slices, gaussian_fwhm, noise_level_means, noise_sigma,
     pcasl_general_signal, perfusion_signal, quantify_cbf, resample_to_grid, subsample, training_patches,
 )
-from mrsr.bids import read_asl_series
+from mrsr.bids import AslSidecar, check_sidecar, read_asl_series
 from mrsr.io import read_nifti
 
 if TYPE_CHECKING:  # torch is imported by the training step only
@@ -26,6 +27,18 @@ M0_BRAIN_MEAN = 100.0  # assumption: M0 (and dM with it) scaled so the brain-mea
 def kinetics(cfg: Mapping, dataset: str) -> Kinetics:
     """Kinetics of a dataset: cfg[dataset]['kinetics'] (tau, pld) over cfg['constants'] (alpha, t1_blood, partition)."""
     return Kinetics.from_config({**dict(cfg.get("constants") or {}), **dict(cfg[dataset]["kinetics"])})
+
+
+LABELLING = ("PCASL", "CASL")  # eq. (1) is the (pseudo-)continuous labelling model
+
+
+def sidecar_kinetics(kin: Kinetics, sidecar: AslSidecar | None) -> Kinetics:
+    """kin with the BIDS sidecar's PostLabelingDelay (pld) and LabelingDuration (tau) where it states them: a scan's
+    own timing over the config's deepasl.real.kinetics."""
+    if sidecar is None:
+        return kin
+    stated = {"pld": sidecar.pld, "tau": sidecar.labeling_duration}
+    return dataclasses.replace(kin, **{k: v for k, v in stated.items() if v is not None})
 
 
 def to_zyx(volume: np.ndarray) -> np.ndarray:
@@ -165,12 +178,14 @@ def load_bids_subject(row: Mapping[str, str], cfg: Mapping, dataset: str,
     """A subject-sheet row (asl, aslcontext, m0[, mask][, gm, wm]) as the real set, or the synthetic set
     generated from its M0 and GM/WM maps with the phantom's recipe."""
     series = read_asl_series(row)
+    check_sidecar(series.sidecar, asl_types=LABELLING, experiment="deepasl")
     m0, mask = series.m0, series.mask
     gm = read_nifti(row["gm"]).data if row.get("gm") else mask.astype(np.float32)
     factor = M0_BRAIN_MEAN / float(m0[mask].mean())
     vox = series.voxel_size
     spec = cfg[dataset]
-    kin = kinetics(cfg, dataset)
+    # the acquired (real) set is quantified with its own timing; the synthetic set is simulated with the config's
+    kin = sidecar_kinetics(kinetics(cfg, dataset), series.sidecar) if dataset == "real" else kinetics(cfg, dataset)
     m0z, maskz, gmz = to_zyx(m0 * factor), to_zyx(mask), to_zyx(gm)
     real = np.stack([to_zyx(p * factor) for p in series.pairs])
     if dataset == "real":
