@@ -114,6 +114,9 @@ def write_bids(root: Path, n_subjects: int = 3, pairs: int = 6) -> Path:
             context += ["control", "label"]
         nib.save(nib.Nifti1Image(np.stack(vols, axis=-1).astype(np.float32), affine), perf / f"{sub}_asl.nii.gz")
         (perf / f"{sub}_aslcontext.tsv").write_text("volume_type\n" + "\n".join(context) + "\n")
+        # the BIDS sidecar states the config's real-set timing (the sidecar wins; the numbers stay the same)
+        (perf / f"{sub}_asl.json").write_text(json.dumps({"ArterialSpinLabelingType": "PCASL", "M0Type": "Separate",
+                                                          "PostLabelingDelay": 1.6, "LabelingDuration": 1.8}))
         nib.save(nib.Nifti1Image(m0.astype(np.float32), affine), perf / f"{sub}_m0scan.nii.gz")
         nib.save(nib.Nifti1Image(m0.astype(np.float32), affine), anat / f"{sub}_T1w.nii.gz")
         rows.append(f"{sub}\t{sub}/perf/{sub}_asl.nii.gz\t{sub}/perf/{sub}_aslcontext.tsv\t"
@@ -150,6 +153,8 @@ def test_tiny_run_on_a_bids_dataset_with_two_training_seeds(tmp_path: Path) -> N
     assert table.set_index("method_key").loc["pr_02", "#params"] == 146785
     md = (out / "tables/table1.md").read_text()
     assert "subject sheet" in md and "Preset: test" in md and "Orderings: real: PSNR" in md and "Assumption:" in md
+    assert "BIDS sidecar JSON" in md  # the sidecar's timing is used over the config, and the footer says so
+    assert "the ASL sidecar JSON where it states them" in (work / "logs/deepasl/data/real_sub-01.log").read_text()
     # acquired data: nothing in the footer calls them simulated or phantom
     assert "simulated" not in md and "phantom" not in md and "real set: its acquired pCASL" in md
     claims = pd.read_csv(out / "claims.csv", keep_default_na=False).set_index("claim")["outcome"]
