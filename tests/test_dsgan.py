@@ -441,3 +441,30 @@ def test_status_and_samples_for_the_scorecard() -> None:
     assert len(samples) == 8 and set(samples["seed"]) == {0, 1} and samples["item"].iloc[1] == "s1/1"
     assert {"psnr", "ssim", "brisque", "psnr_brain", "ssim_brain"} <= set(samples.columns)
     assert samples[samples.seed == 1]["psnr"].tolist() == [23.0, 24.0, 25.0, 26.0]
+
+
+def test_apply_volume_reads_lr_pixel_i_as_hr_pixel_2i_plus_1() -> None:
+    """A nearest-neighbour x2 'network' through dsgan's apply: each output slice repeats its LR slice (known
+    answer), on the input's scale, and the output grid puts HR pixel 2i + 1 where LR pixel i was."""
+    from torch import nn
+
+    from mrsr.apply import ApplyOptions
+    from mrsr.experiments.dsgan.apply import apply_volume, sr_grid
+    from mrsr.io import Volume
+    from mrsr.train.meta import ModelMeta
+
+    rng = np.random.default_rng(3)
+    lr = rng.uniform(0.5, 2.0, (6, 5, 3)).astype(np.float32)
+    lr[..., 2] = 0.0  # an empty slice stays empty
+    affine = np.array([[2.5, 0, 0, -10.0], [0, 2.5, 0, 4.0], [0, 0, 5.0, 1.0], [0, 0, 0, 1]])
+    meta = ModelMeta("dsgan", "dsgan", 0, inference={"slice_axis": 2, "denoise": False, "nlm": {}})
+    out, out_affine, notes = apply_volume(nn.Upsample(scale_factor=2, mode="nearest"), meta, Volume(lr, affine),
+                                          ApplyOptions())
+    assert out.shape == (12, 10, 3) and notes == []
+    np.testing.assert_allclose(out, lr.repeat(2, axis=0).repeat(2, axis=1), rtol=1e-6)
+    np.testing.assert_allclose(np.sqrt((out_affine[:3, :3] ** 2).sum(0)), [1.25, 1.25, 5.0])
+    for i, j in ((0, 0), (2, 4), (5, 1)):  # world position of LR pixel (i, j) = that of HR pixel (2i+1, 2j+1)
+        np.testing.assert_allclose(affine @ [i, j, 1, 1], out_affine @ [2 * i + 1, 2 * j + 1, 1, 1])
+    np.testing.assert_allclose(sr_grid(np.eye(4), axis=0)[:3, 3], [0.0, -0.5, -0.5])
+    with pytest.raises(ValueError, match="leave --upsample unset"):
+        apply_volume(nn.Identity(), meta, Volume(lr, affine), ApplyOptions(upsample=2))

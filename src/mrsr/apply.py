@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 # experiments whose models `mrsr apply` runs on a new scan (each has mrsr/experiments/<key>/apply.py)
-APPLIABLE = ("field7to9", "ixi_sr")
+APPLIABLE = ("field7to9", "ixi_sr", "dsgan")
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 VOXEL_TOLERANCE = 0.25  # relative voxel-size difference that triggers a warning
 BACKGROUND_RATIO = 0.5  # warn when the scan has less than half the training data's background fraction

@@ -111,6 +111,8 @@ rule dsgan_train:
         cfg=DSGAN,
         ckpt_dir=f"{DSGAN_DIR}/checkpoints/edsr/{{dsgan_construction}}/fold-{{dsgan_fold}}/seed-{{seed}}",
         compute=compute_params("dsgan"),
+        inference=dsgan_inference_settings(),
+        trained_on=dsgan_trained_on(),
     script:
         "../scripts/dsgan/train.py"
 

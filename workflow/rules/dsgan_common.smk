@@ -74,6 +74,27 @@ DSGAN_DATA_LABEL = (
 )
 
 
+
+def dsgan_inference_settings() -> dict:
+    """What `mrsr apply` needs to treat a new LR scan as the test slices were treated (EDSR models)."""
+    return {
+        "slice_axis": 2,  # axial slices of the volumes (scripts/dsgan/data.py)
+        "upsample_factor": 2,
+        "normalise": "each slice by its maximum",
+        "denoise": bool(DSGAN.get("denoise_test_input", True)),
+        "nlm": dict(DSGAN["nlm"]),
+    }
+
+
+def dsgan_trained_on() -> dict:
+    """The training data of dsgan's EDSR models, for `mrsr apply`'s warnings (the HR grid's voxels, phantom only)."""
+    found = {"data": DSGAN_DATA_LABEL, "experiment": "dsgan"}
+    if DSGAN_SHEET is None:
+        voxel = float(config["cohort"]["voxel_mm"])
+        found.update(contrast=DSGAN["contrast"], voxel_mm=[voxel, voxel])
+    return found
+
+
 wildcard_constraints:
     dsgan_subject="|".join(DSGAN_SUBJECTS),
     dsgan_fold="|".join(DSGAN_FOLDS),

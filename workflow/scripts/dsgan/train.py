@@ -39,7 +39,8 @@ fitted = fit(method, TrainData(x, y), val, max_updates=int(ecfg["max_updates"]),
              ckpt_dir=Path(snakemake.params.ckpt_dir), log_csv=Path(snakemake.output.log_csv),
              compute=job.compute, keep_checkpoints=job.keep_checkpoints)
 model = fitted.generator
-meta = ModelMeta("dsgan", construction, seed, training=fitted.record,
+meta = ModelMeta("dsgan", construction, seed, training=fitted.record, trained_on=dict(snakemake.params.trained_on),
+                 inference=dict(snakemake.params.inference),
                  extra={"fold": snakemake.wildcards.dsgan_fold, "n_train_patches": len(x),
                         "n_val_slices": 0 if val is None else len(val)})
 save_model(snakemake.output.model, model, method, meta)
