@@ -426,3 +426,68 @@ def test_synthetic_set_follows_the_paper_and_shares_the_real_sets_noise() -> Non
     acquired = {k: v for k, v in syn.items() if k != "truth_cbf"}
     with pytest.raises(ValueError, match="deepasl.synthetic.cbf_reference"):
         loss_reference(acquired, truth_cfg, "synthetic")
+
+
+def write_bids_asl(folder: Path, prefix: str = "sub-01", pairs: int = 3, sidecar: dict | None = None) -> dict:
+    """A small BIDS ASL series (<prefix>_asl.nii.gz, _aslcontext.tsv, _m0scan.nii.gz[, _asl.json]); its arrays."""
+    import nibabel as nib
+
+    rng = np.random.default_rng(5)
+    shape, affine = (48, 44, 4), np.diag([3.0, 3.0, 5.0, 1.0])
+    brain = np.zeros(shape, bool)
+    brain[8:40, 6:38] = True
+    m0 = np.where(brain, 800.0, 2.0).astype(np.float32)
+    vols = [v for _ in range(pairs) for v in (m0 + rng.normal(0, 4, shape), m0 - np.where(brain, 6.0, 0.0)
+                                              + rng.normal(0, 4, shape))]
+    folder.mkdir(parents=True, exist_ok=True)
+    nib.save(nib.Nifti1Image(np.stack(vols, -1).astype(np.float32), affine), folder / f"{prefix}_asl.nii.gz")
+    (folder / f"{prefix}_aslcontext.tsv").write_text("volume_type\n" + "control\nlabel\n" * pairs)
+    nib.save(nib.Nifti1Image(m0, affine), folder / f"{prefix}_m0scan.nii.gz")
+    if sidecar is not None:
+        (folder / f"{prefix}_asl.json").write_text(json.dumps(sidecar))
+    dm = np.mean([vols[2 * i] - vols[2 * i + 1] for i in range(pairs)], axis=0)
+    return {"dm": dm, "m0": m0, "brain": brain, "affine": affine}
+
+
+def test_deepasl_apply_known_answers(tmp_path) -> None:
+    """A network whose noise estimate is 0 returns the series' mean dM (no smoothing) on the input's scale; one
+    that calls everything noise returns 0 wherever it predicts; BIDS siblings are found or named when missing."""
+    from torch import nn
+
+    from mrsr.apply import ApplyOptions
+    from mrsr.experiments.deepasl.apply import apply_volume, bids_files
+    from mrsr.io import read_nifti
+    from mrsr.train.meta import ModelMeta
+
+    arrays = write_bids_asl(tmp_path / "perf")
+    volume = read_nifti(tmp_path / "perf/sub-01_asl.nii.gz", ndim=4)
+
+    class Zero(nn.Module):
+        def forward(self, x):
+            return x * 0
+
+    for patch in (40, None):  # patch-wise (the paper) and whole slices
+        meta = ModelMeta("deepasl", "pr_02", 0, inference={"patch_size": patch, "smooth_fwhm_mm": 0.0})
+        out, affine, notes = apply_volume(Zero(), meta, volume, ApplyOptions())
+        assert out.shape == arrays["dm"].shape and notes == []
+        np.testing.assert_allclose(out, arrays["dm"], rtol=1e-4, atol=1e-3)  # nothing removed: the mean dM
+        np.testing.assert_allclose(affine, arrays["affine"])
+        # on the model's scale: dM x 100 / brain-mean M0
+        model_scale = apply_volume(Zero(), meta, volume, ApplyOptions(scale="model"))[0]
+        np.testing.assert_allclose(model_scale, arrays["dm"] * 100 / 800.0, rtol=1e-4, atol=1e-5)
+        everything = apply_volume(nn.Identity(), meta, volume, ApplyOptions())[0]
+        assert np.abs(everything[arrays["brain"]]).max() < 1e-4  # residual = input: nothing left in the brain
+    smoothed = apply_volume(Zero(), ModelMeta("deepasl", "pr_02", 0, inference={"patch_size": 40,
+                                                                             "smooth_fwhm_mm": 4.0}),
+                            volume, ApplyOptions())[0]
+    assert smoothed.std() < out.std()  # the real set's in-plane smoothing, as in training
+    assert bids_files(tmp_path / "perf/sub-01_asl.nii.gz")["m0"].endswith("sub-01_m0scan.nii.gz")
+    with pytest.raises(ValueError, match="named <prefix>_asl.nii"):
+        bids_files(tmp_path / "perf/sub-01_m0scan.nii.gz")
+    (tmp_path / "perf/sub-01_m0scan.nii.gz").unlink()
+    with pytest.raises(ValueError, match="sub-01_asl.nii.gz: its M0 image .*sub-01_m0scan.nii.gz is missing"):
+        apply_volume(Zero(), meta, volume, ApplyOptions())
+    write_bids_asl(tmp_path / "pasl", sidecar={"ArterialSpinLabelingType": "PASL"})
+    pasl = read_nifti(tmp_path / "pasl/sub-01_asl.nii.gz", ndim=4)
+    with pytest.raises(ValueError, match="sub-01_asl.json: field ArterialSpinLabelingType is 'PASL'"):
+        apply_volume(Zero(), meta, pasl, ApplyOptions())

@@ -77,8 +77,8 @@ def test_apply_refuses_models_of_other_experiments_naming_them(tmp_path) -> None
 
     from mrsr.apply import applier, plan_outputs
 
-    with pytest.raises(ValueError, match=r"m.pt: 'deepasl' models are not applied.*field7to9, ixi_sr"):
-        applier("deepasl", tmp_path / "m.pt")
+    with pytest.raises(ValueError, match=r"m.pt: 'asl_sr' models are not applied.*field7to9, ixi_sr, dsgan, deepasl"):
+        applier("asl_sr", tmp_path / "m.pt")
     (tmp_path / "in").mkdir()
     with pytest.raises(ValueError, match="without NIfTI files"):
         plan_outputs(tmp_path / "in", tmp_path / "out")
@@ -88,6 +88,12 @@ def test_apply_refuses_models_of_other_experiments_naming_them(tmp_path) -> None
     assert plan_outputs(tmp_path / "in", tmp_path / "out") == [
         (tmp_path / "in" / "a.nii.gz", tmp_path / "out" / "a_sr.nii.gz"),
         (tmp_path / "in" / "b.nii", tmp_path / "out" / "b_sr.nii.gz")]
+    # an experiment's own pattern and suffix (deepasl: the ASL series of a folder, not their M0 scans)
+    (tmp_path / "in" / "s_asl.nii.gz").write_bytes(b"")
+    assert plan_outputs(tmp_path / "in", tmp_path / "out", pattern="*_asl.nii*", suffix="_denoised") == [
+        (tmp_path / "in" / "s_asl.nii.gz", tmp_path / "out" / "s_asl_denoised.nii.gz")]
+    with pytest.raises(ValueError, match=r"without NIfTI files matching \*_m0scan"):
+        plan_outputs(tmp_path / "in", tmp_path / "out", pattern="*_m0scan.nii*")
     with pytest.raises(ValueError, match="must be a folder"):
         plan_outputs(tmp_path / "in", tmp_path / "in" / "notes.txt")
     with pytest.raises(ValueError, match="ending in .nii"):

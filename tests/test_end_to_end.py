@@ -278,7 +278,7 @@ def test_retraining_with_the_same_seed_gives_equal_tables(run_dir: Path) -> None
 def test_cli_applies_an_ixi_sr_model_to_a_folder_with_sidecars(run_dir: Path, tmp_path: Path) -> None:
     """A folder of two LR scans (the central k-space of a test subject's T2w slices, 2x coarser in-plane) through
     the tiny run's GAN-CPCE: one NIfTI per scan on the 2x finer grid, on the input's intensity scale, and a JSON
-    sidecar naming the input, the model, its training and the code; a deepasl model is refused with exit 1."""
+    sidecar naming the input, the model, its training and the code; an asl_sr model is refused with exit 1."""
     import json
 
     from mrsr.degrade import kspace_truncate
@@ -306,10 +306,10 @@ def test_cli_applies_an_ixi_sr_model_to_a_folder_with_sidecars(run_dir: Path, tm
     # on the input's intensity scale: the same scan twice as bright (same [0, 1] network input) comes back twice
     # as bright (the tiny run's 4-update network itself is far from the identity)
     np.testing.assert_allclose(preds["b"].data, 2 * preds["a"].data, rtol=1e-4, atol=1e-4 * preds["a"].data.max())
-    deepasl = next((run_dir / "results/deepasl/models").rglob("model.pt"))
-    refused = subprocess.run([str(BIN / "mrsr"), "apply", "--model", str(deepasl), "--input", str(scans),
+    asl_sr = next((run_dir / "results/asl_sr/models").rglob("model.pt"))
+    refused = subprocess.run([str(BIN / "mrsr"), "apply", "--model", str(asl_sr), "--input", str(scans),
                               "--output", str(tmp_path / "no")], capture_output=True, text=True)
-    assert refused.returncode == 1 and "'deepasl' models are not applied" in refused.stderr
+    assert refused.returncode == 1 and "'asl_sr' models are not applied" in refused.stderr
     assert not (tmp_path / "no").exists()
 
 
@@ -336,3 +336,25 @@ def test_cli_applies_a_dsgan_edsr_model(run_dir: Path, tmp_path: Path) -> None:
     card = json.loads((tmp_path / "out/a_sr.json").read_text())
     assert card["model"]["experiment"] == "dsgan" and card["model"]["method"] == "dsgan"
     assert card["inference"]["slice_axis"] == 2 and card["inference"]["denoise"] is True
+
+
+def test_cli_applies_a_deepasl_model_to_a_bids_folder(run_dir: Path, tmp_path: Path) -> None:
+    """Two BIDS ASL series (asl + aslcontext + m0scan) in a folder through the tiny run's PR-λ=0.2: one denoised
+    mean-dM volume per series on the ASL grid, named <series>_denoised, the M0 scans not taken as inputs."""
+    from test_asl import write_bids_asl
+
+    folder = tmp_path / "perf"
+    series = {p: write_bids_asl(folder, prefix=p) for p in ("sub-01", "sub-02")}
+    model = next((run_dir / "results/deepasl/models/real/pr_02").rglob("model.pt"))
+    result = subprocess.run([str(BIN / "mrsr"), "apply", "--model", str(model), "--input", str(folder),
+                             "--output", str(tmp_path / "out")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.nii.gz")) == ["sub-01_asl_denoised.nii.gz",
+                                                                          "sub-02_asl_denoised.nii.gz"]
+    for prefix, arrays in series.items():
+        out = read_nifti(tmp_path / "out" / f"{prefix}_asl_denoised.nii.gz")
+        assert out.data.shape == arrays["dm"].shape and np.isfinite(out.data).all()
+        np.testing.assert_allclose(out.affine, arrays["affine"])
+        card = json.loads((tmp_path / "out" / f"{prefix}_asl_denoised.json").read_text())
+        assert card["model"]["experiment"] == "deepasl" and card["inference"]["dataset"] == "real"
+        assert card["inference"]["smooth_fwhm_mm"] == 4.0

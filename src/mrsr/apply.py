@@ -1,6 +1,7 @@
 """Apply a trained model to new scans: one NIfTI file or a folder of them, one NIfTI output each with a JSON
 sidecar saying what produced it. Each experiment whose models take a new scan has a module
-`mrsr.experiments.<key>.apply` with `apply_volume(generator, meta, volume, options) -> (data, affine, warnings)`;
+`mrsr.experiments.<key>.apply` with `apply_volume(generator, meta, volume, options) -> (data, affine, warnings)`
+(and INPUT_NDIM where its input is not a 3-D volume);
 the shared code here loads the model, finds the inputs, warns about unlike scans and writes the outputs."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 # experiments whose models `mrsr apply` runs on a new scan (each has mrsr/experiments/<key>/apply.py)
-APPLIABLE = ("field7to9", "ixi_sr", "dsgan")
+APPLIABLE = ("field7to9", "ixi_sr", "dsgan", "deepasl")
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 VOXEL_TOLERANCE = 0.25  # relative voxel-size difference that triggers a warning
 BACKGROUND_RATIO = 0.5  # warn when the scan has less than half the training data's background fraction
@@ -62,15 +63,18 @@ def nifti_stem(path: Path) -> str:
     return path.stem
 
 
-def plan_outputs(input_path: Path, output_path: Path) -> list[tuple[Path, Path]]:
-    """(input, output) pairs: a file to a file, or every NIfTI of a folder to `<stem>_sr.nii.gz` in a folder."""
+def plan_outputs(input_path: Path, output_path: Path, *, pattern: str = "*",
+                 suffix: str = "_sr") -> list[tuple[Path, Path]]:
+    """(input, output) pairs: a file to a file, or every NIfTI of a folder whose name matches `pattern` (glob) to
+    `<stem><suffix>.nii.gz` in a folder."""
     if input_path.is_dir():
-        inputs = sorted(p for p in input_path.iterdir() if p.name.endswith(NIFTI_SUFFIXES))
+        inputs = sorted(p for p in input_path.glob(pattern) if p.is_file() and p.name.endswith(NIFTI_SUFFIXES))
         if not inputs:
-            raise ValueError(f"{input_path}: a folder without NIfTI files (*.nii, *.nii.gz)")
+            what = "NIfTI files (*.nii, *.nii.gz)" if pattern == "*" else f"NIfTI files matching {pattern}"
+            raise ValueError(f"{input_path}: a folder without {what}")
         if output_path.exists() and not output_path.is_dir():
             raise ValueError(f"{output_path}: the input is a folder, so the output must be a folder, not a file")
-        return [(p, output_path / f"{nifti_stem(p)}_sr.nii.gz") for p in inputs]
+        return [(p, output_path / f"{nifti_stem(p)}{suffix}.nii.gz") for p in inputs]
     if not input_path.is_file():
         raise ValueError(f"input {input_path} does not exist")
     if not output_path.name.endswith(NIFTI_SUFFIXES):
@@ -78,12 +82,26 @@ def plan_outputs(input_path: Path, output_path: Path) -> list[tuple[Path, Path]]
     return [(input_path, output_path)]
 
 
-def applier(experiment: str, model_path: Path) -> Callable:
-    """The experiment's apply_volume, or a ValueError naming the model and the experiments that can be applied."""
+@dataclass(frozen=True)
+class Applier:
+    """An experiment's apply module: apply_volume, the NIfTI dimensions it takes (INPUT_NDIM, default 3), the
+    files of a folder it takes (INPUT_PATTERN, a glob; default every NIfTI) and its outputs' name suffix
+    (OUTPUT_SUFFIX, default '_sr')."""
+
+    apply_volume: Callable
+    ndim: int = 3
+    pattern: str = "*"
+    suffix: str = "_sr"
+
+
+def applier(experiment: str, model_path: Path) -> Applier:
+    """The experiment's apply module, or a ValueError naming the model and the experiments that can be applied."""
     if experiment not in APPLIABLE:
         raise ValueError(f"model file {model_path}: {experiment!r} models are not applied to new scans by "
                          f"`mrsr apply` (it runs models of {', '.join(APPLIABLE)})")
-    return importlib.import_module(f"mrsr.experiments.{experiment}.apply").apply_volume
+    module = importlib.import_module(f"mrsr.experiments.{experiment}.apply")
+    return Applier(module.apply_volume, int(getattr(module, "INPUT_NDIM", 3)), getattr(module, "INPUT_PATTERN", "*"),
+                   getattr(module, "OUTPUT_SUFFIX", "_sr"))
 
 
 def sidecar(model_path: Path, input_path: Path, meta, options: ApplyOptions, settings: dict) -> dict:
@@ -114,14 +132,14 @@ def apply_model(model_path: Path, input_path: Path, output_path: Path,
 
     model_path, input_path, output_path = Path(model_path), Path(input_path), Path(output_path)
     generator, _method, meta = load_model(model_path, device=options.device)
-    apply_volume = applier(meta.experiment, model_path)
+    found = applier(meta.experiment, model_path)
     settings = meta.require_inference(model_path)
-    pairs = plan_outputs(input_path, output_path)
+    pairs = plan_outputs(input_path, output_path, pattern=found.pattern, suffix=found.suffix)
     written = []
     for source, target in tqdm(pairs, desc=f"apply {meta.experiment} {meta.method_key}", unit="scan",
                                disable=len(pairs) == 1):
-        volume = read_nifti(source)
-        data, affine, notes = apply_volume(generator, meta, volume, options)
+        volume = read_nifti(source, ndim=found.ndim)
+        data, affine, notes = found.apply_volume(generator, meta, volume, options)
         for note in notes:
             print(f"mrsr: warning: {source}: {note}", file=sys.stderr)
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -58,6 +58,8 @@ rule deepasl_train:
         cfg=DEEPASL,
         ckpt_dir=f"{ASL_DIR}/checkpoints/{{deepasl_dataset}}/{{deepasl_method}}/fold-{{deepasl_fold}}/seed-{{seed}}",
         compute=compute_params("deepasl"),
+        inference=deepasl_inference_settings,
+        trained_on=deepasl_trained_on,
     script:
         "../scripts/deepasl/train.py"
 

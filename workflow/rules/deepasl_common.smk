@@ -136,6 +136,25 @@ def deepasl_method_entry(wildcards) -> dict:
     return DEEPASL["methods"][wildcards.deepasl_method]
 
 
+def deepasl_inference_settings(wildcards) -> dict:
+    """What `mrsr apply` needs to prepare a new ASL series as this model's dataset was prepared."""
+    return {
+        "dataset": wildcards.deepasl_dataset,
+        "patch_size": DEEPASL["patch_size"] if DEEPASL["inference"] == "patch" else None,
+        "smooth_fwhm_mm": float(DEEPASL[wildcards.deepasl_dataset]["smooth_fwhm_mm"]),
+        "normalise": "dM and M0 scaled so the brain-mean M0 is 100",
+        "output": "denoised mean control - label (dM)",
+    }
+
+
+def deepasl_trained_on(wildcards) -> dict:
+    """The training data of a model, for `mrsr apply`'s warnings (the phantom's in-plane grid)."""
+    found = {"data": ASL_DATA, "experiment": "deepasl", "contrast": "pCASL perfusion (dM)"}
+    if ASL_SHEET is None:
+        found["voxel_mm"] = [float(DEEPASL["grid"]["inplane_mm"])] * 2
+    return found
+
+
 def deepasl_fold_models(wildcards) -> list[str]:
     """One model per held-out subject; none for Averaging (no network)."""
     if not DEEPASL["methods"][wildcards.deepasl_method].get("generator"):

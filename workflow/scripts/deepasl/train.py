@@ -31,6 +31,7 @@ fitted = fit(method, train, val, max_updates=int(cfg["max_updates"]), batch_size
              compute=compute, keep_checkpoints=job.keep_checkpoints)
 model = fitted.generator
 meta = ModelMeta("deepasl", snakemake.wildcards.deepasl_method, seed, training=fitted.record,
+                 trained_on=dict(snakemake.params.trained_on), inference=dict(snakemake.params.inference),
                  extra={"dataset": snakemake.wildcards.deepasl_dataset, "heldout": snakemake.wildcards.deepasl_fold,
                         "max_updates": int(cfg["max_updates"]), "batch_size": int(cfg["batch_size"]),
                         "n_train_patches": len(train), "n_val_patches": 0 if val is None else len(val)})
