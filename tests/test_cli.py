@@ -98,3 +98,32 @@ def test_apply_refuses_models_of_other_experiments_naming_them(tmp_path) -> None
         plan_outputs(tmp_path / "in", tmp_path / "in" / "notes.txt")
     with pytest.raises(ValueError, match="ending in .nii"):
         plan_outputs(tmp_path / "in" / "a.nii.gz", tmp_path / "out.png")
+
+
+def test_bids_derivative_names_and_plan(tmp_path) -> None:
+    import pytest
+
+    from mrsr.apply import derivative_name, is_bids_root, plan_bids
+
+    assert derivative_name("sub-01_T2w.nii.gz", "sr") == "sub-01_desc-sr_T2w.nii.gz"
+    assert derivative_name("sub-01_ses-2_acq-lr_T1w.nii", "sr") == "sub-01_ses-2_acq-lr_desc-sr_T1w.nii.gz"
+    assert derivative_name("sub-01_desc-raw_asl.nii.gz", "denoised") == "sub-01_desc-denoised_asl.nii.gz"
+    with pytest.raises(ValueError, match="scan.nii.gz: not a BIDS file name"):
+        derivative_name("scan.nii.gz", "sr")
+    root = tmp_path / "bids"
+    for rel in ("sub-01/anat/sub-01_T2w.nii.gz", "sub-01/anat/sub-01_T1w.nii.gz",
+                "sub-02/ses-1/anat/sub-02_ses-1_T2w.nii.gz", "sub-03/anat/sub-03_T2w.nii"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"")
+    assert not is_bids_root(root)
+    (root / "dataset_description.json").write_text("{}")
+    assert is_bids_root(root)
+    out = tmp_path / "derivatives"
+    assert plan_bids(root, out, bids_suffix="T2w", desc="sr", participants=["01", "sub-02"]) == [
+        (root / "sub-01/anat/sub-01_T2w.nii.gz", out / "sub-01/anat/sub-01_desc-sr_T2w.nii.gz"),
+        (root / "sub-02/ses-1/anat/sub-02_ses-1_T2w.nii.gz", out / "sub-02/ses-1/anat/sub-02_ses-1_desc-sr_T2w.nii.gz")]
+    assert len(plan_bids(root, out, bids_suffix="T2w", desc="sr")) == 3  # every participant
+    with pytest.raises(ValueError, match="no folder for participant label.*07.*found sub-01, sub-02, sub-03"):
+        plan_bids(root, out, bids_suffix="T2w", desc="sr", participants=["07"])
+    with pytest.raises(ValueError, match="without \\*_FLAIR.nii"):
+        plan_bids(root, out, bids_suffix="FLAIR", desc="sr")

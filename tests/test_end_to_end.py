@@ -358,3 +358,61 @@ def test_cli_applies_a_deepasl_model_to_a_bids_folder(run_dir: Path, tmp_path: P
         card = json.loads((tmp_path / "out" / f"{prefix}_asl_denoised.json").read_text())
         assert card["model"]["experiment"] == "deepasl" and card["inference"]["dataset"] == "real"
         assert card["inference"]["smooth_fwhm_mm"] == 4.0
+
+
+def check_bids_derivatives(root: Path) -> list[Path]:
+    """A BIDS-validator-style check of a derivatives folder; returns its NIfTI files. The description names a
+    derivative dataset and what generated it; every file sits under sub-<label>[/ses-<label>]/<datatype>/, its name
+    carries those entities and a desc, and each NIfTI has a JSON sidecar."""
+    import re
+
+    description = json.loads((root / "dataset_description.json").read_text())
+    assert description["DatasetType"] == "derivative" and description["BIDSVersion"]
+    assert description["Name"] and description["GeneratedBy"][0]["Name"] == "mrsr"
+    niftis = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.name != "dataset_description.json"):
+        parts = path.relative_to(root).parts
+        assert re.fullmatch(r"sub-[A-Za-z0-9]+", parts[0]) and len(parts) in (3, 4), parts
+        if len(parts) == 4:
+            assert re.fullmatch(r"ses-[A-Za-z0-9]+", parts[1]), parts
+        assert re.fullmatch(r"(anat|perf|func|dwi|fmap)", parts[-2]), parts
+        prefix = "_".join(parts[:-2]) + "_"
+        assert path.name.startswith(prefix), (path.name, prefix)
+        assert re.fullmatch(r"sub-[A-Za-z0-9]+(_[a-z]+-[A-Za-z0-9]+)*_desc-[A-Za-z0-9]+_[A-Za-z0-9]+\.(nii\.gz|json)",
+                            path.name), path.name
+        if path.name.endswith(".nii.gz"):
+            assert path.with_name(path.name[:-7] + ".json").is_file(), path
+            niftis.append(path)
+    return niftis
+
+
+def test_cli_applies_an_ixi_sr_model_to_a_bids_dataset(run_dir: Path, tmp_path: Path) -> None:
+    """A small BIDS dataset (three subjects' T2w, one in a session, and a T1w that is not taken) through the tiny
+    run's GAN-CPCE for two participant labels: a derivatives folder that passes a validator-style check."""
+    from mrsr.degrade import kspace_truncate
+    from mrsr.io import load_npz, write_nifti
+
+    hr = np.moveaxis(load_npz(sorted((run_dir / "results/ixi_sr/data").glob("*.npz"))[-1])["hr"], 0, 2)[..., :4]
+    lr = np.abs(kspace_truncate(hr.astype(np.complex64), (0.5, 0.5, 1.0))) * 800.0
+    root = tmp_path / "bids"
+    for rel in ("sub-01/anat/sub-01_T2w.nii.gz", "sub-01/anat/sub-01_T1w.nii.gz",
+                "sub-02/ses-1/anat/sub-02_ses-1_T2w.nii.gz", "sub-03/anat/sub-03_T2w.nii.gz"):
+        write_nifti(root / rel, lr, np.diag([2.0, 2.0, 1.0, 1.0]))
+    (root / "dataset_description.json").write_text(json.dumps({"Name": "tiny", "BIDSVersion": "1.9.0"}))
+    model = run_dir / "results/ixi_sr/models/cpce/seed-0/model.pt"
+    out = tmp_path / "derivatives" / "mrsr"
+    result = subprocess.run([str(BIN / "mrsr"), "apply", "--model", str(model), "--input", str(root), "--output",
+                             str(out), "--participant-label", "01", "sub-02"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    niftis = check_bids_derivatives(out)
+    assert [p.relative_to(out).as_posix() for p in niftis] == ["sub-01/anat/sub-01_desc-sr_T2w.nii.gz",
+                                                               "sub-02/ses-1/anat/sub-02_ses-1_desc-sr_T2w.nii.gz"]
+    for path in niftis:
+        pred = read_nifti(path)
+        assert pred.data.shape == (2 * lr.shape[0], 2 * lr.shape[1], lr.shape[2]) and np.isfinite(pred.data).all()
+        np.testing.assert_allclose(pred.voxel_size, (1.0, 1.0, 1.0))
+    card = json.loads((out / "sub-01/anat/sub-01_desc-sr_T2w.json").read_text())
+    assert card["Sources"] == [str((root / "sub-01/anat/sub-01_T2w.nii.gz").resolve())]
+    missing = subprocess.run([str(BIN / "mrsr"), "apply", "--model", str(model), "--input", str(root), "--output",
+                              str(tmp_path / "x"), "--participant-label", "09"], capture_output=True, text=True)
+    assert missing.returncode == 1 and "participant label(s) 09" in missing.stderr

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -82,16 +83,78 @@ def plan_outputs(input_path: Path, output_path: Path, *, pattern: str = "*",
     return [(input_path, output_path)]
 
 
+BIDS_NAME = re.compile(r"^(sub-[A-Za-z0-9]+(?:_[a-z]+-[A-Za-z0-9]+)*)_([A-Za-z0-9]+)\.nii(\.gz)?$")
+
+
+def is_bids_root(path: Path) -> bool:
+    """A folder with a dataset_description.json: a BIDS dataset (raw or derivative)."""
+    return path.is_dir() and (path / "dataset_description.json").is_file()
+
+
+def derivative_name(name: str, desc: str) -> str:
+    """A BIDS file name with its desc entity set (inserted before the suffix, or replacing one), as .nii.gz."""
+    match = BIDS_NAME.match(name)
+    if not match:
+        raise ValueError(f"{name}: not a BIDS file name (sub-<label>[_<key>-<value>...]_<suffix>.nii[.gz])")
+    entities = [e for e in match.group(1).split("_") if not e.startswith("desc-")]
+    return "_".join([*entities, f"desc-{desc}", match.group(2)]) + ".nii.gz"
+
+
+def plan_bids(root: Path, output: Path, *, bids_suffix: str, desc: str,
+              participants: list[str] | None = None) -> list[tuple[Path, Path]]:
+    """(input, output) pairs of a BIDS dataset: every `*_<bids_suffix>.nii[.gz]` under its sub-<label> folders
+    (only the given participant labels, with or without 'sub-'), each to the same relative path under the
+    derivatives folder `output` with desc-<desc> in its name."""
+    subjects = sorted(p for p in root.glob("sub-*") if p.is_dir())
+    if participants:
+        wanted = {label.removeprefix("sub-") for label in participants}
+        missing = sorted(wanted - {p.name.removeprefix("sub-") for p in subjects})
+        if missing:
+            raise ValueError(f"{root}: no folder for participant label(s) {', '.join(missing)} (found "
+                             f"{', '.join(p.name for p in subjects) or 'none'})")
+        subjects = [p for p in subjects if p.name.removeprefix("sub-") in wanted]
+    pairs = []
+    for subject in subjects:
+        for source in sorted(subject.rglob(f"*_{bids_suffix}.nii*")):
+            if source.is_file() and source.name.endswith(NIFTI_SUFFIXES):
+                relative = source.relative_to(root)
+                pairs.append((source, output / relative.parent / derivative_name(source.name, desc)))
+    if not pairs:
+        raise ValueError(f"{root}: a BIDS dataset without *_{bids_suffix}.nii[.gz] files"
+                         + (f" for participant(s) {', '.join(participants)}" if participants else ""))
+    return pairs
+
+
+def dataset_description(root: Path) -> dict:
+    """dataset_description.json of the derivatives folder `mrsr apply` writes for a BIDS input."""
+    return {"Name": f"mrsr apply outputs of {root.name}", "BIDSVersion": "1.9.0", "DatasetType": "derivative",
+            "GeneratedBy": [{"Name": "mrsr", "Version": _mrsr_version(),
+                             "Description": "mrsr apply: a trained model run on each scan (sidecar JSON per file)"}],
+            "SourceDatasets": [{"URL": root.resolve().as_uri()}]}
+
+
+def _mrsr_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mrsr")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 @dataclass(frozen=True)
 class Applier:
     """An experiment's apply module: apply_volume, the NIfTI dimensions it takes (INPUT_NDIM, default 3), the
-    files of a folder it takes (INPUT_PATTERN, a glob; default every NIfTI) and its outputs' name suffix
-    (OUTPUT_SUFFIX, default '_sr')."""
+    files of a folder it takes (INPUT_PATTERN, a glob; default every NIfTI), its outputs' name suffix
+    (OUTPUT_SUFFIX, default '_sr'), and for a BIDS dataset the file suffix it takes (BIDS_SUFFIX) and the desc
+    label of its outputs (BIDS_DESC, default 'sr')."""
 
     apply_volume: Callable
     ndim: int = 3
     pattern: str = "*"
     suffix: str = "_sr"
+    bids_suffix: str | None = None
+    bids_desc: str = "sr"
 
 
 def applier(experiment: str, model_path: Path) -> Applier:
@@ -101,7 +164,8 @@ def applier(experiment: str, model_path: Path) -> Applier:
                          f"`mrsr apply` (it runs models of {', '.join(APPLIABLE)})")
     module = importlib.import_module(f"mrsr.experiments.{experiment}.apply")
     return Applier(module.apply_volume, int(getattr(module, "INPUT_NDIM", 3)), getattr(module, "INPUT_PATTERN", "*"),
-                   getattr(module, "OUTPUT_SUFFIX", "_sr"))
+                   getattr(module, "OUTPUT_SUFFIX", "_sr"), getattr(module, "BIDS_SUFFIX", None),
+                   getattr(module, "BIDS_DESC", "sr"))
 
 
 def sidecar(model_path: Path, input_path: Path, meta, options: ApplyOptions, settings: dict) -> dict:
@@ -122,9 +186,11 @@ def sidecar(model_path: Path, input_path: Path, meta, options: ApplyOptions, set
 
 
 def apply_model(model_path: Path, input_path: Path, output_path: Path,
-                options: ApplyOptions = ApplyOptions()) -> list[Path]:
-    """Run the model on the input file (or every NIfTI of a folder); write each output and its .json sidecar
-    atomically; return the outputs."""
+                options: ApplyOptions = ApplyOptions(), *, participants: list[str] | None = None,
+                bids_suffix: str | None = None) -> list[Path]:
+    """Run the model on the input file, every NIfTI of a folder, or the scans of a BIDS dataset (a folder with
+    a dataset_description.json: its `*_<bids_suffix>` files, default the experiment's, of the given participants,
+    written as a BIDS derivatives folder); write each output and its .json sidecar atomically; return the outputs."""
     from tqdm import tqdm
 
     from mrsr.io import read_nifti, write_nifti, write_text
@@ -134,7 +200,19 @@ def apply_model(model_path: Path, input_path: Path, output_path: Path,
     generator, _method, meta = load_model(model_path, device=options.device)
     found = applier(meta.experiment, model_path)
     settings = meta.require_inference(model_path)
-    pairs = plan_outputs(input_path, output_path, pattern=found.pattern, suffix=found.suffix)
+    if is_bids_root(input_path):
+        suffix = bids_suffix or found.bids_suffix
+        if not suffix:
+            raise ValueError(f"{input_path}: a BIDS dataset; give --bids-suffix (the file suffix to take, e.g. T1w)")
+        pairs = plan_bids(input_path, output_path, bids_suffix=suffix, desc=found.bids_desc,
+                          participants=participants)
+        write_text(output_path / "dataset_description.json",
+                   json.dumps(dataset_description(input_path), indent=1))
+    elif participants or bids_suffix:
+        raise ValueError(f"{input_path}: --participant-label and --bids-suffix need a BIDS dataset (a folder with a "
+                         "dataset_description.json)")
+    else:
+        pairs = plan_outputs(input_path, output_path, pattern=found.pattern, suffix=found.suffix)
     written = []
     for source, target in tqdm(pairs, desc=f"apply {meta.experiment} {meta.method_key}", unit="scan",
                                disable=len(pairs) == 1):

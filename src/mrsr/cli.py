@@ -34,10 +34,17 @@ def _parser() -> argparse.ArgumentParser:
                            description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     apply.add_argument("--model", required=True, type=Path, help="a model.pt written by the workflow")
     apply.add_argument("--input", required=True, type=Path,
-                       help="input NIfTI (e.g. a 7T volume), or a folder: every *.nii / *.nii.gz in it")
+                       help="input NIfTI (e.g. a 7T volume), a folder (every *.nii / *.nii.gz in it; deepasl: its "
+                            "*_asl series), or a BIDS dataset (a folder with dataset_description.json)")
     apply.add_argument("--output", required=True, type=Path,
                        help="output NIfTI to write (a sidecar .json beside it), or for a folder input an output "
-                            "folder (<input name>_sr.nii.gz + .json each)")
+                            "folder (<input name>_sr.nii.gz + .json each), or for a BIDS dataset a derivatives "
+                            "folder (same layout, desc-<label> in each name, dataset_description.json)")
+    apply.add_argument("--participant-label", nargs="+", default=None, metavar="LABEL",
+                       help="BIDS input: only these subjects (labels with or without 'sub-')")
+    apply.add_argument("--bids-suffix", default=None,
+                       help="BIDS input: the files to take, by suffix (default: the experiment's: T1w for "
+                            "field7to9 and dsgan, T2w for ixi_sr, asl for deepasl)")
     apply.add_argument("--upsample", type=int, default=None,
                        help="field7to9 and ixi_sr: upsample the input by this factor first (default: the model's, "
                             "e.g. 2 for 7T->9.4T; use 1 for an input already on the high-resolution grid)")
@@ -85,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         options = ApplyOptions(upsample=args.upsample, axis=args.axis, scale=args.scale, device=args.device,
                                batch_size=args.batch_size, precision=args.precision,
                                channels_last=args.channels_last)
-        paths = apply_model(args.model, args.input, args.output, options)
+        paths = apply_model(args.model, args.input, args.output, options, participants=args.participant_label,
+                            bids_suffix=args.bids_suffix)
     except (ValueError, KeyError, FileNotFoundError, OSError) as error:
         print(f"mrsr: error: {error}", file=sys.stderr)
         return 1

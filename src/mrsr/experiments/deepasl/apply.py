@@ -25,6 +25,8 @@ from mrsr.train.meta import ModelMeta
 INPUT_NDIM = 4  # the ASL series: control and label volumes along the 4th axis
 INPUT_PATTERN = "*_asl.nii*"  # in a folder: the ASL series, not their M0 scans
 OUTPUT_SUFFIX = "_denoised"
+BIDS_SUFFIX = "asl"  # the files of a BIDS dataset it takes
+BIDS_DESC = "denoised"  # desc entity of its outputs in the derivatives folder
 
 
 def bids_files(asl_path: str | Path) -> dict[str, str]:

@@ -15,6 +15,9 @@ from mrsr.preprocess import background_fraction
 from mrsr.train import predict_fn
 from mrsr.train.meta import ModelMeta
 
+BIDS_SUFFIX = "T1w"  # the files of a BIDS dataset it takes (`mrsr apply --bids-suffix` overrides)
+BIDS_DESC = "sr"  # desc entity of its outputs in the derivatives folder
+
 
 def sr_grid(affine: np.ndarray, axis: int, factor: int = FACTOR, offset: int = GRID_OFFSET) -> np.ndarray:
     """Affine of the x`factor` output: in-plane output pixel j sits at LR position (j - offset) / factor (LR pixel i

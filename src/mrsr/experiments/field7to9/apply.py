@@ -15,6 +15,9 @@ from mrsr.preprocess import (background_fraction, clip_bounds, clip_scale, inver
 from mrsr.train import predict_fn
 from mrsr.train.meta import ModelMeta
 
+BIDS_SUFFIX = "T1w"  # the files of a BIDS dataset it takes (`mrsr apply --bids-suffix` overrides)
+BIDS_DESC = "sr"  # desc entity of its outputs in the derivatives folder
+
 
 def apply_volume(generator, meta: ModelMeta, volume: Volume,
                  options: ApplyOptions) -> tuple[np.ndarray, np.ndarray, list[str]]:

@@ -16,6 +16,9 @@ from mrsr.preprocess import background_fraction
 from mrsr.train import predict_fn
 from mrsr.train.meta import ModelMeta
 
+BIDS_SUFFIX = "T2w"  # the files of a BIDS dataset it takes (`mrsr apply --bids-suffix` overrides)
+BIDS_DESC = "sr"  # desc entity of its outputs in the derivatives folder
+
 
 def zeropad_grid(affine: np.ndarray, factors: tuple[int, int, int]) -> np.ndarray:
     """Affine of kspace_zeropad's output: voxel k at input position k / factor (the FFT grid keeps its origin)."""
