@@ -140,7 +140,9 @@ def deepasl_inference_settings(wildcards) -> dict:
     """What `mrsr apply` needs to prepare a new ASL series as this model's dataset was prepared."""
     return {
         "dataset": wildcards.deepasl_dataset,
-        "patch_size": DEEPASL["patch_size"] if DEEPASL["inference"] == "patch" else None,
+        "patch_size": (
+            DEEPASL["patch_size"] if DEEPASL["inference"] == "patch" else None
+        ),
         "smooth_fwhm_mm": float(DEEPASL[wildcards.deepasl_dataset]["smooth_fwhm_mm"]),
         "normalise": "dM and M0 scaled so the brain-mean M0 is 100",
         "output": "denoised mean control - label (dM)",
@@ -149,7 +151,11 @@ def deepasl_inference_settings(wildcards) -> dict:
 
 def deepasl_trained_on(wildcards) -> dict:
     """The training data of a model, for `mrsr apply`'s warnings (the phantom's in-plane grid)."""
-    found = {"data": ASL_DATA, "experiment": "deepasl", "contrast": "pCASL perfusion (dM)"}
+    found = {
+        "data": ASL_DATA,
+        "experiment": "deepasl",
+        "contrast": "pCASL perfusion (dM)",
+    }
     if ASL_SHEET is None:
         found["voxel_mm"] = [float(DEEPASL["grid"]["inplane_mm"])] * 2
     return found

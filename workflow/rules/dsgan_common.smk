@@ -74,7 +74,6 @@ DSGAN_DATA_LABEL = (
 )
 
 
-
 def dsgan_inference_settings() -> dict:
     """What `mrsr apply` needs to treat a new LR scan as the test slices were treated (EDSR models)."""
     return {
