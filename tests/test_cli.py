@@ -127,3 +127,20 @@ def test_bids_derivative_names_and_plan(tmp_path) -> None:
         plan_bids(root, out, bids_suffix="T2w", desc="sr", participants=["07"])
     with pytest.raises(ValueError, match="without \\*_FLAIR.nii"):
         plan_bids(root, out, bids_suffix="FLAIR", desc="sr")
+
+
+def test_apply_refuses_an_asl_sr_pyramid_file_by_its_experiment(tmp_path) -> None:
+    # asl_sr writes a pyramid (no single generator): `apply` names the experiment instead of a missing key
+    import pytest
+    import torch
+
+    from mrsr.apply import apply_model
+    from mrsr.train.meta import ModelMeta
+
+    torch.save({"state_dicts": [], "methods": [], "meta": ModelMeta("asl_sr", "proposed", 0).to_dict()},
+               tmp_path / "model.pt")
+    with pytest.raises(ValueError, match="model.pt: 'asl_sr' models are not applied"):
+        apply_model(tmp_path / "model.pt", tmp_path / "in.nii.gz", tmp_path / "out.nii.gz")
+    torch.save({"weights": 1}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="other.pt has no 'meta' record"):
+        apply_model(tmp_path / "other.pt", tmp_path / "in.nii.gz", tmp_path / "out.nii.gz")

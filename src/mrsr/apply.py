@@ -195,10 +195,11 @@ def apply_model(model_path: Path, input_path: Path, output_path: Path,
 
     from mrsr.io import read_nifti, write_nifti, write_text
     from mrsr.train import load_model
+    from mrsr.train.io import model_meta
 
     model_path, input_path, output_path = Path(model_path), Path(input_path), Path(output_path)
+    found = applier(model_meta(model_path).experiment, model_path)  # before building: asl_sr's pyramid files too
     generator, _method, meta = load_model(model_path, device=options.device)
-    found = applier(meta.experiment, model_path)
     settings = meta.require_inference(model_path)
     if is_bids_root(input_path):
         suffix = bids_suffix or found.bids_suffix

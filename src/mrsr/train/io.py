@@ -34,15 +34,29 @@ def save_model(path: str | Path, generator: nn.Module, method: Mapping[str, Any]
     atomic_torch_save({"state_dict": state, "method": plain(method), "meta": meta.to_dict()}, Path(path))
 
 
-def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict, ModelMeta]:
-    """Rebuild the generator named in the file's method and load its weights; returns (eval model, method, meta)."""
-    path = Path(path)
+def _read_model_file(path: Path) -> object:
+    """torch.load of a model file (weights only), ValueError naming the file when it is missing or unreadable."""
     if not path.is_file():
         raise ValueError(f"model file {path} does not exist (expected a file written by mrsr.train.save_model)")
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
         raise ValueError(f"model file {path} is unreadable or corrupt: {err}") from err
+
+
+def model_meta(path: str | Path) -> ModelMeta:
+    """The metadata of any model file mrsr writes (one generator, or asl_sr's pyramid), without building networks."""
+    path = Path(path)
+    blob = _read_model_file(path)
+    if not isinstance(blob, dict) or "meta" not in blob:
+        raise ValueError(f"model file {path} has no 'meta' record (was it written by mrsr?)")
+    return ModelMeta.from_dict(blob["meta"], path)
+
+
+def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict, ModelMeta]:
+    """Rebuild the generator named in the file's method and load its weights; returns (eval model, method, meta)."""
+    path = Path(path)
+    blob = _read_model_file(path)
     if not isinstance(blob, dict) or not {"state_dict", "method", "meta"} <= set(blob):
         raise ValueError(f"model file {path} lacks the keys 'state_dict', 'method', 'meta'")
     try:
