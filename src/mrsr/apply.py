@@ -128,18 +128,19 @@ def plan_bids(root: Path, output: Path, *, bids_suffix: str, desc: str,
 def dataset_description(root: Path) -> dict:
     """dataset_description.json of the derivatives folder `mrsr apply` writes for a BIDS input."""
     return {"Name": f"mrsr apply outputs of {root.name}", "BIDSVersion": "1.9.0", "DatasetType": "derivative",
-            "GeneratedBy": [{"Name": "mrsr", "Version": _mrsr_version(),
+            "GeneratedBy": [{"Name": "mrsr", "Version": mrsr_version(),
                              "Description": "mrsr apply: a trained model run on each scan (sidecar JSON per file)"}],
             "SourceDatasets": [{"URL": root.resolve().as_uri()}]}
 
 
-def _mrsr_version() -> str:
+def mrsr_version() -> str:
+    """The installed mrsr package's version (`mrsr --version` and the derivatives' GeneratedBy)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:
         return version("mrsr")
-    except PackageNotFoundError:
-        return "unknown"
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown (not installed)"
 
 
 @dataclass(frozen=True)

@@ -14,21 +14,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from mrsr.apply import APPLIABLE, ApplyOptions, apply_model
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("mrsr")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        return "unknown (not installed)"
+from mrsr.apply import APPLIABLE, ApplyOptions, apply_model, mrsr_version
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mrsr", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"mrsr {_version()}")
+    parser.add_argument("--version", action="version", version=f"mrsr {mrsr_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     apply = sub.add_parser("apply", help=f"apply a trained model (model.pt of {', '.join(APPLIABLE)}) to NIfTI volumes",
                            description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
