@@ -455,7 +455,8 @@ def test_deepasl_apply_known_answers(tmp_path) -> None:
     from torch import nn
 
     from mrsr.apply import ApplyOptions
-    from mrsr.experiments.deepasl.apply import apply_volume, bids_files
+    from mrsr.bids import bids_files
+    from mrsr.experiments.deepasl.apply import apply_volume
     from mrsr.io import read_nifti
     from mrsr.train.meta import ModelMeta
 

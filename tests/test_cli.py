@@ -77,8 +77,9 @@ def test_apply_refuses_models_of_other_experiments_naming_them(tmp_path) -> None
 
     from mrsr.apply import applier, plan_outputs
 
-    with pytest.raises(ValueError, match=r"m.pt: 'asl_sr' models are not applied.*field7to9, ixi_sr, dsgan, deepasl"):
-        applier("asl_sr", tmp_path / "m.pt")
+    with pytest.raises(ValueError, match=r"m.pt: 'cohort' models are not applied.*field7to9, ixi_sr, dsgan, deepasl, "
+                                         r"asl_sr\)"):
+        applier("cohort", tmp_path / "m.pt")
     (tmp_path / "in").mkdir()
     with pytest.raises(ValueError, match="without NIfTI files"):
         plan_outputs(tmp_path / "in", tmp_path / "out")
@@ -129,8 +130,9 @@ def test_bids_derivative_names_and_plan(tmp_path) -> None:
         plan_bids(root, out, bids_suffix="FLAIR", desc="sr")
 
 
-def test_apply_refuses_an_asl_sr_pyramid_file_by_its_experiment(tmp_path) -> None:
-    # asl_sr writes a pyramid (no single generator): `apply` names the experiment instead of a missing key
+def test_apply_reads_an_asl_sr_pyramid_file_without_building_it(tmp_path) -> None:
+    # asl_sr writes a pyramid (no single generator): `apply` reads its metadata only, and a pyramid without
+    # inference settings (written before they were recorded) is refused naming the file
     import pytest
     import torch
 
@@ -139,8 +141,30 @@ def test_apply_refuses_an_asl_sr_pyramid_file_by_its_experiment(tmp_path) -> Non
 
     torch.save({"state_dicts": [], "methods": [], "meta": ModelMeta("asl_sr", "proposed", 0).to_dict()},
                tmp_path / "model.pt")
-    with pytest.raises(ValueError, match="model.pt: 'asl_sr' models are not applied"):
+    with pytest.raises(ValueError, match="model.pt.*has no 'inference' settings"):
         apply_model(tmp_path / "model.pt", tmp_path / "in.nii.gz", tmp_path / "out.nii.gz")
     torch.save({"weights": 1}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="other.pt has no 'meta' record"):
         apply_model(tmp_path / "other.pt", tmp_path / "in.nii.gz", tmp_path / "out.nii.gz")
+
+
+def test_find_t1w_by_bids_naming(tmp_path) -> None:
+    """The T1w of an ASL series' subject and session, from the anat folder beside its perf folder; none or several
+    found stops with a message saying to give --t1w."""
+    import pytest
+
+    from mrsr.bids import find_t1w
+
+    for rel in ("sub-01/perf/sub-01_asl.nii.gz", "sub-01/anat/sub-01_T1w.nii.gz", "sub-01/anat/sub-01_T2w.nii.gz",
+                "sub-02/ses-a/perf/sub-02_ses-a_asl.nii.gz", "sub-02/ses-a/anat/sub-02_ses-a_T1w.nii",
+                "sub-02/ses-b/anat/sub-02_ses-b_T1w.nii.gz", "sub-03/perf/sub-03_asl.nii.gz",
+                "sub-03/anat/sub-03_run-1_T1w.nii.gz", "sub-03/anat/sub-03_run-2_T1w.nii.gz"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"")
+    assert find_t1w(tmp_path / "sub-01/perf/sub-01_asl.nii.gz") == tmp_path / "sub-01/anat/sub-01_T1w.nii.gz"
+    assert find_t1w(tmp_path / "sub-02/ses-a/perf/sub-02_ses-a_asl.nii.gz") == \
+        tmp_path / "sub-02/ses-a/anat/sub-02_ses-a_T1w.nii"
+    with pytest.raises(ValueError, match=r"sub-03_asl.nii.gz: 2 \(sub-03_run-1_T1w.nii.gz, sub-03_run-2.*--t1w"):
+        find_t1w(tmp_path / "sub-03/perf/sub-03_asl.nii.gz")
+    with pytest.raises(ValueError, match="scan_asl.nii.gz: no T1w found.*give the T1w with --t1w"):
+        find_t1w(tmp_path / "scan_asl.nii.gz")

@@ -306,11 +306,6 @@ def test_cli_applies_an_ixi_sr_model_to_a_folder_with_sidecars(run_dir: Path, tm
     # on the input's intensity scale: the same scan twice as bright (same [0, 1] network input) comes back twice
     # as bright (the tiny run's 4-update network itself is far from the identity)
     np.testing.assert_allclose(preds["b"].data, 2 * preds["a"].data, rtol=1e-4, atol=1e-4 * preds["a"].data.max())
-    asl_sr = next((run_dir / "results/asl_sr/models").rglob("model.pt"))
-    refused = subprocess.run([str(BIN / "mrsr"), "apply", "--model", str(asl_sr), "--input", str(scans),
-                              "--output", str(tmp_path / "no")], capture_output=True, text=True)
-    assert refused.returncode == 1 and "'asl_sr' models are not applied" in refused.stderr
-    assert not (tmp_path / "no").exists()
 
 
 def test_cli_applies_a_dsgan_edsr_model(run_dir: Path, tmp_path: Path) -> None:
@@ -358,6 +353,73 @@ def test_cli_applies_a_deepasl_model_to_a_bids_folder(run_dir: Path, tmp_path: P
         card = json.loads((tmp_path / "out" / f"{prefix}_asl_denoised.json").read_text())
         assert card["model"]["experiment"] == "deepasl" and card["inference"]["dataset"] == "real"
         assert card["inference"]["smooth_fwhm_mm"] == 4.0
+
+
+def block_mean(volume: np.ndarray, k: int) -> np.ndarray:
+    """k x k x k block averages (the volume's shape divisible by k)."""
+    x, y, z = (s // k for s in volume.shape)
+    return volume.reshape(x, k, y, k, z, k).mean(axis=(1, 3, 5))
+
+
+def write_bids_pcasl_from_cohort(run_dir: Path, root: Path) -> dict:
+    """A one-subject BIDS dataset from the tiny run's cohort subject: a T1w at 4 mm (anat) and a pCASL series at
+    8 mm (perf: two control/label pairs whose difference is the subject's CBF map inside the brain, the M0 from its
+    PD map), on one field of view. Returns the perfusion and the T1w's affine."""
+    from mrsr.io import write_nifti
+
+    maps = {n: read_nifti(run_dir / f"results/cohort/sub-01/{n}.nii.gz") for n in ("t1w", "cbf", "pd", "mask")}
+    crop = tuple(slice(0, n - n % 8) for n in maps["t1w"].data.shape)
+    t1w = block_mean(maps["t1w"].data[crop], 2)
+    coarse = {n: block_mean(maps[n].data[crop], 4) for n in ("cbf", "pd", "mask")}
+
+    def coarser(affine: np.ndarray, k: int) -> np.ndarray:  # k x larger voxels, same field of view
+        out = affine @ np.diag([k, k, k, 1.0])
+        out[:3, 3] = affine[:3, 3] + affine[:3, :3] @ np.full(3, (k - 1) / 2)
+        return out
+
+    t1_affine, asl_affine = coarser(maps["t1w"].affine, 2), coarser(maps["t1w"].affine, 4)
+    m0 = coarse["pd"] * 1000.0 + 5.0
+    dm = coarse["cbf"] * coarse["mask"] * 0.1
+    write_nifti(root / "sub-01/perf/sub-01_asl.nii.gz", np.stack([m0, m0 - dm] * 2, -1), asl_affine)
+    (root / "sub-01/perf/sub-01_aslcontext.tsv").write_text("volume_type\n" + "control\nlabel\n" * 2)
+    write_nifti(root / "sub-01/perf/sub-01_m0scan.nii.gz", m0, asl_affine)
+    write_nifti(root / "sub-01/anat/sub-01_T1w.nii.gz", t1w, t1_affine)
+    (root / "dataset_description.json").write_text(json.dumps({"Name": "pcasl", "BIDSVersion": "1.9.0"}))
+    return {"dm": dm, "t1_affine": t1_affine, "t1_shape": t1w.shape}
+
+
+def test_cli_applies_an_asl_sr_model_by_training_on_the_scan(run_dir: Path, tmp_path: Path) -> None:
+    """A BIDS pCASL series and its subject's T1w (found by BIDS naming) through the tiny run's Experiment 2 model: a
+    pyramid trained on the scan with the model's settings gives the perfusion on the 2x finer grid, which is the
+    T1w's (same field of view), keeping its input's brain mean (within 10 %); a series without a T1w stops naming
+    --t1w."""
+    import torch
+
+    from mrsr.train.multiscale import brain_mean_ratio, upsample
+
+    root = tmp_path / "bids"
+    scan = write_bids_pcasl_from_cohort(run_dir, root)
+    model = run_dir / "results/asl_sr/models/exp2/proposed/sub-01/seed-0/model.pt"
+    out = tmp_path / "derivatives"
+    result = subprocess.run([str(BIN / "mrsr"), "apply", "--model", str(model), "--input", str(root), "--output",
+                             str(out)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "a new pyramid was trained on this scan" in result.stderr
+    [path] = check_bids_derivatives(out)
+    assert path.relative_to(out).as_posix() == "sub-01/perf/sub-01_desc-sr_asl.nii.gz"
+    sr = read_nifti(path)
+    assert sr.data.shape == scan["t1_shape"] and np.isfinite(sr.data).all()
+    np.testing.assert_allclose(sr.affine, scan["t1_affine"], atol=1e-6)
+    up = upsample(torch.from_numpy(scan["dm"].astype(np.float32))[None, None], sr.data.shape)[0, 0].numpy()
+    assert abs(brain_mean_ratio(sr.data, up) - 1) < 0.1
+    card = json.loads(path.with_name(path.name[:-7] + ".json").read_text())
+    assert card["model"]["experiment"] == "asl_sr" and card["inference"]["factor"] == [2, 2, 2]
+    assert card["inference"]["run"] == "exp2" and "single-image method" in card["warnings"][0]
+    (root / "sub-01/anat/sub-01_T1w.nii.gz").unlink()
+    missing = subprocess.run([str(BIN / "mrsr"), "apply", "--model", str(model), "--input",
+                              str(root / "sub-01/perf/sub-01_asl.nii.gz"), "--output", str(tmp_path / "x.nii.gz")],
+                             capture_output=True, text=True)
+    assert missing.returncode == 1 and "no T1w found" in missing.stderr and "--t1w" in missing.stderr
 
 
 def check_bids_derivatives(root: Path) -> list[Path]:

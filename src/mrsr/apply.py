@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 # experiments whose models `mrsr apply` runs on a new scan (each has mrsr/experiments/<key>/apply.py)
-APPLIABLE = ("field7to9", "ixi_sr", "dsgan", "deepasl")
+APPLIABLE = ("field7to9", "ixi_sr", "dsgan", "deepasl", "asl_sr")
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
 VOXEL_TOLERANCE = 0.25  # relative voxel-size difference that triggers a warning
 BACKGROUND_RATIO = 0.5  # warn when the scan has less than half the training data's background fraction
@@ -27,7 +27,8 @@ BACKGROUND_RATIO = 0.5  # warn when the scan has less than half the training dat
 class ApplyOptions:
     """upsample: the input's upsampling factor (None: the model's); axis: slice axis (None: the model's);
     scale: 'input' (outputs on the input's intensity scale) or 'model' (the network's own scale); device, batch
-    size, precision (fp32 / bf16) and memory layout of the inference."""
+    size, precision (fp32 / bf16) and memory layout of the inference; t1w: the T1w of an ASL input (asl_sr; None:
+    found by BIDS naming)."""
 
     upsample: int | None = None
     axis: int | None = None
@@ -36,6 +37,7 @@ class ApplyOptions:
     batch_size: int = 64
     precision: str = "fp32"
     channels_last: bool = False
+    t1w: str | None = None
 
 
 def input_warnings(trained_on: dict, voxel_mm: tuple[float, ...], background: float) -> list[str]:
@@ -148,9 +150,11 @@ class Applier:
     """An experiment's apply module: apply_volume, the NIfTI dimensions it takes (INPUT_NDIM, default 3), the
     files of a folder it takes (INPUT_PATTERN, a glob; default every NIfTI), its outputs' name suffix
     (OUTPUT_SUFFIX, default '_sr'), and for a BIDS dataset the file suffix it takes (BIDS_SUFFIX) and the desc
-    label of its outputs (BIDS_DESC, default 'sr')."""
+    label of its outputs (BIDS_DESC, default 'sr'); load_model(path, device) -> (generator, method, meta), default
+    mrsr.train.load_model (asl_sr loads no network: it trains one on each scan)."""
 
     apply_volume: Callable
+    load_model: Callable
     ndim: int = 3
     pattern: str = "*"
     suffix: str = "_sr"
@@ -163,15 +167,19 @@ def applier(experiment: str, model_path: Path) -> Applier:
     if experiment not in APPLIABLE:
         raise ValueError(f"model file {model_path}: {experiment!r} models are not applied to new scans by "
                          f"`mrsr apply` (it runs models of {', '.join(APPLIABLE)})")
+    from mrsr.train import load_model
+
     module = importlib.import_module(f"mrsr.experiments.{experiment}.apply")
-    return Applier(module.apply_volume, int(getattr(module, "INPUT_NDIM", 3)), getattr(module, "INPUT_PATTERN", "*"),
+    return Applier(module.apply_volume, getattr(module, "load_model", load_model),
+                   int(getattr(module, "INPUT_NDIM", 3)), getattr(module, "INPUT_PATTERN", "*"),
                    getattr(module, "OUTPUT_SUFFIX", "_sr"), getattr(module, "BIDS_SUFFIX", None),
                    getattr(module, "BIDS_DESC", "sr"))
 
 
-def sidecar(model_path: Path, input_path: Path, meta, options: ApplyOptions, settings: dict) -> dict:
+def sidecar(model_path: Path, input_path: Path, meta, options: ApplyOptions, settings: dict,
+            notes: list[str] | tuple = ()) -> dict:
     """What produced an output: the input, the model (experiment, method, seed, training record, training data,
-    the code that trained it) and the inference settings and code of this run."""
+    the code that trained it), the inference settings and code of this run and the warnings it printed."""
     from mrsr.provenance import provenance
 
     return {
@@ -182,6 +190,7 @@ def sidecar(model_path: Path, input_path: Path, meta, options: ApplyOptions, set
                                                                   "plateau_update") if k in meta.training},
                   "code": meta.provenance.get("code")},
         "inference": {**settings, **asdict(options)},
+        "warnings": list(notes),
         "provenance": provenance(),
     }
 
@@ -195,12 +204,11 @@ def apply_model(model_path: Path, input_path: Path, output_path: Path,
     from tqdm import tqdm
 
     from mrsr.io import read_nifti, write_nifti, write_text
-    from mrsr.train import load_model
     from mrsr.train.io import model_meta
 
     model_path, input_path, output_path = Path(model_path), Path(input_path), Path(output_path)
-    found = applier(model_meta(model_path).experiment, model_path)  # before building: asl_sr's pyramid files too
-    generator, _method, meta = load_model(model_path, device=options.device)
+    found = applier(model_meta(model_path).experiment, model_path)  # before building any network
+    generator, _method, meta = found.load_model(model_path, device=options.device)
     settings = meta.require_inference(model_path)
     if is_bids_root(input_path):
         suffix = bids_suffix or found.bids_suffix
@@ -225,6 +233,6 @@ def apply_model(model_path: Path, input_path: Path, output_path: Path,
         target.parent.mkdir(parents=True, exist_ok=True)
         write_nifti(target, np.asarray(data, dtype=np.float32), affine)
         write_text(target.with_name(nifti_stem(target) + ".json"),
-                   json.dumps(sidecar(model_path, source, meta, options, settings), indent=1, default=str))
+                   json.dumps(sidecar(model_path, source, meta, options, settings, notes), indent=1, default=str))
         written.append(target)
     return written

@@ -157,3 +157,38 @@ def read_asl_series(row: Mapping[str, str]) -> AslSeries:
     return AslSeries(pairs=pairs.astype(np.float32), control=control.astype(np.float32),
                      m0=m0_data.astype(np.float32), mask=np.asarray(mask, bool), affine=asl.affine,
                      path=str(row["asl"]), sidecar=sidecar)
+
+
+def bids_files(asl_path: str | Path) -> dict[str, str]:
+    """The sheet row of a BIDS ASL series: its aslcontext and M0 files by BIDS naming, or a ValueError naming the
+    file that is missing."""
+    asl_path = Path(asl_path)
+    match = re.match(r"^(.*)_asl\.nii(\.gz)?$", asl_path.name)
+    if not match:
+        raise ValueError(f"{asl_path}: ASL models take a BIDS ASL series named <prefix>_asl.nii[.gz] (its "
+                         "aslcontext.tsv and m0scan beside it)")
+    prefix = asl_path.parent / match.group(1)
+    context = Path(f"{prefix}_aslcontext.tsv")
+    if not context.is_file():
+        raise ValueError(f"{asl_path}: its volume types file {context} is missing")
+    m0 = next((Path(f"{prefix}_m0scan{ext}") for ext in (".nii.gz", ".nii") if Path(f"{prefix}_m0scan{ext}").is_file()),
+              None)
+    if m0 is None:
+        raise ValueError(f"{asl_path}: its M0 image {prefix}_m0scan.nii.gz is missing (a separate M0 scan is needed)")
+    return {"asl": str(asl_path), "aslcontext": str(context), "m0": str(m0)}
+
+
+def find_t1w(asl_path: str | Path) -> Path:
+    """The T1w of a BIDS ASL series' subject (and session): the one `*_T1w.nii[.gz]` in the `anat` folder beside
+    its `perf` folder whose name starts with the series' sub-/ses- entities, or a ValueError saying to give one."""
+    asl_path = Path(asl_path)
+    entities = [e for e in asl_path.name.split("_") if e.startswith(("sub-", "ses-"))]
+    prefix = "_".join(entities)
+    anat = asl_path.parent.parent / "anat"
+    found = sorted(p for p in anat.glob(f"{prefix}*_T1w.nii*") if p.name.endswith((".nii", ".nii.gz"))) \
+        if prefix and anat.is_dir() else []
+    if len(found) != 1:
+        what = "no" if not found else f"{len(found)} ({', '.join(p.name for p in found)})"
+        raise ValueError(f"{asl_path}: {what} T1w found by BIDS naming ({anat}/{prefix or 'sub-<label>'}*_T1w.nii.gz); "
+                         "give the T1w with --t1w")
+    return found[0]

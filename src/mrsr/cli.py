@@ -1,5 +1,5 @@
-"""Command line: `mrsr apply` runs a trained model (field7to9 or ixi_sr) on a NIfTI volume or a folder of
-them and writes NIfTI outputs, each with a JSON sidecar naming the model, its training and the code; `mrsr
+"""Command line: `mrsr apply` runs a trained model of any experiment on a NIfTI volume, a folder of them or a
+BIDS dataset and writes NIfTI outputs, each with a JSON sidecar naming the model, its training and the code; `mrsr
 import-ixi` writes an ixi_sr subject sheet from a folder of IXI T2 volumes.
 
 A model trained by the default workflow has seen only phantom data (simulated from the MNI152 2009
@@ -35,7 +35,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="BIDS input: only these subjects (labels with or without 'sub-')")
     apply.add_argument("--bids-suffix", default=None,
                        help="BIDS input: the files to take, by suffix (default: the experiment's: T1w for "
-                            "field7to9 and dsgan, T2w for ixi_sr, asl for deepasl)")
+                            "field7to9 and dsgan, T2w for ixi_sr, asl for deepasl and asl_sr)")
+    apply.add_argument("--t1w", default=None, type=Path,
+                       help="asl_sr: the subject's T1w (default: found by BIDS naming in the anat folder beside the "
+                            "ASL series' perf folder)")
     apply.add_argument("--upsample", type=int, default=None,
                        help="field7to9 and ixi_sr: upsample the input by this factor first (default: the model's, "
                             "e.g. 2 for 7T->9.4T; use 1 for an input already on the high-resolution grid)")
@@ -82,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         options = ApplyOptions(upsample=args.upsample, axis=args.axis, scale=args.scale, device=args.device,
                                batch_size=args.batch_size, precision=args.precision,
-                               channels_last=args.channels_last)
+                               channels_last=args.channels_last, t1w=str(args.t1w) if args.t1w else None)
         paths = apply_model(args.model, args.input, args.output, options, participants=args.participant_label,
                             bids_suffix=args.bids_suffix)
     except (ValueError, KeyError, FileNotFoundError, OSError) as error:

@@ -60,6 +60,9 @@ rule asl_sr_train:
         stopping=ASL_SR["stopping"],
         compute=compute_params("asl_sr"),
         ckpt_dir=f"{ASR_DIR}/checkpoints/{{asl_sr_exp}}/{{asl_sr_variant}}/{{asl_sr_subject}}/seed-{{seed}}",
+        grid=ASL_SR["grid"],
+        registration=ASL_SR["registration"],
+        data=ASR_DATA,
     script:
         "../scripts/asl_sr/train.py"
 

@@ -30,8 +30,16 @@ pyr = train_pyramid(method, d[source], d[f"t1w_{source}"], max_updates=max_updat
 sr = pyr.super_resolve(d[source], d[t1_target], d[t1_target].shape, compute)
 up = upsample(torch.from_numpy(d[source].astype("float32"))[None, None], sr.shape)[0, 0].numpy()
 pyr.records[-1]["sr_brain_mean_ratio"] = brain_mean_ratio(sr, up)  # 1: SR keeps its input's brain intensity
+# `mrsr apply` trains a new pyramid on each scan (a single-image method) with these settings, by this run's factor
+grid = snakemake.params.grid
+inference = {"run": experiment, "factor": list(grid["nr_factor" if experiment == "exp2" else "lr_factor"]),
+             "method": dict(method), "max_updates": max_updates, "stopping": dict(snakemake.params.stopping),
+             "registration": dict(snakemake.params.registration)}
+target_voxel = d["fine_voxel_mm" if experiment == "exp2" else "nr_voxel_mm"]
+trained_on = {"experiment": "asl_sr", "data": f"{snakemake.params.data}, subject {snakemake.wildcards.asl_sr_subject}",
+              "contrast": "pCASL perfusion (mean control - label)", "voxel_mm": [float(v) for v in target_voxel]}
 meta = ModelMeta("asl_sr", snakemake.wildcards.asl_sr_variant, seed, params=count_params(pyr.generators[-1]),
-                 training={"scales": pyr.records},
+                 training={"scales": pyr.records}, trained_on=trained_on, inference=inference,
                  extra={"run": experiment, "subject": snakemake.wildcards.asl_sr_subject, "max_updates": max_updates,
                         "shapes": [list(s) for s in pyr.shapes]})
 save_pyramid(snakemake.output.model, pyr, meta)

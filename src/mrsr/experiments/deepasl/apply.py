@@ -6,14 +6,11 @@ the workflow's inference) and the denoised perfusion image (mean dM) comes back 
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import numpy as np
 
 from mrsr.apply import ApplyOptions, input_warnings
 from mrsr.asl import gaussian_fwhm
-from mrsr.bids import check_sidecar, read_asl_series
+from mrsr.bids import bids_files, check_sidecar, read_asl_series
 from mrsr.device import Compute
 from mrsr.experiments.deepasl.data import LABELLING, M0_BRAIN_MEAN, to_zyx
 from mrsr.experiments.deepasl.evaluate import denoise
@@ -27,25 +24,6 @@ INPUT_PATTERN = "*_asl.nii*"  # in a folder: the ASL series, not their M0 scans
 OUTPUT_SUFFIX = "_denoised"
 BIDS_SUFFIX = "asl"  # the files of a BIDS dataset it takes
 BIDS_DESC = "denoised"  # desc entity of its outputs in the derivatives folder
-
-
-def bids_files(asl_path: str | Path) -> dict[str, str]:
-    """The sheet row of a BIDS ASL series: its aslcontext and M0 files by BIDS naming, or a ValueError naming the
-    file that is missing."""
-    asl_path = Path(asl_path)
-    match = re.match(r"^(.*)_asl\.nii(\.gz)?$", asl_path.name)
-    if not match:
-        raise ValueError(f"{asl_path}: deepasl models take a BIDS ASL series named <prefix>_asl.nii[.gz] (its "
-                         "aslcontext.tsv and m0scan beside it)")
-    prefix = asl_path.parent / match.group(1)
-    context = Path(f"{prefix}_aslcontext.tsv")
-    if not context.is_file():
-        raise ValueError(f"{asl_path}: its volume types file {context} is missing")
-    m0 = next((Path(f"{prefix}_m0scan{ext}") for ext in (".nii.gz", ".nii") if Path(f"{prefix}_m0scan{ext}").is_file()),
-              None)
-    if m0 is None:
-        raise ValueError(f"{asl_path}: its M0 image {prefix}_m0scan.nii.gz is missing (a separate M0 scan is needed)")
-    return {"asl": str(asl_path), "aslcontext": str(context), "m0": str(m0)}
 
 
 def apply_volume(generator, meta: ModelMeta, volume: Volume,
