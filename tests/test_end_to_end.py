@@ -355,6 +355,37 @@ def test_cli_applies_a_deepasl_model_to_a_bids_folder(run_dir: Path, tmp_path: P
         assert card["inference"]["smooth_fwhm_mm"] == 4.0
 
 
+def test_trained_rows_write_their_test_set_predictions_as_nifti(run_dir: Path) -> None:
+    """Every inference of a trained model writes its test-set predictions as NIfTI (with an index and a sidecar
+    each); reference rows write only the index. The stored slice is the float prediction the metrics and figures
+    used (the example arrays), within one int16 quantisation step."""
+    from mrsr.io import load_npz
+
+    results = run_dir / "results"
+    for folder in ("field7to9/predictions/unet7/seed-0", "ixi_sr/predictions/cpce/seed-0",
+                   "dsgan/predictions/dsgan/seed-0", "deepasl/predictions/real/pr_02/seed-0",
+                   "asl_sr/predictions/exp2/proposed/sub-01/seed-0"):
+        index = json.loads((results / folder / "predictions.json").read_text())
+        assert index["files"] and all((results / folder / f["file"]).is_file() for f in index["files"]), folder
+    for folder in ("ixi_sr/predictions/lr/seed-0", "dsgan/predictions/bicubic/seed-0"):
+        assert not list((results / folder).glob("*.nii.gz")), folder  # the index only (and snakemake's timestamp)
+
+    def step(volume) -> float:
+        return float(volume.max() - volume.min()) / 65535
+
+    field = load_npz(results / "field7to9/eval/unet7/seed-0/examples.npz")
+    folder = results / "field7to9/predictions/unet7/seed-0"
+    card = json.loads((folder / f"{field['subject']}.json").read_text())
+    stored = read_nifti(folder / f"{field['subject']}.nii.gz").data
+    z = card["source_slices"].index(int(field["slice"]))
+    assert np.abs(stored[:, :, z] - field["gen"]).max() <= step(stored) * 1.01
+    deepasl = load_npz(results / "deepasl/eval/real/pr_02/seed-0/examples.npz")
+    for level in range(len(deepasl["levels"])):
+        stored = read_nifti(results / f"deepasl/predictions/real/pr_02/seed-0/{deepasl['subject']}_level-{level}"
+                                      ".nii.gz").data
+        assert np.abs(stored[:, :, int(deepasl["slice"])].T - deepasl["dm"][level]).max() <= step(stored) * 1.01
+
+
 def block_mean(volume: np.ndarray, k: int) -> np.ndarray:
     """k x k x k block averages (the volume's shape divisible by k)."""
     x, y, z = (s // k for s in volume.shape)

@@ -190,3 +190,33 @@ def test_npz_is_compressed_and_round_trips(tmp_path):
     loaded = np.load(tmp_path / "a.npz")
     for key, value in arrays.items():
         np.testing.assert_array_equal(loaded[key], value)
+
+
+def test_prediction_writer_stacks_slices_in_source_order_within_the_int16_step(tmp_path) -> None:
+    """Slices come back stacked by source index with the in-plane voxel sizes and the slice spacing, each within
+    one quantisation step (range / 65535) of the float prediction; a reference row writes only the index."""
+    import json
+
+    from mrsr.io import read_nifti
+    from mrsr.predictions import PredictionWriter, stack_affine
+
+    rng = np.random.default_rng(3)
+    images = {i: rng.normal(size=(5, 6)).astype(np.float32) * 40 for i in (9, 2, 4)}
+    writer = PredictionWriter(tmp_path / "p", "field7to9", "unet7")
+    for index, image in images.items():
+        writer.add_slice("sub-03", index, image, axis=0, voxel_mm=(2.0, 1.0, 0.5))
+    [path] = writer.write()
+    volume = read_nifti(path)
+    assert volume.data.shape == (5, 6, 3)
+    np.testing.assert_allclose(volume.affine, stack_affine((2.0, 1.0, 0.5), 0))
+    assert volume.voxel_size == (1.0, 0.5, 2.0)
+    step = (max(im.max() for im in images.values()) - min(im.min() for im in images.values())) / 65535
+    for z, index in enumerate(sorted(images)):
+        assert np.abs(volume.data[:, :, z] - images[index]).max() <= step
+    card = json.loads((tmp_path / "p/sub-03.json").read_text())
+    assert card["source_slices"] == [2, 4, 9] and card["slice_axis"] == 0 and card["method"] == "unet7"
+    assert json.loads((tmp_path / "p/predictions.json").read_text())["files"][0]["slices"] == 3
+    reference = PredictionWriter(tmp_path / "r", "ixi_sr", "lr", enabled=False)
+    reference.add_slice("sub-03", 0, images[2])
+    assert reference.write() == [] and [p.name for p in (tmp_path / "r").iterdir()] == ["predictions.json"]
+    assert "reference row" in json.loads((tmp_path / "r/predictions.json").read_text())["note"]

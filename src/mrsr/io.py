@@ -156,6 +156,21 @@ def write_nifti(
     _atomic_write(path, lambda tmp: nib.save(img, str(tmp)), suffix)
 
 
+def write_nifti_scaled(path: PathLike, data: np.ndarray, affine: np.ndarray) -> None:
+    """Write float data as int16 with the scale slope and intercept nibabel fits to its range (a quantisation step
+    of range / 65535), atomically: a quarter of float32's size uncompressed, for volumes written to be looked at."""
+    suffix = _nifti_suffix(Path(path))
+    affine = _check_affine(affine, str(path))
+    data = np.asarray(data, dtype=np.float32)
+    if not np.isfinite(data).all():
+        raise ValueError(f"{path}: non-finite values cannot be stored as scaled int16")
+    img = nib.Nifti1Image(data, affine)
+    img.set_qform(affine, code=1)
+    img.set_sform(affine, code=1)
+    img.header.set_data_dtype(np.int16)
+    _atomic_write(path, lambda tmp: nib.save(img, str(tmp)), suffix)
+
+
 def _write_npz(tmp: Path, arrays: dict[str, np.ndarray]) -> None:
     """np.savez_compressed into an open file, so no '.npz' is appended to the temp name, and flush to disk.
     Compressed: the default run's data and patch files shrink 1.3-2x (deepasl's 10.6 to 5.3 MB) for about 0.2 s

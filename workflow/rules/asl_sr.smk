@@ -42,6 +42,9 @@ rule asl_sr_train:
         log_csv=f"{ASR_DIR}/models/{{asl_sr_exp}}/{{asl_sr_variant}}/{{asl_sr_subject}}/seed-{{seed}}/loss.csv",
         sr=f"{ASR_DIR}/models/{{asl_sr_exp}}/{{asl_sr_variant}}/{{asl_sr_subject}}/seed-{{seed}}/sr.npz",
         training=f"{ASR_DIR}/models/{{asl_sr_exp}}/{{asl_sr_variant}}/{{asl_sr_subject}}/seed-{{seed}}/training.json",
+        predictions=directory(
+            f"{ASR_DIR}/predictions/{{asl_sr_exp}}/{{asl_sr_variant}}/{{asl_sr_subject}}/seed-{{seed}}"
+        ),
     log:
         f"logs/asl_sr/train/{{asl_sr_exp}}_{{asl_sr_variant}}_{{asl_sr_subject}}_seed-{{seed}}.log",
     benchmark:

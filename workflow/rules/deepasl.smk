@@ -71,6 +71,9 @@ rule deepasl_infer:
     output:
         metrics=f"{ASL_DIR}/eval/{{deepasl_dataset}}/{{deepasl_method}}/seed-{{seed}}/metrics.tsv",
         examples=f"{ASL_DIR}/eval/{{deepasl_dataset}}/{{deepasl_method}}/seed-{{seed}}/examples.npz",
+        predictions=directory(
+            f"{ASL_DIR}/predictions/{{deepasl_dataset}}/{{deepasl_method}}/seed-{{seed}}"
+        ),
     log:
         f"logs/deepasl/infer/{{deepasl_dataset}}_{{deepasl_method}}_seed-{{seed}}.log",
     benchmark:

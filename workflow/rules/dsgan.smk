@@ -123,6 +123,7 @@ rule dsgan_infer:
     output:
         metrics=f"{DSGAN_DIR}/eval/{{dsgan_method}}/seed-{{seed}}/metrics.tsv",
         examples=f"{DSGAN_DIR}/eval/{{dsgan_method}}/seed-{{seed}}/examples.npz",
+        predictions=directory(f"{DSGAN_DIR}/predictions/{{dsgan_method}}/seed-{{seed}}"),
     log:
         f"logs/dsgan/infer/{{dsgan_method}}_seed-{{seed}}.log",
     benchmark:

@@ -143,6 +143,7 @@ rule field_infer:
     output:
         metrics=f"{FIELD_DIR}/eval/{{field_method}}/seed-{{seed}}/metrics.tsv",
         examples=f"{FIELD_DIR}/eval/{{field_method}}/seed-{{seed}}/examples.npz",
+        predictions=directory(f"{FIELD_DIR}/predictions/{{field_method}}/seed-{{seed}}"),
     log:
         f"logs/field7to9/infer/{{field_method}}_seed-{{seed}}.log",
     benchmark:

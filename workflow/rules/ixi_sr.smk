@@ -67,6 +67,7 @@ rule ixi_sr_infer:
     output:
         metrics=f"{IXI_DIR}/eval/{{ixi_sr_method}}/seed-{{seed}}/metrics.tsv",
         examples=f"{IXI_DIR}/eval/{{ixi_sr_method}}/seed-{{seed}}/examples.npz",
+        predictions=directory(f"{IXI_DIR}/predictions/{{ixi_sr_method}}/seed-{{seed}}"),
     log:
         f"logs/ixi_sr/infer/{{ixi_sr_method}}_seed-{{seed}}.log",
     benchmark:

@@ -4,10 +4,12 @@ training.json, the finest scale's with sr_brain_mean_ratio: the SR volume's brai
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from mrsr.experiments.asl_sr.evaluate import TRAIN_AND_TARGET
 from mrsr.io import load_npz, save_npz
+from mrsr.predictions import PredictionWriter
 from mrsr.nets import count_params
 from mrsr.train.meta import ModelMeta, plain
 from mrsr.train.multiscale import brain_mean_ratio, save_pyramid, scale_logs, train_pyramid, upsample
@@ -45,6 +47,10 @@ meta = ModelMeta("asl_sr", snakemake.wildcards.asl_sr_variant, seed, params=coun
 save_pyramid(snakemake.output.model, pyr, meta)
 scale_logs(snakemake.params.ckpt_dir, len(pyr.shapes)).to_csv(snakemake.output.log_csv, index=False)
 save_npz(snakemake.output.sr, sr=sr)
+writer = PredictionWriter(snakemake.output.predictions, "asl_sr", f"{experiment}/{snakemake.wildcards.asl_sr_variant}")
+writer.add_volume(snakemake.wildcards.asl_sr_subject, sr, np.diag([*target_voxel, 1.0]),
+                  f"SR perfusion (dM) of {snakemake.wildcards.asl_sr_subject} on the {experiment} target grid")
+writer.write()
 Path(snakemake.output.training).write_text(json.dumps(plain(pyr.records), indent=1))
 for r in pyr.records:
     log.info("scale %d %s: %d of %d updates, plateau %s (update %s), reconstruction MSE %.4g vs up(previous) %s; "

@@ -4,6 +4,7 @@ import pandas as pd
 
 from mrsr.experiments.deepasl.evaluate import denoise, examples, subject_metrics
 from mrsr.io import load_npz, save_npz
+from mrsr.predictions import PredictionWriter
 from mrsr.train import load_model, predict_fn
 from mrsr.jobs import start_job
 
@@ -13,6 +14,8 @@ device = job.device
 compute = job.compute
 method = snakemake.wildcards.deepasl_method
 models = list(snakemake.input.models)
+writer = PredictionWriter(snakemake.output.predictions, "deepasl", f"{snakemake.wildcards.deepasl_dataset}/{method}",
+                          enabled=bool(models))
 rows, example = [], None
 for i, (subject, path) in enumerate(zip(snakemake.params.subjects, snakemake.input.data)):
     data = load_npz(path)
@@ -29,6 +32,10 @@ for i, (subject, path) in enumerate(zip(snakemake.params.subjects, snakemake.inp
         rows.append({"dataset": snakemake.wildcards.deepasl_dataset, "method": method, "subject": subject, **row})
     if example is None:
         example = {**examples(denoised, data), "subject": np.asarray(subject)}
+    for lev, frac in enumerate(np.asarray(data["levels"]).tolist()):  # (Z, H, W) -> NIfTI (X, Y, Z); 1 mm: unscaled
+        writer.add_volume(f"{subject}_level-{lev}", np.swapaxes(denoised[lev], 0, 2), np.eye(4),
+                          f"denoised dM (M0 brain mean 100) of {subject} from {frac:.4g} of its control-label pairs")
     log.info("%s %s: %s", method, subject, rows[-1])
 pd.DataFrame(rows).to_csv(snakemake.output.metrics, sep="\t", index=False)
+writer.write()
 save_npz(snakemake.output.examples, **example)

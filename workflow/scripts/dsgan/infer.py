@@ -6,6 +6,7 @@ import pandas as pd
 
 from mrsr.experiments.dsgan.data import upsample_on_grid
 from mrsr.io import load_npz, save_npz
+from mrsr.predictions import PredictionWriter
 from mrsr.metrics import brain_mask, brain_metrics, brisque, image_metrics, load_brisque_model
 from mrsr.train import load_model, predict_fn
 from mrsr.jobs import start_job
@@ -18,6 +19,7 @@ compute = job.compute
 predictors = [predict_fn(load_model(p, device)[0], device, 1, compute) for p in snakemake.input.get("models", [])]
 live = load_brisque_model()
 lr_key = "lr_nlm" if cfg.get("denoise_test_input", True) else "lr"
+writer = PredictionWriter(snakemake.output.predictions, "dsgan", method, enabled=bool(predictors))
 rows, examples = [], {}
 for subject, path in zip(snakemake.params.subjects, snakemake.input.data):
     d = load_npz(path)
@@ -36,7 +38,9 @@ for subject, path in zip(snakemake.params.subjects, snakemake.input.data):
                      "psnr_brain": inside["psnr_brain"], "ssim_brain": inside["ssim_brain"]})
         if not examples:
             examples = {"sr": sr.astype(np.float32), "hr": hr, "lr": lr}
+        writer.add_slice(subject, int(d["slices"][i]), sr, axis=2)  # voxel size not recorded: 1 mm
 pd.DataFrame(rows).to_csv(snakemake.output.metrics, sep="\t", index=False)
+writer.write()
 save_npz(snakemake.output.examples, **examples)
 frame = pd.DataFrame(rows)
 log.info("%s: %d slices, PSNR %.2f, SSIM %.3f, BRISQUE %.1f", method, len(frame), frame.psnr.mean(),

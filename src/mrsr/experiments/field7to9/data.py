@@ -13,6 +13,7 @@ import pandas as pd
 from mrsr.io import load_npz
 from mrsr.metrics import brain_mask, brain_metrics, image_metrics, interior_slices
 from mrsr.patches import predict_image, random_patch_pairs
+from mrsr.predictions import PredictionWriter
 from mrsr.preprocess import clip_scale, normalise_zscore
 from mrsr.train import TrainData
 
@@ -183,12 +184,16 @@ def iter_test_slices(container: dict, subject: str, cfg: dict) -> Iterator[EvalS
 
 
 def evaluate(
-    predict: Callable[[np.ndarray], np.ndarray], containers: dict[str, str | Path], cfg: dict, method: str
+    predict: Callable[[np.ndarray], np.ndarray], containers: dict[str, str | Path], cfg: dict, method: str,
+    writer: PredictionWriter | None = None,
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict[str, float]]:
-    """Predict every test slice, score it against the HR (paper eq. 6-8), keep the middle slice as example."""
+    """Predict every test slice, score it against the HR (paper eq. 6-8), keep the middle slice as example; every
+    prediction goes to `writer` (test-set NIfTI) when one is given."""
     rows, examples, seconds = [], {}, 0.0
     for subject, path in containers.items():
-        slices = list(iter_test_slices(load_npz(path), subject, cfg))
+        container = load_npz(path)
+        voxel_mm = tuple(container["voxel_mm"]) if "voxel_mm" in container else (1.0, 1.0, 1.0)
+        slices = list(iter_test_slices(container, subject, cfg))
         if not slices:
             raise ValueError(f"{path}: no test slice has >= {cfg.get('min_slice_foreground')} foreground")
         for n, s in enumerate(slices):
@@ -199,6 +204,8 @@ def evaluate(
             scores |= brain_metrics(pred, s.hr, peak=cfg["psnr_peak"], ssim_range=cfg["ssim_data_range"],
                                     mask=slice_brain_mask(s.hr))
             rows.append({"method": method, "subject": subject, "axis": s.axis, "slice": s.index, **scores})
+            if writer is not None:
+                writer.add_slice(subject, s.index, pred, axis=s.axis, voxel_mm=voxel_mm)
             if not examples and n == len(slices) // 2:
                 examples = {"lr": s.lr, "gen": pred.astype(np.float32), "hr": s.hr,
                             "subject": np.array(subject), "slice": np.array(s.index), "axis": np.array(s.axis)}
