@@ -32,9 +32,11 @@ for i, (subject, path) in enumerate(zip(snakemake.params.subjects, snakemake.inp
         rows.append({"dataset": snakemake.wildcards.deepasl_dataset, "method": method, "subject": subject, **row})
     if example is None:
         example = {**examples(denoised, data), "subject": np.asarray(subject)}
+    inside = data["mask"] > 0  # the scored voxels; outside, 0 (the noise there would triple the files' size)
     for lev, frac in enumerate(np.asarray(data["levels"]).tolist()):  # (Z, H, W) -> NIfTI (X, Y, Z); 1 mm: unscaled
-        writer.add_volume(f"{subject}_level-{lev}", np.swapaxes(denoised[lev], 0, 2), np.eye(4),
-                          f"denoised dM (M0 brain mean 100) of {subject} from {frac:.4g} of its control-label pairs")
+        writer.add_volume(f"{subject}_level-{lev}", np.swapaxes(denoised[lev] * inside, 0, 2), np.eye(4),
+                          f"denoised dM (M0 brain mean 100) of {subject} from {frac:.4g} of its control-label pairs, "
+                          "inside the scoring brain mask (0 outside it)")
     log.info("%s %s: %s", method, subject, rows[-1])
 pd.DataFrame(rows).to_csv(snakemake.output.metrics, sep="\t", index=False)
 writer.write()
