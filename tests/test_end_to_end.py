@@ -386,7 +386,7 @@ def test_trained_rows_write_their_test_set_predictions_as_nifti(run_dir: Path) -
         inside = deepasl["mask"] > 0  # stored inside the scoring mask only
         stored_slice = stored[:, :, int(deepasl["slice"])].T
         assert np.abs(stored_slice - deepasl["dm"][level])[inside].max() <= step(stored) * 1.01
-        assert not stored_slice[~inside].any()
+        assert np.abs(stored_slice[~inside]).max() <= step(stored)  # 0 up to the int16 quantisation
 
 
 def block_mean(volume: np.ndarray, k: int) -> np.ndarray:
