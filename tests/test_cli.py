@@ -146,6 +146,17 @@ def test_apply_reads_an_asl_sr_pyramid_file_without_building_it(tmp_path) -> Non
     torch.save({"weights": 1}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="other.pt has no 'meta' record"):
         apply_model(tmp_path / "other.pt", tmp_path / "in.nii.gz", tmp_path / "out.nii.gz")
+    # one --t1w for a folder of several series would register them all to one subject's T1w
+    from mrsr.apply import ApplyOptions
+
+    meta = ModelMeta("asl_sr", "proposed", 0, inference={"factor": [2, 2, 2]}).to_dict()
+    torch.save({"state_dicts": [], "methods": [], "meta": meta}, tmp_path / "model.pt")
+    for name in ("sub-01_asl.nii.gz", "sub-02_asl.nii.gz"):
+        (tmp_path / "perf" / name).parent.mkdir(exist_ok=True)
+        (tmp_path / "perf" / name).write_bytes(b"")
+    with pytest.raises(ValueError, match="--t1w t1.nii.gz names one T1w but .*perf holds 2 scans"):
+        apply_model(tmp_path / "model.pt", tmp_path / "perf", tmp_path / "out", ApplyOptions(t1w="t1.nii.gz"))
+    assert not (tmp_path / "out").exists()
 
 
 def test_find_t1w_by_bids_naming(tmp_path) -> None:

@@ -223,6 +223,9 @@ def apply_model(model_path: Path, input_path: Path, output_path: Path,
                          "dataset_description.json)")
     else:
         pairs = plan_outputs(input_path, output_path, pattern=found.pattern, suffix=found.suffix)
+    if options.t1w and len(pairs) > 1:
+        raise ValueError(f"--t1w {options.t1w} names one T1w but {input_path} holds {len(pairs)} scans: give one "
+                         "scan, or leave --t1w out so that each subject's T1w is found by BIDS naming")
     written = []
     for source, target in tqdm(pairs, desc=f"apply {meta.experiment} {meta.method_key}", unit="scan",
                                disable=len(pairs) == 1):
