@@ -13,8 +13,9 @@ import pytest
 import yaml
 
 from mrsr.experiments.deepasl.data import fold_data, validation_slices
-from mrsr.experiments.deepasl.evaluate import (beats_reference, brain_scores, claim_samples, learning_status,
-                                               training_lines, training_records)
+from mrsr.experiments.deepasl.evaluate import (MAIN, brain_scores, claim_samples, learning_status, training_lines,
+                                               with_items)
+from mrsr.learned import beats_reference, read_records
 from mrsr.footer import paper_budgets
 
 REPO = Path(__file__).resolve().parents[1]
@@ -99,13 +100,13 @@ def write_record(root: Path, method: str, fold: str, **record) -> str:
 
 def test_status_and_training_lines_from_item_paired_tests(tmp_path: Path) -> None:
     metrics = metrics_frame()
-    learned, p = beats_reference(metrics, "good")
-    assert learned and p < 1e-4
-    assert beats_reference(metrics, "flat") == (False, pytest.approx(0.5, abs=0.5))
-    assert not beats_reference(metrics, "flat")[0]
+    good = beats_reference(with_items(metrics), "good", "averaging", MAIN)
+    assert good["beats"] and good["p"] < 1e-4
+    flat = beats_reference(with_items(metrics), "flat", "averaging", MAIN)
+    assert flat["beats"] is False and flat["p"] == pytest.approx(0.5, abs=0.5)
     paths = [write_record(tmp_path, "good", "sub-01"), write_record(tmp_path, "good", "sub-02", plateau_update=250),
              write_record(tmp_path, "flat", "sub-01", plateau_reached=False, plateau_update=None, updates=400)]
-    records = training_records(paths)
+    records = read_records(paths, depth=2, below=2)
     assert [r["plateau_update"] for r in records[("synthetic", "good")]] == [200, 250]
     status = learning_status(metrics, records)
     assert status["table1_synthetic"]["good"]["learned"] is True and status["table1_synthetic"]["good"]["plateau"]
@@ -118,8 +119,8 @@ def test_status_and_training_lines_from_item_paired_tests(tmp_path: Path) -> Non
                                "paper ~7,200 (stated); plateau reached (update 200, 250); beats 'Averaging'")
     assert "validation MSE 0.001 vs no-model 0.002" in lines[0]
     assert "plateau not reached; does NOT beat 'Averaging'" in lines[1] and "paper: not stated" in lines[1]
-    with pytest.raises(ValueError, match="fold-"):
-        training_records([str(tmp_path / "loss.json")])
+    with pytest.raises(ValueError, match="<fold or subject>/seed-<n>"):
+        read_records([str(tmp_path / "loss.json")], depth=2, below=2)
 
 
 def test_claim_samples_are_per_item_long_frames() -> None:

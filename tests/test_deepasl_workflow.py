@@ -182,7 +182,8 @@ def test_tiny_run_on_a_bids_dataset_with_two_training_seeds(tmp_path: Path) -> N
 def assert_learning_report(out: Path, table: pd.DataFrame, md: str) -> None:
     """Brain-masked columns recomputed from the metrics files, one training line per trained row with the
     record's updates and the paired test over (subject, level) items, and the learning-curve figure."""
-    from mrsr.experiments.deepasl.evaluate import beats_reference
+    from mrsr.experiments.deepasl.evaluate import MAIN, with_items
+    from mrsr.learned import beats_reference
     from mrsr.experiments.deepasl.table import seed_average
 
     for key, column in (("psnr_brain", "Real PSNR (brain)"), ("ssim_brain", "Real SSIM (brain)")):
@@ -198,7 +199,8 @@ def assert_learning_report(out: Path, table: pd.DataFrame, md: str) -> None:
         records = [json.loads((out / f"models/real/{method}/fold-sub-01/seed-{s}/loss.json").read_text())
                    for s in (0, 1)]
         assert all(r["updates"] <= 4 and r["reference_val_mse"] > 0 for r in records)
-        learned, p = beats_reference(metrics, method)
+        test = beats_reference(with_items(metrics), method, "averaging", MAIN)
+        learned, p = test["beats"], test["p"]
         assert f"{records[0]['updates']}, {records[1]['updates']} updates at batch 8 vs paper ~7,200" in line
         assert ("beats 'Averaging'" if learned else "does NOT beat 'Averaging'") in line and f"p={p:.3g}" in line
     assert (out / "figures/learning_curves_real.png").stat().st_size > 10_000

@@ -16,6 +16,7 @@ from mrsr import metrics
 from mrsr.experiments.dsgan import data
 from mrsr.experiments.dsgan import evaluate as E
 from mrsr.nets import build, count_params
+from mrsr.tables import combine_seeds
 from mrsr.train import TrainData, fit
 from mrsr.train.dsgan import (
     DSGANTrainer, bicubic_kernel_x2, bicubic_loss, boundaries_loss, boundary_mask, centre_loss, kernel_distance,
@@ -367,7 +368,7 @@ def test_seed_mean_metrics_average_each_slice_over_seeds() -> None:
         E.seed_mean_metrics({0: per_seed[0], 1: per_seed[1].iloc[:-1]})
 
 
-def test_tables_combine_over_seeds_on_our_columns_only() -> None:
+def test_tables_combine_seeds_on_our_columns_only() -> None:
     paper = {"bicubic": {"label": "Bicubic", "brisque": 58.0, "brisque_std": 2.5, "ssim": 0.6, "ssim_std": 0.06,
                          "psnr": 22.2, "psnr_std": 0.9},
              "dsgan": {"label": "DSGAN+EDSR", "brisque": 34.1, "brisque_std": 2.4, "ssim": 0.63, "ssim_std": 0.05,
@@ -377,7 +378,7 @@ def test_tables_combine_over_seeds_on_our_columns_only() -> None:
     assert columns == ["BRISQUE (LIVE model)", "BRISQUE (LIVE model) std", "ΔBRISQUE", "SSIM", "SSIM std", "ΔSSIM",
                        "PSNR", "PSNR std", "ΔPSNR", "PSNR (brain)", "PSNR (brain) std", "SSIM (brain)",
                        "SSIM (brain) std"]
-    out = E.combine_over_seeds(tables, columns)
+    out = combine_seeds(tables, columns)  # no seed sd of a std over slices
     assert out.loc["dsgan", "PSNR"] == pytest.approx(23.5)  # mean of 20..23 plus mean(1, 3)
     assert out.loc["dsgan", "PSNR seed sd"] == pytest.approx(np.std([22.5, 24.5], ddof=1))
     assert out.loc["bicubic", "PSNR seed sd"] == 0.0 and out.loc["dsgan", "PSNR (paper)"] == 22.3
@@ -385,7 +386,7 @@ def test_tables_combine_over_seeds_on_our_columns_only() -> None:
     assert out.loc["dsgan", "PSNR std"] == pytest.approx(np.std([0, 1, 2, 3], ddof=1))
     assert out.loc["dsgan", "PSNR (brain)"] == pytest.approx(21.5) and out.loc["bicubic", "PSNR (brain)"] == 19.5
     assert "PSNR std seed sd" not in out.columns and "#params" in out.columns
-    pd.testing.assert_frame_equal(E.combine_over_seeds({0: tables[0]}, columns), tables[0])
+    pd.testing.assert_frame_equal(combine_seeds({0: tables[0]}, columns), tables[0])
 
 
 # ---------------------------------------------------------------- slices, validation, beats the reference
@@ -414,29 +415,7 @@ def test_validation_slices_stack_the_held_out_slices_with_bicubic_as_reference()
     assert data.validation_slices([{"hr": subjects[0]["hr"]}], "val_lr_nlm") == (None, None)
 
 
-def test_beats_reference_is_the_paired_test_over_slices() -> None:
-    from scipy import stats
-
-    rng = np.random.default_rng(2)
-    rows = []
-    for method, offset in (("bicubic", 0.0), ("gb", 0.3), ("zf", -0.5)):
-        for i in range(12):
-            rows.append({"method": method, "subject": f"s{i % 3}", "slice": i // 3,
-                         "psnr_brain": 25.0 + i * 0.1 + offset + rng.normal(0, 0.4)})
-    frame = pd.DataFrame(rows)
-    better, p, n = E.beats_reference(frame, "gb")
-    b, g = (frame[frame.method == m]["psnr_brain"].to_numpy() for m in ("bicubic", "gb"))
-    assert n == 12 and p == pytest.approx(stats.ttest_rel(g, b, alternative="greater").pvalue)
-    assert better == (p < 0.05)
-    assert E.beats_reference(frame, "zf")[0] is False  # worse than Bicubic
-
-
-def test_status_and_samples_for_the_scorecard() -> None:
-    recs = {"gb": [{"plateau_reached": True}, {"plateau_reached": False}], "zf": [{"plateau_reached": True}] * 2,
-            "dsn": [{"plateau_reached": None}]}
-    status = E.training_status({"gb": True, "zf": False}, recs)
-    assert status == {"gb": {"learned": True, "plateau": False}, "zf": {"learned": False, "plateau": True},
-                      "dsn": {"learned": None, "plateau": None}}
+def test_samples_for_the_scorecard() -> None:
     samples = E.item_samples({0: _slice_metrics(1.0), 1: _slice_metrics(3.0)}, ["dsgan"])
     assert len(samples) == 8 and set(samples["seed"]) == {0, 1} and samples["item"].iloc[1] == "s1/1"
     assert {"psnr", "ssim", "brisque", "psnr_brain", "ssim_brain"} <= set(samples.columns)

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from mrsr.experiments.field7to9.data import interior_test_slices, validation_data
-from mrsr.experiments.field7to9.report import beats_reference, items_frame, learned_status, plateau_of, held_out_summary
+from mrsr.experiments.field7to9.report import MAIN_BRAIN, items_frame, held_out_summary
+from mrsr.learned import beats_reference, plateau_status, row_status
 from mrsr.footer import paper_budgets
 from mrsr.io import save_npz
 
@@ -79,18 +80,18 @@ def test_beats_reference_is_a_paired_test_over_slices(tmp_path: Path) -> None:
     per_slice("input", ref_psnr).to_csv(reference, sep="\t", index=False)
     items = items_frame(paths, pd.read_csv(reference, sep="\t"))
     assert len(items) == 2 * 3 * 12 and set(items["seed"]) == {0, 1} and items["item"].iloc[0] == "sub-06/2/0"
-    good = beats_reference(items, "good", "input")
+    good = beats_reference(items, "good", "input", MAIN_BRAIN)
     assert good["beats"] and good["n"] == 12 and good["p"] < 1e-6
     # an unpaired comparison of the means could not tell this gain from the slice-to-slice spread
     from scipy import stats
     assert stats.ttest_ind(ref_psnr + gain, ref_psnr, alternative="greater").pvalue > 0.4
-    same = beats_reference(items, "same", "input")  # identical outputs: no evidence either way
+    same = beats_reference(items, "same", "input", MAIN_BRAIN)  # identical outputs: no evidence either way
     assert same["beats"] is False and same["n"] == 12 and np.isnan(same["p"])
     runs = {"good": [{"plateau_reached": True}, {"plateau_reached": True}],
             "same": [{"plateau_reached": True}, {"plateau_reached": False}]}
-    status, _ = learned_status(items, runs, "input")
+    status = {m: row_status(beats_reference(items, m, "input", MAIN_BRAIN)["beats"], r) for m, r in runs.items()}
     assert status == {"good": {"learned": True, "plateau": True}, "same": {"learned": False, "plateau": False}}
-    assert plateau_of([{"plateau_reached": None}]) is None
+    assert plateau_status([{"plateau_reached": None}]) is None and plateau_status([]) is None
 
 
 def test_items_must_cover_the_reference_slices(tmp_path: Path) -> None:
@@ -98,8 +99,8 @@ def test_items_must_cover_the_reference_slices(tmp_path: Path) -> None:
     path.parent.mkdir(parents=True)
     per_slice("m", np.full(5, 61.0)).to_csv(path, sep="\t", index=False)
     items = items_frame({0: [str(path)]}, per_slice("input", np.full(6, 60.0)))
-    with pytest.raises(ValueError, match="m: scored on 5 test slices, the reference on 6"):
-        beats_reference(items, "m", "input")
+    with pytest.raises(ValueError, match="m: scored on 5 test items, the reference 'input' on 6"):
+        beats_reference(items, "m", "input", MAIN_BRAIN)
 
 
 def test_test_set_line_names_subjects_and_slices() -> None:

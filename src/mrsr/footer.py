@@ -132,6 +132,17 @@ def reference_line(metric: str, reference_label: str, failed: Sequence[str]) -> 
     return f"Did not beat the reference row '{reference_label}' on {metric}: {', '.join(failed)}."
 
 
+def reference_lines(values: Mapping[str, Mapping[str, float]], reference: str, reference_label: str,
+                    metrics: Sequence[tuple[str, bool]], *, labels: Mapping[str, str] | None = None,
+                    names: Mapping[str, str] | None = None) -> list[str]:
+    """One reference_line per metric: the rows of `values` ({row: {metric: value}}, the reference row among them)
+    that did not beat the no-model reference row. `names`: the metrics' display names (default: upper case)."""
+    names = names or {}
+    return [reference_line(names.get(metric, metric.upper()), reference_label,
+                           failed_to_beat({k: v[metric] for k, v in values.items()}, reference, higher, labels))
+            for metric, higher in metrics]
+
+
 PAPER_BUDGETS = "paper_budget.yaml"  # in each experiment package: the paper's optimiser updates per method
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -216,8 +218,9 @@ def by_seed(paths: Sequence[str | Path]) -> dict[int, list[str]]:
 def combine_seeds(tables: Mapping[int, pd.DataFrame], columns: Sequence[str]) -> pd.DataFrame:
     """One table from per-seed tables of the same rows and columns: each of `columns` is averaged over the seeds and,
     with several seeds, followed by '<column> seed sd' (sample sd over seeds, ddof=1; none after a 'Δ' column, whose
-    spread is that of its value); every other column is taken
-    from the first seed and must agree across seeds (labels, parameter counts, paper values). NaN stays NaN."""
+    spread is that of its value, nor after a std over items, '<column> std' or '<key>_std': a spread of a spread
+    says little); every other column is taken from the first seed and must agree across seeds (labels, parameter
+    counts, paper values). NaN stays NaN."""
     if not tables:
         raise ValueError("combine_seeds: no per-seed table")
     seeds = sorted(tables)
@@ -236,9 +239,14 @@ def combine_seeds(tables: Mapping[int, pd.DataFrame], columns: Sequence[str]) ->
     for column in columns:
         stacked = np.stack([tables[s][column].astype(float).to_numpy() for s in seeds])
         out[column] = stacked.mean(axis=0)
-        if len(seeds) > 1 and not column.startswith("Δ"):  # a Δ's spread is its value's (paper, reference fixed)
+        if len(seeds) > 1 and not column.startswith("Δ") and not is_std_column(column):
             out.insert(out.columns.get_loc(column) + 1, column + SEED_SD, stacked.std(axis=0, ddof=1))
     return out
+
+
+def is_std_column(column: str) -> bool:
+    """A column holding a std over test items ('PSNR std', 'Syn PSNR (brain) std', 'kernel_distance_std')."""
+    return column.endswith((" std", "_std"))
 
 
 def value_columns(frame: pd.DataFrame, metrics: Sequence[str]) -> list[str]:
@@ -253,6 +261,30 @@ def mean_over_seeds(per_seed: Mapping[int, Mapping[str, Mapping[str, float]]]) -
     seeds = list(per_seed)
     first = per_seed[seeds[0]]
     return {k: {m: float(np.mean([per_seed[s][k][m] for s in seeds])) for m in first[k]} for k in first}
+
+
+@dataclass(frozen=True)
+class SeedTables:
+    """A table built once per training seed, then combined (combine_seeds): the combined table, each seed's
+    {row: {metric: mean}}, their mean over the seeds (what orderings, reference lines and claims read), and the
+    first seed's aggregate (its counts)."""
+
+    table: pd.DataFrame
+    per_seed: dict[int, dict[str, dict[str, float]]]
+    values: dict[str, dict[str, float]]
+    first: pd.DataFrame
+
+
+def over_seeds(groups: Mapping[int, Any], build: Callable[[Any], tuple[pd.DataFrame, pd.DataFrame]],
+               metrics: Sequence[str], extra_columns: Sequence[str] = ()) -> SeedTables:
+    """build(group) -> (table, aggregate) for each seed's group (e.g. by_seed's paths), combined over the seeds on
+    the metrics' value columns (value_columns) and `extra_columns`; values from ours_values(aggregate, metrics)."""
+    built = {seed: build(group) for seed, group in groups.items()}
+    first_table, first = next(iter(built.values()))
+    table = combine_seeds({seed: t for seed, (t, _) in built.items()},
+                          value_columns(first_table, metrics) + list(extra_columns))
+    per_seed = {seed: ours_values(ours, metrics) for seed, (_, ours) in built.items()}
+    return SeedTables(table, per_seed, mean_over_seeds(per_seed), first)
 
 
 def ordering_flips(

@@ -158,7 +158,6 @@ rule asl_sr_table:
         cfg=ASL_SR,
         footer=asl_sr_footer(),
         variants=ASR_VARIANTS,
-        runs=[f"{e}/{v}" for e, v in ASR_RUNS],
     script:
         "../scripts/asl_sr/table.py"
 

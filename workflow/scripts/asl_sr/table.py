@@ -4,18 +4,16 @@ interpolations, scored once, in every seed's table), then combined: mean over se
 'seed sd' column per value; orderings, verdicts and claims read the seed means. Every table also has '(brain)' columns; every trained row gets a
 training line: updates per scale beside the paper's, plateau, and whether it beats linear interpolation inside the
 brain (paired test over interior slices of every subject)."""
-import inspect
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from mrsr.footer import failed_to_beat, paper_budgets, reference_line, run_footer, training_line
+from mrsr.footer import paper_budgets, reference_lines, run_footer, training_line
+from mrsr.learned import beats_reference, plateau_status, read_records
 from mrsr.nets import build, count_params
 from mrsr.runlog import log_to
 from mrsr.scorecard import evaluate_claims, write_claims
-from mrsr.stats import paired_better
 from mrsr.tables import (aggregate, build_table, by_seed, combine_seeds, load_paper_values, ordering_summary,
                          ours_values, paper_source, seeds_lines, write_table)
 
@@ -85,9 +83,8 @@ def label(key: str) -> str:
 def verdicts(means: pd.DataFrame, keys: list[str], labels: dict, reference: str = "linear") -> list[str]:
     """Footer lines: which trained rows did not beat linear interpolation (the no-model reference)."""
     rows = [k for k in means.index if k not in ("nearest", "spline")]
-    return [reference_line(label(key), labels.get(reference, reference),
-                           failed_to_beat({k: float(means.loc[k, key]) for k in rows}, reference, True, labels))
-            for key in keys]
+    return reference_lines(means.loc[rows].to_dict("index"), reference, labels.get(reference, reference),
+                           [(key, True) for key in keys], labels=labels, names={key: label(key) for key in keys})
 
 
 def exp1_table(metrics: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str], list[str]]:
@@ -126,15 +123,6 @@ def per_subject_means(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True).groupby(["subject", "method"]).mean().reset_index()
 
 
-def read_records() -> dict[str, list[list[dict]]]:
-    """{'<exp>/<variant>': [per-scale training records of one run] per subject and seed} from training.json."""
-    found: dict[str, list[list[dict]]] = {}
-    per_run = len(snakemake.input.training) // len(snakemake.params.runs)
-    for i, path in enumerate(snakemake.input.training):
-        found.setdefault(snakemake.params.runs[i // per_run], []).append(json.loads(Path(path).read_text()))
-    return found
-
-
 def slice_scores(experiment: str) -> tuple[pd.DataFrame, str | None]:
     """Per-slice brain PSNR of every method (trained rows averaged over seeds) against the experiment's main
     reference: columns method, item, psnr_brain; and that reference (None: the data have none)."""
@@ -151,21 +139,14 @@ def beats_no_model(experiment: str, method: str) -> tuple[bool | None, float, st
     part, ref = slice_scores(experiment)
     if ref is None:
         return None, float("nan"), None
-    wide_items = part.pivot(index="item", columns="method", values="psnr_brain")
-    better, p = paired_better(wide_items[method], wide_items[NO_MODEL], True)
-    return better, p, ref
+    test = beats_reference(part, method, NO_MODEL, "psnr_brain")
+    return test["beats"], test["p"], ref
 
 
 def mean_of(runs: list[list[dict]], key: str) -> float:
     """Mean over runs of the finest scale's record value `key` (NaN where not recorded)."""
     values = [run[-1].get(key) for run in runs]
     return float(pd.Series([v for v in values if v is not None], dtype=float).mean())
-
-
-def plateau_of(runs: list[list[dict]]) -> bool | None:
-    """Every scale of every run reached its plateau (None when no scale was validated)."""
-    flags = [r.get("plateau_reached") for run in runs for r in run]
-    return None if all(f is None for f in flags) else all(bool(f) for f in flags)
 
 
 def training_lines(experiment: str, methods: Sequence[str], records: dict[str, list[list[dict]]]
@@ -175,7 +156,7 @@ def training_lines(experiment: str, methods: Sequence[str], records: dict[str, l
     budget = paper_budgets("asl_sr").get("proposed")
     lines, status = [], {}
     for method in methods:
-        runs = records[f"{experiment}/{method}"]
+        runs = records[(experiment, method)]
         better, p, ref = beats_no_model(experiment, method)
         scales = len(runs[0])
         coarser = "; ".join(f"scale {n}: updates {', '.join(str(run[n]['updates']) for run in runs)}, plateau in "
@@ -192,7 +173,7 @@ def training_lines(experiment: str, methods: Sequence[str], records: dict[str, l
                  f"train on up({SCALE_INPUT_NAMES[runs[0][-1].get('scale_input', 'reconstruction')]}))")
         lines.append(training_line(name, [run[-1] for run in runs], budget, better, labels.get(NO_MODEL, NO_MODEL))
                      .removesuffix(".") + test + ".")
-        status[method] = {"learned": better, "plateau": plateau_of(runs)}
+        status[method] = {"learned": better, "plateau": plateau_status([r for run in runs for r in run])}
     return lines, status
 
 
@@ -213,12 +194,6 @@ def samples_of(metrics: dict[int, pd.DataFrame], experiment: str) -> pd.DataFram
     return pd.concat(frames, ignore_index=True).rename(columns={"subject": "item"})
 
 
-def claims_with(spec_status: dict, samples: dict) -> dict:
-    """The status/samples keywords evaluate_claims accepts (the scorecard branch adds them)."""
-    accepted = inspect.signature(evaluate_claims).parameters
-    return {k: v for k, v in (("status", spec_status), ("samples", samples)) if k in accepted}
-
-
 paper = load_paper_values("asl_sr", "table1")
 labels = {k: v["label"] for k, v in paper.items()}
 variants = [v for v in snakemake.params.variants if v != "proposed"]
@@ -231,7 +206,7 @@ per_seed = {seed: pd.concat([baselines, read_metrics(paths)], ignore_index=True)
             for seed, paths in by_seed(snakemake.input.metrics).items()}
 seed_note = ", mean over the training seeds" if len(per_seed) > 1 else ""
 
-records = read_records()
+records = read_records(snakemake.input.training, depth=2, below=2)  # .../<exp>/<method>/<subject>/seed-<n>/training.json
 train_lines, status1 = training_lines("exp1", ["proposed", *variants], records)
 built = {seed: exp1_table(m) for seed, m in per_seed.items()}
 _, ours, _, keys, available = built[min(built)]
@@ -248,7 +223,7 @@ extra = [f"Paper values: {paper_source('asl_sr', 'table1')}; the paper has no tr
          *verdicts(means, available, labels),
          *seeds_lines(paper, {s: ours_values(b[1], paper_keys) for s, b in built.items()}, paper_metrics),
          f"#params: generator at this preset's widths (the paper preset: 340,321).", *train_lines,
-         pyramid_line("exp1", records["exp1/proposed"])]
+         pyramid_line("exp1", records[("exp1", "proposed")])]
 footer = run_footer("asl_sr", {"asl_sr": cfg}, foot, extra=extra)
 write_table(table, Path(snakemake.output.csv).with_suffix(""),
             title="Table 1: Experiment 1 (trained on LR, generated on the NR grid): PSNR / 3-D SSIM vs "
@@ -256,7 +231,7 @@ write_table(table, Path(snakemake.output.csv).with_suffix(""),
                   + " (also inside the brain)",
             footer=footer)
 claims = evaluate_claims("asl_sr", {"table1": means}, preset=foot["preset"], data=foot["data"],
-                         **claims_with({"table1": status1}, {"table1": samples_of(per_seed, "exp1")}))
+                         status={"table1": status1}, samples={"table1": samples_of(per_seed, "exp1")})
 write_claims(claims, snakemake.output.claims)
 
 built2 = {seed: exp2_table(m) for seed, m in per_seed.items()}
@@ -271,7 +246,7 @@ footer2 = run_footer("asl_sr", {"asl_sr": cfg}, foot, extra=[
     f"The paper shows Experiment 2 only as images (Fig. 4, linear vs proposed); {scored2}",
     f"Ours: mean over {per_subject2['subject'].nunique()} subjects.", *unavailable_line(keys2, available2),
     *verdicts(means2, available2, labels), *seeds2, *training_lines("exp2", ["proposed"], records)[0],
-    pyramid_line("exp2", records["exp2/proposed"])])
+    pyramid_line("exp2", records[("exp2", "proposed")])])
 write_table(table2, Path(snakemake.output.exp2_csv).with_suffix(""),
             title="Experiment 2 (trained on NR, generated on the T1 grid): PSNR / 3-D SSIM vs the truth and HR",
             footer=footer2)

@@ -10,10 +10,10 @@ import pandas as pd
 
 from mrsr.experiments.deepasl.evaluate import (
     BRAIN, METRICS, claim_samples, claim_tables, learning_status, paired_tests, reference_lines, training_lines,
-    training_records,
 )
 from mrsr.experiments.deepasl.table import combine_tables, metrics_by_seed, seed_average, seed_means, seed_table
 from mrsr.footer import paper_budgets, run_footer
+from mrsr.learned import read_records
 from mrsr.nets import build, count_params
 from mrsr.runlog import log_to
 from mrsr.scorecard import evaluate_claims, joint_status, write_claims
@@ -37,7 +37,7 @@ built = {seed: seed_table(metrics, datasets, params, keys, labels) for seed, met
 table = combine_tables({seed: t for seed, (t, _) in built.items()}, datasets, keys)
 brain_keys = [k for k, _ in BRAIN if all(k in f.columns for f in per_seed.values())]
 metrics = seed_average(per_seed, keys + brain_keys)  # per (subject, level): the mean over seeds
-records = training_records(snakemake.input.records)
+records = read_records(snakemake.input.records, depth=2, below=2)  # .../models/<set>/<method>/fold-<s>/seed-<n>/loss.json
 status = learning_status(metrics, records)
 orderings, seed_notes, tests, verdicts = [], [], [], []
 for dataset in datasets:

@@ -2,22 +2,22 @@
 generated footers and the claims scorecard. Each table is built per training seed (Bicubic: the same, untrained row
 in every seed) and combined over seeds (mean, 'seed sd'); orderings, reference lines and claims read the seed means,
 the t-test the per-slice values averaged over seeds, the kernel distance the mean over seeds."""
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from mrsr.experiments.dsgan.evaluate import (BRAIN_METRICS, KERNEL_COLUMNS, MAIN_BRAIN_METRIC, METRICS, beats_reference,
-                                             combine_over_seeds, item_samples, kernel_report, means, our_columns,
-                                             paper_table, seed_mean_metrics, training_status, ttest)
-from mrsr.footer import failed_to_beat, paper_budgets, reference_line, run_footer, training_line
+from mrsr.experiments.dsgan.evaluate import (BRAIN_METRICS, KERNEL_COLUMNS, MAIN_BRAIN_METRIC, METRICS, item_samples,
+                                             kernel_report, means, our_columns, paper_table, seed_mean_metrics, ttest)
+from mrsr.footer import paper_budgets, reference_lines, run_footer, training_line
 from mrsr.io import load_npz
+from mrsr.learned import beats_reference, read_records, row_status
 from mrsr.metrics import BRISQUE_LABEL
 from mrsr.nets import build, count_params
 from mrsr.runlog import log_to
 from mrsr.scorecard import evaluate_claims, joint_status, write_claims
-from mrsr.tables import by_seed, load_paper_values, ordering_summary, paper_source, seeds_lines, write_table
+from mrsr.tables import (by_seed, combine_seeds, load_paper_values, ordering_summary, paper_source, seeds_lines,
+                         write_table)
 
 log = log_to(snakemake.log[0])
 cfg, footer = snakemake.params.cfg, snakemake.params.footer
@@ -47,7 +47,7 @@ def seed_kernels(paths: list[str]) -> pd.DataFrame:
     return kernel_report(true_kernel if known else None, learned, float(cfg["gb_sigma"]))
 
 
-kernels = combine_over_seeds({seed: seed_kernels(paths) for seed, paths in by_seed(snakemake.input.kernelgan).items()},
+kernels = combine_seeds({seed: seed_kernels(paths) for seed, paths in by_seed(snakemake.input.kernelgan).items()},
                              KERNEL_COLUMNS)
 raw = kernels.loc["dsgan"]
 sums = np.concatenate([load_npz(p)["kernels"].sum(axis=(1, 2)) for p in snakemake.input.kernelgan])
@@ -92,11 +92,10 @@ if several:
                   "averaged over the seeds.")
 
 # Every trained row: its EDSRs' training records (one per fold and seed) and whether it beats Bicubic inside the brain
-records: dict[str, list[dict]] = {}
-for path in snakemake.input.records:
-    records.setdefault(Path(path).parts[-4], []).append(json.loads(Path(path).read_text()))
-beats = {m: beats_reference(metrics, m) for m in records}
-status_of = training_status({m: b[0] for m, b in beats.items()}, records)
+records = read_records(snakemake.input.records, below=2)  # .../models/<method>/fold-<k>/seed-<n>/loss.json
+items = metrics.assign(item=metrics["subject"].astype(str) + "/" + metrics["slice"].astype(str))
+beats = {m: beats_reference(items, m, "bicubic", MAIN_BRAIN_METRIC) for m in records}
+status_of = {m: row_status(beats[m]["beats"], runs) for m, runs in records.items()}
 budget = paper_budgets("dsgan").get("edsr")
 brain_name = BRAIN_METRICS[MAIN_BRAIN_METRIC]
 
@@ -104,10 +103,10 @@ brain_name = BRAIN_METRICS[MAIN_BRAIN_METRIC]
 def training_lines(methods: list[str]) -> list[str]:
     """One footer line per trained row (updates vs the paper's, plateau, beats Bicubic inside the brain), then the
     paired tests behind 'beats'."""
-    lines = [training_line(f"{labels[m]} ({len(records[m])} EDSRs: folds x seeds)", records[m], budget, beats[m][0],
-                           "Bicubic") for m in methods]
-    tests = "; ".join(f"{labels[m]} p={beats[m][1]:.3g}" for m in methods)
-    n_pairs = beats[methods[0]][2]
+    lines = [training_line(f"{labels[m]} ({len(records[m])} EDSRs: folds x seeds)", records[m], budget,
+                           beats[m]["beats"], "Bicubic") for m in methods]
+    tests = "; ".join(f"{labels[m]} p={beats[m]['p']:.3g}" for m in methods)
+    n_pairs = beats[methods[0]]["n"]
     lines.append(f"Beats 'Bicubic' = higher {brain_name} (mask of the HR, dilated 2 px) in a one-sided paired t-test "
                  f"over {n_pairs} test slices" + (", per-slice values averaged over the training seeds" if several
                                                   else "") + f", p < 0.05: {tests}.")
@@ -128,17 +127,15 @@ for table, outs in (("table2", ("csv", "Table 2: SR of the real LR, training-set
                     ("table3", ("csv3", "Table 3: DSN (proxy) vs DSGAN"))):
     paper = load_paper_values("dsgan", table)
     tables = {seed: seed_table(per_seed[seed], paper) for seed in seeds}
-    frame = combine_over_seeds(tables, our_columns(tables[seeds[0]]))
+    frame = combine_seeds(tables, our_columns(tables[seeds[0]]))
     ours = means(frame)  # seed means
     frames[table] = ours.drop(index=["hidden"], errors="ignore")  # the upper bound enters no claim or ordering
     extra = [*common, f"Paper values: {paper_source('dsgan', table)}"]
     extra += [f"Orderings: {o}" for o in ordering_summary(paper, frames[table].to_dict("index"), METRICS)]
     extra += seeds_lines(paper, {seed: means(t).to_dict("index") for seed, t in tables.items()}, METRICS)
     if table == "table2":
-        for metric, higher in METRICS:
-            name = BRISQUE_LABEL if metric == "brisque" else metric.upper()
-            failed = failed_to_beat(ours[metric].to_dict(), "bicubic", higher, labels)
-            extra.append(reference_line(name, "Bicubic", failed))
+        extra += reference_lines(ours.to_dict("index"), "bicubic", "Bicubic", METRICS, labels=labels,
+                                 names={"brisque": BRISQUE_LABEL})
         if ours.loc["dsgan", "psnr"] <= ours.loc["gb", "psnr"]:
             extra.append("Target missed: DSGAN+EDSR does not beat GB+EDSR on PSNR in this run.")
     extra += training_lines([m for m in ours.index if m in records])

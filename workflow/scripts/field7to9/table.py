@@ -11,15 +11,16 @@ from pathlib import Path
 import pandas as pd
 
 from mrsr.experiments.field7to9.data import INPUT_KEY, INPUT_LABEL, method_labels
-from mrsr.experiments.field7to9.report import BRAIN_COLUMNS, MAIN_BRAIN, items_frame, learned_status, held_out_summary
+from mrsr.experiments.field7to9.report import BRAIN_COLUMNS, MAIN_BRAIN, held_out_summary, items_frame
 from mrsr.figures import metric_bars
-from mrsr.footer import failed_to_beat, paper_budgets, reference_line, run_footer, training_line
+from mrsr.footer import paper_budgets, reference_lines, run_footer, training_line
 from mrsr.io import write_text
+from mrsr.learned import beats_reference, read_records, row_status
 from mrsr.nets import build, count_params
 from mrsr.runlog import log_to
 from mrsr.tables import (
-    DEFAULT_METRICS, aggregate, build_table, by_seed, combine_seeds, display_name, load_paper_values, mean_over_seeds,
-    ordering_summary, ours_values, paper_source, seeds_lines, value_columns, with_reference, write_table,
+    DEFAULT_METRICS, DISPLAY, aggregate, build_table, by_seed, load_paper_values, ordering_summary, over_seeds,
+    paper_source, seeds_lines, with_reference, write_table,
 )
 
 log = log_to(snakemake.log[0])
@@ -45,27 +46,18 @@ def seed_table(paths: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 metric_paths = by_seed(snakemake.input.methods)
-built = {seed: seed_table(paths) for seed, paths in metric_paths.items()}
-per_seed = {seed: ours_values(ours) for seed, (_, ours) in built.items()}
-first_table, first_ours = next(iter(built.values()))
-metric_keys = [m for m, _ in DEFAULT_METRICS]
-frame = combine_seeds({seed: t for seed, (t, _) in built.items()},
-                      value_columns(first_table, metric_keys) + list(BRAIN_COLUMNS.values()))
-values = mean_over_seeds(per_seed)
-
+seeds = over_seeds(metric_paths, seed_table, [m for m, _ in DEFAULT_METRICS], list(BRAIN_COLUMNS.values()))
+frame, values = seeds.table, seeds.values
 items = items_frame(metric_paths, reference)
-records = {}
-for path in snakemake.input.records:  # .../models/<method>/seed-<n>/loss.json
-    records.setdefault(Path(path).parent.parent.name, []).append(json.loads(Path(path).read_text()))
-status, tests = learned_status(items, records, INPUT_KEY)
+records = read_records(snakemake.input.records)  # .../models/<method>/seed-<n>/loss.json
+tests = {m: beats_reference(items, m, INPUT_KEY, MAIN_BRAIN) for m in records}
+status = {m: row_status(tests[m]["beats"], runs) for m, runs in records.items()}
 budgets = paper_budgets("field7to9")
 
 extra = [f"Paper values: {paper_source('field7to9', table)}."]
 extra += [f"Orderings: {line}" for line in ordering_summary(paper, values)]
-for metric, higher in DEFAULT_METRICS:
-    scores = {key: values[key][metric] for key in [INPUT_KEY, *paper]}
-    failed = failed_to_beat(scores, INPUT_KEY, higher, labels={k: frame.loc[k, "Method"] for k in paper})
-    extra.append(reference_line(display_name(metric), INPUT_LABEL, failed))
+extra += reference_lines({k: values[k] for k in [INPUT_KEY, *paper]}, INPUT_KEY, INPUT_LABEL, DEFAULT_METRICS,
+                         labels={k: frame.loc[k, "Method"] for k in paper}, names=DISPLAY)
 for key in paper:
     line = training_line(frame.loc[key, "Method"], records[key], budgets.get(key), status[key]["learned"],
                          INPUT_LABEL)
@@ -73,7 +65,7 @@ for key in paper:
     extra.append(f"{line[:-1]} inside the brain ({BRAIN_COLUMNS[MAIN_BRAIN]}, one-sided paired t-test over "
                  f"{beat['n']} test slices, p = {beat['p']:.3g}).")
 extra.append(held_out_summary(reference))
-extra += seeds_lines(paper, per_seed)
+extra += seeds_lines(paper, seeds.per_seed)
 footer = run_footer("field7to9", cfg, snakemake.params.footer, extra=extra)
 title = {"table2": "Table 2: CNN models (7T to 9.4T)", "table3": "Table 3: GAN models (7T to 9.4T)"}.get(table, table)
 stem = Path(snakemake.output.csv).with_suffix("")
@@ -82,5 +74,5 @@ items.to_csv(snakemake.output.slices, sep="\t", index=False)
 write_text(snakemake.output.status, json.dumps({"status": status, "tests": tests}, indent=1))
 metric_bars(frame, Path(snakemake.output.overview).with_suffix(""),
             title=f"{title}: PSNR, ours vs paper ({snakemake.params.footer['data']})")
-log.info("%s written: %d methods and the input row, %d training seed(s); learned: %s", table, len(paper), len(built),
-         {k: v["learned"] for k, v in status.items()})
+log.info("%s written: %d methods and the input row, %d training seed(s); learned: %s", table, len(paper),
+         len(metric_paths), {k: v["learned"] for k, v in status.items()})

@@ -5,20 +5,19 @@ One table per training seed (that seed's networks, the same no-model reference r
 seeds with a 'seed sd' column per value when there are several; orderings, the LR check and the claims read the
 seed means. "Beats LR" in a training line is a one-sided paired t-test over the test slices on MAIN_METRIC (each
 slice's value averaged over the seeds)."""
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from mrsr.experiments.ixi_sr.evaluate import BRAIN_METRICS, BRAIN_NAMES, MAIN_METRIC, METRICS
-from mrsr.footer import failed_to_beat, paper_budgets, reference_line, run_footer, training_line
+from mrsr.footer import paper_budgets, reference_lines, run_footer, training_line
+from mrsr.learned import beats_reference, read_records, row_status
 from mrsr.nets import build, count_params
 from mrsr.runlog import log_to
 from mrsr.scorecard import evaluate_claims, write_claims
-from mrsr.stats import paired_better
 from mrsr.tables import (
-    aggregate, build_table, by_seed, combine_seeds, display_name, load_paper_values, mean_over_seeds,
-    ordering_summary, ours_values, paper_source, seeds_lines, value_columns, write_table,
+    aggregate, build_table, by_seed, display_name, load_paper_values, ordering_summary, over_seeds, paper_source,
+    seeds_lines, write_table,
 )
 
 log = log_to(snakemake.log[0])
@@ -62,33 +61,17 @@ def per_slice(paths: list[str]) -> pd.DataFrame:
     return frame.groupby(["method", "item"], sort=False)[keys].mean().reset_index()
 
 
-def beats_reference(samples: pd.DataFrame, method: str, reference: str) -> tuple[bool, float]:
-    """(method beats reference on MAIN_METRIC, p): paired over the test slices."""
-    wide = samples.pivot(index="item", columns="method", values=MAIN_METRIC)
-    return paired_better(wide[method].to_numpy(), wide[reference].to_numpy(), higher[MAIN_METRIC])
-
-
-def training_records(paths: list[str]) -> dict[str, list[dict]]:
-    """{network: [training record per seed]} from the loss.json files fit writes beside each loss.csv."""
-    found: dict[str, list[dict]] = {}
-    for path in paths:
-        found.setdefault(Path(path).parent.parent.name, []).append(json.loads(Path(path).read_text()))
-    return found
-
-
 groups = by_seed(snakemake.input.networks) or {None: []}  # None: no network configured, reference rows only
-built = {seed: seed_table(paths) for seed, paths in groups.items()}
-per_seed = {seed: ours_values(ours, keys) for seed, (_, ours) in built.items()}
-first_table, first_ours = next(iter(built.values()))
-table = brain_columns(combine_seeds({seed: t for seed, (t, _) in built.items()}, value_columns(first_table, keys)))
-values = mean_over_seeds(per_seed)
+seeds = over_seeds(groups, seed_table, keys)
+table, values = brain_columns(seeds.table), seeds.values
 samples = per_slice(list(snakemake.input.networks))
-records = training_records(list(snakemake.input.records))
+records = read_records(snakemake.input.records)  # .../models/<network>/seed-<n>/loss.json
 budgets = paper_budgets("ixi_sr")
-verdicts = {k: beats_reference(samples, k, "lr") for k in networks if "lr" in values}
+tests = {k: beats_reference(samples, k, "lr", MAIN_METRIC, higher[MAIN_METRIC]) for k in networks if "lr" in values}
+verdicts = {k: (t["beats"], t["p"]) for k, t in tests.items()}
 main = BRAIN_NAMES[MAIN_METRIC]
 extra = [f"Source: {paper_source('ixi_sr', 'table1')}. Rows marked [addition] are our no-model references.",
-         f"Ours: mean over {int(first_ours['n'].min())} full test slices of subject(s) "
+         f"Ours: mean over {int(seeds.first['n'].min())} full test slices of subject(s) "
          f"{', '.join(snakemake.params.test)} (SSIM data range 1, PSNR peak 1, images in [0, 1]); '(brain)' columns "
          f"score inside each HR slice's brain mask (10 % of its 99th percentile, holes filled, dilated 2 px)."]
 
@@ -108,23 +91,19 @@ extra += [network_line(k) for k in networks]
 extra += [f"{labels[k]} ({RANDOM_VGG}): its perceptual term compares features of a random VGG-19, which carry no "
           "ImageNet prior, so the row does not test the paper's loss." for k in notes]
 if "lr" in values:
-    for key, hib in METRICS:
-        vals = {k: values[k][key] for k in ["lr", *networks] if k in values}
-        extra.append(reference_line(key.upper(), labels["lr"], failed_to_beat(vals, "lr", hib, labels)))
+    extra += reference_lines({k: values[k] for k in ["lr", *networks] if k in values}, "lr", labels["lr"], METRICS,
+                             labels=labels)
 net_paper = {k: v for k, v in paper.items() if k in networks}
 extra += ordering_summary(net_paper, {k: values[k] for k in networks}, METRICS)
-extra += seeds_lines(net_paper, {seed: {k: v[k] for k in networks} for seed, v in per_seed.items()}, METRICS)
+extra += seeds_lines(net_paper, {seed: {k: v[k] for k in networks} for seed, v in seeds.per_seed.items()}, METRICS)
 footer = run_footer("ixi_sr", cfg, snakemake.params.footer, extra=extra)
 stem = Path(snakemake.output.csv).with_suffix("")
 write_table(table, stem, title="Table 1: 2x k-space SR of T2 slices (SSIM, PSNR; also inside the brain)",
             footer=footer, mean_std=True)
 # claims: a trained row that did not beat LR inside the brain, or did not reach its plateau, cannot test a claim
-status = {"table1": {k: {"learned": verdicts[k][0] if k in verdicts else None,
-                         "plateau": (all(r["plateau_reached"] for r in records[k])
-                                     if k in records and all(r["plateau_reached"] is not None for r in records[k])
-                                     else None)} for k in networks}}
+status = {"table1": {k: row_status(verdicts[k][0] if k in verdicts else None, records.get(k, [])) for k in networks}}
 claims = evaluate_claims("ixi_sr", {"table1": pd.DataFrame(values).T}, preset=snakemake.params.footer["preset"],
                          data=snakemake.params.footer["data"], status=status, samples={"table1": samples})
 write_claims(claims, snakemake.output.claims)
 log.info("table 1: %d rows, %d training seed(s); beats LR inside the brain: %s; status %s; claim outcomes: %s",
-         len(table), len(built), verdicts, status, list(claims["outcome"]))
+         len(table), len(groups), verdicts, status, list(claims["outcome"]))

@@ -3,18 +3,17 @@ paired tests, and the example arrays the figures draw."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mrsr.footer import failed_to_beat, reference_line, training_line
+from mrsr.footer import reference_lines as footer_reference_lines
+from mrsr.footer import training_line
+from mrsr.learned import beats_reference, row_status
 from mrsr.metrics import asl_metrics, brain_mask, brain_metrics, interior_slices, lins_ccc
 from mrsr.patches import extract_grid, pad_to_min, stitch
-from mrsr.stats import paired_better
 
 METRICS = (("psnr", True), ("rmse", False), ("ccc", True))  # (key, higher is better)
 BRAIN = (("psnr_brain", True), ("ssim_brain", True))  # dM inside the dilated brain mask of M0 (no paper values)
@@ -161,48 +160,28 @@ def reference_lines(means: pd.DataFrame, dataset: str, labels: Mapping[str, str]
     if reference not in means.index:
         return []
     name = {"synthetic": "Syn", "real": "Real"}.get(dataset, dataset)
-    return [reference_line(f"{name} {key.upper()}", labels.get(reference, reference),
-                           failed_to_beat(means[key].to_dict(), reference, higher, labels))
-            for key, higher in spec]
+    return footer_reference_lines(means.to_dict("index"), reference, labels.get(reference, reference), spec,
+                                  labels=labels, names={key: f"{name} {key.upper()}" for key, _ in spec})
 
 
 # ---------------------------------------------------------------- did each network learn (footer, claims)
 
 
-def beats_reference(metrics: pd.DataFrame, method: str, reference: str = "averaging",
-                    key: str = MAIN) -> tuple[bool, float]:
-    """(method beats the no-model reference on `key`, p): mrsr.stats.paired_better over the (subject, level)
-    items both were scored on (one dataset's rows)."""
-    left = metrics[metrics["method"] == method].set_index(["subject", "level"])[key]
-    right = metrics[metrics["method"] == reference].set_index(["subject", "level"])[key]
-    common = left.index.intersection(right.index)
-    return paired_better(left.loc[common].to_numpy(float), right.loc[common].to_numpy(float),
-                         dict(METRICS + BRAIN)[key])
-
-
-def training_records(paths: Sequence[str]) -> dict[tuple[str, str], list[dict]]:
-    """{(dataset, method): training records} from the models' loss.json files
-    (.../models/<dataset>/<method>/fold-<subject>/seed-<n>/loss.json), in path order."""
-    found: dict[tuple[str, str], list[dict]] = {}
-    for path in paths:
-        parts = Path(path).parts
-        if len(parts) < 5 or not parts[-3].startswith("fold-") or not parts[-2].startswith("seed-"):
-            raise ValueError(f"{path}: expected .../<dataset>/<method>/fold-<subject>/seed-<n>/loss.json")
-        found.setdefault((parts[-5], parts[-4]), []).append(json.loads(Path(path).read_text()))
-    return found
+def with_items(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Per-(subject, level) metrics with the 'item' column mrsr.learned.beats_reference pairs on."""
+    return metrics.assign(item=metrics["subject"].astype(str) + "/" + metrics["level"].astype(str))
 
 
 def learning_status(metrics: pd.DataFrame, records: Mapping[tuple[str, str], Sequence[Mapping]],
                     reference: str = "averaging") -> dict[str, dict[str, dict]]:
-    """{table1_<set>: {method: {learned, plateau, p}}} for every trained method: learned = beats the reference
-    on MAIN per item-paired test; plateau = every fold/seed model reached its plateau (None: not validated)."""
+    """{table1_<set>: {method: {learned, plateau, p}}} for every trained method (records: mrsr.learned.read_records
+    with depth 2, keyed (dataset, method)): learned = beats the reference on MAIN per item-paired test
+    (mrsr.learned.beats_reference); plateau = every fold/seed model reached its plateau (None: not validated)."""
     status: dict[str, dict[str, dict]] = {}
     for (dataset, method), recs in records.items():
-        part = metrics[metrics["dataset"] == dataset]
-        learned, p = beats_reference(part, method, reference)
-        reached = [r.get("plateau_reached") for r in recs]
-        plateau = None if any(v is None for v in reached) else all(reached)
-        status.setdefault(f"table1_{dataset}", {})[method] = {"learned": learned, "plateau": plateau, "p": p}
+        test = beats_reference(with_items(metrics[metrics["dataset"] == dataset]), method, reference, MAIN,
+                               dict(METRICS + BRAIN)[MAIN])
+        status.setdefault(f"table1_{dataset}", {})[method] = {**row_status(test["beats"], recs), "p": test["p"]}
     return status
 
 

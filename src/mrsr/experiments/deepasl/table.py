@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from mrsr.experiments.deepasl.evaluate import BRAIN, METRICS
-from mrsr.tables import SEED_SD, aggregate, build_table, combine_seeds, load_paper_values, seed_of
+from mrsr.tables import aggregate, build_table, combine_seeds, load_paper_values, seed_of
 
 KEYS = [k for k, _ in METRICS]
 BRAIN_KEYS = [k for k, _ in BRAIN]
@@ -111,11 +111,10 @@ def our_columns(datasets: Sequence[str], keys: Sequence[str] = KEYS) -> tuple[li
 def combine_tables(tables: Mapping[int, pd.DataFrame], datasets: Sequence[str],
                    keys: Sequence[str] = KEYS) -> pd.DataFrame:
     """The seeds' Table 1 in one: metrics, Δ and std columns averaged over the seeds; with several seeds a
-    'seed sd' column after each metric (none for the std columns: a spread of a spread says little)."""
+    'seed sd' column after each metric (mrsr.tables.combine_seeds)."""
     present = set(next(iter(tables.values())).columns)  # the brain columns exist when the metrics hold them
     values, stds = ([c for c in found if c in present] for found in our_columns(datasets, keys))
-    table = combine_seeds(tables, values + stds)
-    return table.drop(columns=[c + SEED_SD for c in stds if c + SEED_SD in table.columns])
+    return combine_seeds(tables, values + stds)
 
 
 def seed_means(ours: Mapping[int, pd.DataFrame], keys: Sequence[str] = KEYS) -> pd.DataFrame:

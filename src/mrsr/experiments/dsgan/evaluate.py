@@ -11,8 +11,7 @@ from scipy import stats
 
 from mrsr.experiments.dsgan.data import anisotropic_gaussian
 from mrsr.metrics import BRISQUE_LABEL
-from mrsr.stats import paired_better
-from mrsr.tables import SEED_SD, aggregate, build_table, combine_seeds
+from mrsr.tables import aggregate, build_table
 from mrsr.train.dsgan import kernel_distance, kernel_phase
 
 METRICS = (("brisque", False), ("ssim", True), ("psnr", True))  # the paper's column order and directions
@@ -93,14 +92,6 @@ def our_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c in names or c in deltas or c in [f"{n} std" for n in names]]
 
 
-def combine_over_seeds(frames: Mapping[int, pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    """combine_seeds over `columns`; the spread of a std-over-slices column ('... std', '..._std') is left out
-    (its mean over seeds is kept). One seed: the frame itself."""
-    out = combine_seeds(frames, columns)
-    spread_of_std = [c + SEED_SD for c in columns if c.endswith((" std", "_std"))]
-    return out.drop(columns=[c for c in spread_of_std if c in out.columns])
-
-
 def seed_mean_metrics(per_seed: Mapping[int, pd.DataFrame]) -> pd.DataFrame:
     """Per-slice metrics averaged over training seeds, one row per method, subject, fold and slice (first-seen
     order); every seed must score the same slices. One seed: its frame unchanged."""
@@ -117,17 +108,6 @@ def seed_mean_metrics(per_seed: Mapping[int, pd.DataFrame]) -> pd.DataFrame:
     return stacked.groupby(SLICE_KEY, sort=False, as_index=False)[values].mean()
 
 
-def beats_reference(metrics: pd.DataFrame, method: str, reference: str = "bicubic",
-                    metric: str = MAIN_BRAIN_METRIC) -> tuple[bool, float, int]:
-    """(method beats the reference row, one-sided p, n slices): `mrsr.stats.paired_better` over the test slices
-    (paired by subject and slice) on a higher-is-better metric, by default PSNR inside the brain."""
-    key = ["subject", "slice"]
-    pair = metrics[metrics["method"] == method].merge(metrics[metrics["method"] == reference], on=key,
-                                                      suffixes=("_a", "_b"))
-    better, p = paired_better(pair[f"{metric}_a"], pair[f"{metric}_b"], higher_is_better=True)
-    return better, p, len(pair)
-
-
 def item_samples(per_seed: Mapping[int, pd.DataFrame], methods: list[str]) -> pd.DataFrame:
     """The scorecard's per-item values: one row per method, test slice ('subject/slice') and training seed, one
     column per metric (the paper's and the brain ones)."""
@@ -138,15 +118,3 @@ def item_samples(per_seed: Mapping[int, pd.DataFrame], methods: list[str]) -> pd
         frames.append(part.assign(item=part["subject"].astype(str) + "/" + part["slice"].astype(str),
                                   seed=seed)[["method", "item", "seed", *values]])
     return pd.concat(frames, ignore_index=True)
-
-
-def training_status(learned: Mapping[str, bool | None],
-                    records: Mapping[str, list[Mapping]]) -> dict[str, dict[str, bool | None]]:
-    """{method: {'learned', 'plateau'}} for the scorecard: learned = beats its no-model reference inside the brain
-    (per-slice paired test); plateau = every record (fold, seed) reached its plateau, None if any was not validated."""
-    out = {}
-    for method, recs in records.items():
-        reached = [r.get("plateau_reached") for r in recs]
-        out[method] = {"learned": learned.get(method),
-                       "plateau": None if not reached or any(v is None for v in reached) else all(reached)}
-    return out

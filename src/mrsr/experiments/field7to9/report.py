@@ -1,14 +1,12 @@
-"""What the tables say about training: per-slice values (items), whether each trained method beats the no-model
-input row inside the brain (paired over test slices), its plateau, and the size of the test set."""
+"""What the tables say about training: per-slice values (items, for mrsr.learned.beats_reference and the claims)
+and the size of the test set."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import pandas as pd
 
-from mrsr.stats import paired_better
 from mrsr.tables import seed_of
 
 BRAIN_COLUMNS = {"psnr_brain": "PSNR (brain)", "ssim_brain": "SSIM (brain)"}  # metric key -> table column
@@ -34,37 +32,6 @@ def items_frame(metric_paths: Mapping[int, Sequence[str]], reference: pd.DataFra
             parts.append(_with_item(pd.read_csv(path, sep="\t")).assign(seed=seed))
         parts.append(_with_item(reference).assign(seed=seed))
     return pd.concat(parts, ignore_index=True)[["method", "item", "seed", *METRICS]]
-
-
-def beats_reference(items: pd.DataFrame, method: str, reference: str, metric: str = MAIN_BRAIN,
-                    higher_is_better: bool = True) -> dict[str, Any]:
-    """{'beats', 'p', 'n'}: the method's per-slice metric (mean over seeds) against the reference's, one-sided
-    paired t-test over the test slices (mrsr.stats.paired_better)."""
-    mean = items.groupby(["method", "item"])[metric].mean()
-    ours, ref = mean.loc[method], mean.loc[reference]
-    common = ours.index.intersection(ref.index)
-    if len(common) != len(ref):
-        raise ValueError(f"{method}: scored on {len(ours)} test slices, the reference on {len(ref)}; "
-                         "they must be the same slices")
-    beats, p = paired_better(ours.loc[common].to_numpy(), ref.loc[common].to_numpy(), higher_is_better)
-    return {"beats": bool(beats), "p": float(p), "n": int(len(common))}
-
-
-def plateau_of(records: Sequence[Mapping[str, Any]]) -> bool | None:
-    """Plateau reached in every seed's training record (None when any run was not validated)."""
-    reached = [r.get("plateau_reached") for r in records]
-    return None if not reached or any(v is None for v in reached) else all(reached)
-
-
-def learned_status(items: pd.DataFrame, records: Mapping[str, Sequence[Mapping[str, Any]]], reference: str
-                   ) -> tuple[dict[str, dict[str, bool | None]], dict[str, dict[str, Any]]]:
-    """({method: {'learned', 'plateau'}}, {method: beats_reference(...)}) for every trained method in records:
-    learned = beats the reference inside the brain on the main metric (paired test over test slices)."""
-    status, tests = {}, {}
-    for method, runs in records.items():
-        tests[method] = beats_reference(items, method, reference)
-        status[method] = {"learned": tests[method]["beats"], "plateau": plateau_of(runs)}
-    return status, tests
 
 
 def held_out_summary(reference: pd.DataFrame) -> str:
