@@ -95,6 +95,8 @@ rule field_patches:
     params:
         cfg=FIELD,
         seed=SEED,
+        # only test subjects' whole volumes are read again (inference); the others keep patches and metadata
+        keep_volumes=lambda wildcards: wildcards.field_subject in FIELD_SPLIT["test"],
     script:
         "../scripts/field7to9/patches.py"
 

@@ -21,5 +21,9 @@ container = build_container(lr.data, hr.data, mask, snakemake.params.cfg, rng)
 # what `mrsr apply` compares a new scan with: the grid the network saw and how much air surrounds the head
 container["voxel_mm"] = np.array(hr.voxel_size[:3], dtype=np.float64)
 container["lr_background"] = np.array(background_fraction(lr.data))
+shape = container["lr"].shape
+if not snakemake.params.keep_volumes:  # a training or validation subject: its patches are all that is read again
+    del container["lr"], container["hr"]
 save_npz(snakemake.output[0], **container)
-log.info("%s: %d patch pairs, volume %s", subject, len(container["lr_patches"]), container["lr"].shape)
+log.info("%s: %d patch pairs, volume %s%s", subject, len(container["lr_patches"]), shape,
+         "" if snakemake.params.keep_volumes else " (not stored: not a test subject)")
