@@ -14,7 +14,7 @@ from scipy.special import gamma
 
 from mrsr import metrics
 from mrsr.experiments.dsgan import data
-from mrsr.experiments.dsgan import evaluate as E
+from mrsr.experiments.dsgan import table as T
 from mrsr.nets import build, count_params
 from mrsr.tables import combine_seeds
 from mrsr.train import TrainData, fit
@@ -359,13 +359,13 @@ def _slice_metrics(shift: float) -> pd.DataFrame:
 
 def test_seed_mean_metrics_average_each_slice_over_seeds() -> None:
     per_seed = {0: _slice_metrics(1.0), 1: _slice_metrics(3.0)}
-    mean = E.seed_mean_metrics(per_seed)
+    mean = T.seed_mean_metrics(per_seed)
     assert len(mean) == 8 and list(mean["method"]) == ["bicubic"] * 4 + ["dsgan"] * 4
     np.testing.assert_allclose(mean["psnr"], [20, 21, 22, 23, 22, 23, 24, 25])  # DSGAN: 20 + k + mean(1, 3)
     np.testing.assert_allclose(mean["brisque"], [40, 39, 38, 37, 38, 37, 36, 35])
-    assert E.seed_mean_metrics({0: per_seed[0]}) is per_seed[0]  # one seed: untouched
+    assert T.seed_mean_metrics({0: per_seed[0]}) is per_seed[0]  # one seed: untouched
     with pytest.raises(ValueError, match="do not score the same slices"):
-        E.seed_mean_metrics({0: per_seed[0], 1: per_seed[1].iloc[:-1]})
+        T.seed_mean_metrics({0: per_seed[0], 1: per_seed[1].iloc[:-1]})
 
 
 def test_tables_combine_seeds_on_our_columns_only() -> None:
@@ -373,8 +373,8 @@ def test_tables_combine_seeds_on_our_columns_only() -> None:
                          "psnr": 22.2, "psnr_std": 0.9},
              "dsgan": {"label": "DSGAN+EDSR", "brisque": 34.1, "brisque_std": 2.4, "ssim": 0.63, "ssim_std": 0.05,
                        "psnr": 22.3, "psnr_std": 1.0, "params": 10}}
-    tables = {s: E.paper_table(_slice_metrics(shift), paper, {"dsgan": 10}) for s, shift in ((0, 1.0), (1, 3.0))}
-    columns = E.our_columns(tables[0])
+    tables = {s: T.paper_table(_slice_metrics(shift), paper, {"dsgan": 10}) for s, shift in ((0, 1.0), (1, 3.0))}
+    columns = T.our_columns(tables[0])
     assert columns == ["BRISQUE (LIVE model)", "BRISQUE (LIVE model) std", "ΔBRISQUE", "SSIM", "SSIM std", "ΔSSIM",
                        "PSNR", "PSNR std", "ΔPSNR", "PSNR (brain)", "PSNR (brain) std", "SSIM (brain)",
                        "SSIM (brain) std"]
@@ -416,7 +416,7 @@ def test_validation_slices_stack_the_held_out_slices_with_bicubic_as_reference()
 
 
 def test_samples_for_the_scorecard() -> None:
-    samples = E.item_samples({0: _slice_metrics(1.0), 1: _slice_metrics(3.0)}, ["dsgan"])
+    samples = T.item_samples({0: _slice_metrics(1.0), 1: _slice_metrics(3.0)}, ["dsgan"])
     assert len(samples) == 8 and set(samples["seed"]) == {0, 1} and samples["item"].iloc[1] == "s1/1"
     assert {"psnr", "ssim", "brisque", "psnr_brain", "ssim_brain"} <= set(samples.columns)
     assert samples[samples.seed == 1]["psnr"].tolist() == [23.0, 24.0, 25.0, 26.0]
