@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from mrsr.experiments.field7to9.data import interior_test_slices, validation_data
-from mrsr.experiments.field7to9.report import MAIN_BRAIN, items_frame, held_out_summary
+from mrsr.experiments.field7to9.data import validation_data
+from mrsr.experiments.field7to9.evaluate import interior_test_slices
+from mrsr.experiments.field7to9.table import MAIN_BRAIN, items_frame, held_out_summary
 from mrsr.learned import beats_reference, plateau_status, row_status
 from mrsr.footer import paper_budgets
 from mrsr.io import save_npz

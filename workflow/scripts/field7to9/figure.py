@@ -3,11 +3,11 @@ paper, the validation learning curves of a table's trained methods."""
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from mrsr.experiments.field7to9.data import method_labels
-from mrsr.figures import comparison_grid, learning_curves, loss_curves, rfsr_figure
+from mrsr.experiments.field7to9.figures import as_shown, comparison_grid, rfsr_figure
+from mrsr.figures import learning_curves, loss_curves
 from mrsr.io import load_npz
 from mrsr.metrics import image_metrics
 from mrsr.runlog import log_to
@@ -22,16 +22,11 @@ figure = snakemake.wildcards.field_figure
 labels = {k: v for t in ("table2", "table3") for k, v in method_labels(load_paper_values("field7to9", t), cfg).items()}
 
 
-def shown(image):
-    """Slices are stored (x, y); show them with y up, as radiological viewers do."""
-    return np.rot90(image)
-
-
 p = snakemake.params
 title = f"{figure.replace('_', ' ')}: {p.data}; preset {p.preset}, seed {p.seed}"
 if spec["kind"] == "rfsr":
     ex = load_npz(snakemake.input[0])
-    rfsr_figure(shown(ex["lr"]), shown(ex["gen"]), shown(ex["hr"]), stem, title=title)
+    rfsr_figure(as_shown(ex["lr"]), as_shown(ex["gen"]), as_shown(ex["hr"]), stem, title=title)
 elif spec["kind"] == "learning":  # inputs: loss.csv, loss.json per method
     logs, references, plateaus = {}, {}, {}
     for method, log_csv, record_json in zip(spec["methods"], snakemake.input[::2], snakemake.input[1::2]):
@@ -50,7 +45,7 @@ else:
         ex = load_npz(path)
         scores = image_metrics(ex["gen"], ex["hr"], peak=cfg["psnr_peak"], ssim_range=cfg["ssim_data_range"])
         text = f"PSNR {scores['psnr']:.2f} dB, SSIM {scores['ssim']:.3f}"
-        rows.append({"label": labels.get(method, method), "lr": shown(ex["lr"]), "gen": shown(ex["gen"]),
-                     "hr": shown(ex["hr"]), "metrics": text})
+        rows.append({"label": labels.get(method, method), "lr": as_shown(ex["lr"]), "gen": as_shown(ex["gen"]),
+                     "hr": as_shown(ex["hr"]), "metrics": text})
     comparison_grid(rows, stem, title=title)
 log.info("wrote %s", stem)

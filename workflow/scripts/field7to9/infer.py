@@ -2,7 +2,7 @@
 from pathlib import Path
 
 
-from mrsr.experiments.field7to9.data import evaluate, net_predictor
+from mrsr.experiments.field7to9.evaluate import evaluate, net_predictor
 from mrsr.io import save_npz
 from mrsr.predictions import PredictionWriter
 from mrsr.train import load_model, predict_fn

@@ -1,7 +1,8 @@
 """The no-model reference row: the registered, upsampled LR scored as the prediction (same slices and metrics)."""
 from pathlib import Path
 
-from mrsr.experiments.field7to9.data import INPUT_KEY, evaluate
+from mrsr.experiments.field7to9.data import INPUT_KEY
+from mrsr.experiments.field7to9.evaluate import evaluate
 from mrsr.io import save_npz
 from mrsr.runlog import log_to
 

@@ -1,7 +1,7 @@
 """Apply RFSR to the registered 7T test slices (paper Fig. 4)."""
 from pathlib import Path
 
-from mrsr.experiments.field7to9.data import evaluate
+from mrsr.experiments.field7to9.evaluate import evaluate
 from mrsr.io import save_npz
 from mrsr.experiments.field7to9.rfsr import load_rfsr, predict_rfsr
 from mrsr.runlog import log_to
