@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from mrsr.experiments.asl_sr.figures import EXP1_COLUMNS, EXP2_COLUMNS, example_rows, image_grid
+from mrsr.experiments.asl_sr.figures import EXP1_COLUMNS, EXP2_COLUMNS, example_rows, image_grid, shown_columns
 from mrsr.figures import learning_curves, loss_curves
 from mrsr.io import load_npz
 from mrsr.runlog import log_to
@@ -19,22 +19,17 @@ examples = {Path(b).parent.parent.name: {**load_npz(b), **load_npz(e)}
             for b, e in zip(snakemake.input.baselines, snakemake.input.examples)}
 
 
-def shown(columns: dict, rows: list) -> dict:
-    """The columns some row has an image for (acquired data: no HR, no truth)."""
-    return {k: v for k, v in columns.items() if any(k in images for _, images in rows)}
-
-
 if figure in ("fig2_sagittal", "fig3_transaxial"):
     view = "sagittal" if figure == "fig2_sagittal" else "transaxial"
     number = 2 if view == "sagittal" else 3
     rows = example_rows(examples, "exp1", [view])
-    image_grid(rows, shown(EXP1_COLUMNS, rows), stem, window_key="nr",
+    image_grid(rows, shown_columns(EXP1_COLUMNS, rows), stem, window_key="nr",
                title=f"Fig. {number}: Experiment 1 ({view}): trained on LR, generated on the NR grid {tag}")
 elif figure == "fig4_exp2":
     first = dict(list(examples.items())[:1])
     rows = example_rows(first, "exp2", ["transaxial", "sagittal"])
     window = "truth" if all("truth" in images for _, images in rows) else "nr"
-    image_grid(rows, shown(EXP2_COLUMNS, rows), stem, window_key=window,
+    image_grid(rows, shown_columns(EXP2_COLUMNS, rows), stem, window_key=window,
                title=f"Fig. 4: Experiment 2: trained on NR, generated on the T1 grid {tag}")
 elif figure == "learning_curves":
     logs, references, plateaus = {}, {}, {}

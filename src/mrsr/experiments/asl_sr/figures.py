@@ -51,3 +51,8 @@ def example_rows(examples: Mapping[str, Mapping[str, np.ndarray]], experiment: s
                       if k.startswith(f"{experiment}.") and k.endswith(f".{view}")}
             rows.append((subject if len(views) == 1 else f"{subject} {view}", images))
     return rows
+
+
+def shown_columns(columns: Mapping[str, str], rows: Sequence[tuple[str, Mapping[str, np.ndarray]]]) -> dict[str, str]:
+    """The columns some row has an image for (acquired data: no HR, no truth)."""
+    return {k: v for k, v in columns.items() if any(k in images for _, images in rows)}
