@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from mrsr.experiments.deepasl.evaluate import claim_tables, paired_tests, reference_lines
-from mrsr.experiments.deepasl.table import (KEYS, ROW_KEY, combine_tables, metrics_by_seed, seed_average, seed_means,
-                                            seed_table)
+from mrsr.experiments.deepasl.evaluate import paired_tests
+from mrsr.experiments.deepasl.table import (KEYS, ROW_KEY, claim_tables, combine_tables, metrics_by_seed,
+                                            reference_lines, seed_average, seed_means, seed_table)
 from mrsr.footer import applicable_assumptions, config_differences, deep_merge, load_assumptions
 from mrsr.scorecard import evaluate_claims, load_claims
 from mrsr.tables import mean_std_view

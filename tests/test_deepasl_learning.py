@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from mrsr.experiments.deepasl.data import fold_data, validation_slices
-from mrsr.experiments.deepasl.evaluate import (MAIN, brain_scores, claim_samples, learning_status, training_lines,
-                                               with_items)
+from mrsr.experiments.deepasl.evaluate import MAIN, brain_scores, with_items
+from mrsr.experiments.deepasl.table import claim_samples, learning_status, training_lines
 from mrsr.learned import beats_reference, read_records
 from mrsr.footer import paper_budgets
 

@@ -1,5 +1,6 @@
 """DeepASL evaluation: patch-wise (or whole-slice) denoising, per-(subject, noise level) metrics, Bland-Altman statistics,
-paired tests, and the example arrays the figures draw."""
+paired tests, and the example arrays the figures draw (Table 1, its footer and the claims' inputs:
+mrsr.experiments.deepasl.table)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from mrsr.footer import reference_lines as footer_reference_lines
-from mrsr.footer import training_line
-from mrsr.learned import beats_reference, row_status
 from mrsr.metrics import asl_metrics, brain_mask, brain_metrics, interior_slices, lins_ccc
 from mrsr.patches import extract_grid, pad_to_min, stitch
 
@@ -139,74 +137,9 @@ def paired_tests(metrics: pd.DataFrame, a: str, b: str,
     return rows
 
 
-def claim_tables(metrics: pd.DataFrame, tests: Sequence[Mapping[str, object]],
-                 spec: Sequence[tuple[str, bool]] = METRICS) -> dict[str, pd.DataFrame]:
-    """What mrsr.scorecard scores: table1_<set> (method key -> mean of each metric) and tests_<set> (metric ->
-    p_ttest, p_wilcoxon and p_max, the larger of the two) for every dataset in `metrics` / `tests`."""
-    keys = [k for k, _ in spec]
-    tables = {f"table1_{d}": part.groupby("method", sort=False)[keys].mean()
-              for d, part in metrics.groupby("dataset", sort=False)}
-    frame = pd.DataFrame(list(tests))
-    for dataset, part in (frame.groupby("dataset", sort=False) if len(frame) else []):
-        part = part.set_index("metric")[["p_ttest", "p_wilcoxon"]].astype(float)
-        part["p_max"] = part.max(axis=1, skipna=False)
-        tables[f"tests_{dataset}"] = part
-    return tables
-
-
-def reference_lines(means: pd.DataFrame, dataset: str, labels: Mapping[str, str], reference: str = "averaging",
-                    spec: Sequence[tuple[str, bool]] = METRICS) -> list[str]:
-    """Footer lines naming, per metric, the networks that did not beat the no-model row (Averaging) on a set."""
-    if reference not in means.index:
-        return []
-    name = {"synthetic": "Syn", "real": "Real"}.get(dataset, dataset)
-    return footer_reference_lines(means.to_dict("index"), reference, labels.get(reference, reference), spec,
-                                  labels=labels, names={key: f"{name} {key.upper()}" for key, _ in spec})
-
-
-# ---------------------------------------------------------------- did each network learn (footer, claims)
+# ---------------------------------------------------------------- test items (paired tests, claims)
 
 
 def with_items(metrics: pd.DataFrame) -> pd.DataFrame:
     """Per-(subject, level) metrics with the 'item' column mrsr.learned.beats_reference pairs on."""
     return metrics.assign(item=metrics["subject"].astype(str) + "/" + metrics["level"].astype(str))
-
-
-def learning_status(metrics: pd.DataFrame, records: Mapping[tuple[str, str], Sequence[Mapping]],
-                    reference: str = "averaging") -> dict[str, dict[str, dict]]:
-    """{table1_<set>: {method: {learned, plateau, p}}} for every trained method (records: mrsr.learned.read_records
-    with depth 2, keyed (dataset, method)): learned = beats the reference on MAIN per item-paired test
-    (mrsr.learned.beats_reference); plateau = every fold/seed model reached its plateau (None: not validated)."""
-    status: dict[str, dict[str, dict]] = {}
-    for (dataset, method), recs in records.items():
-        test = beats_reference(with_items(metrics[metrics["dataset"] == dataset]), method, reference, MAIN,
-                               dict(METRICS + BRAIN)[MAIN])
-        status.setdefault(f"table1_{dataset}", {})[method] = {**row_status(test["beats"], recs), "p": test["p"]}
-    return status
-
-
-def training_lines(records: Mapping[tuple[str, str], Sequence[Mapping]], status: Mapping[str, Mapping],
-                   labels: Mapping[str, str], paper: Mapping[str, Mapping], reference: str = "averaging") -> list[str]:
-    """One footer line per trained row of each set: mrsr.footer.training_line, then the paired test's p and the
-    validation MSE beside the no-model reference's (means over the fold/seed models)."""
-    lines = []
-    for (dataset, method), recs in records.items():
-        verdict = status[f"table1_{dataset}"][method]
-        line = training_line(f"{labels.get(method, method)} ({dataset} set, {len(recs)} fold/seed models)", recs,
-                             paper.get(method), verdict["learned"], labels.get(reference, reference))
-        val = [r["val_mse"] for r in recs if r.get("val_mse") is not None]
-        ref = [r["reference_val_mse"] for r in recs if r.get("reference_val_mse") is not None]
-        mse = f"; validation MSE {np.mean(val):.3g} vs no-model {np.mean(ref):.3g}" if val and ref else ""
-        lines.append(f"{line[:-1]} (one-sided paired t-test on {MAIN}, p={verdict['p']:.3g}){mse}.")
-    return lines
-
-
-def claim_samples(metrics: pd.DataFrame, spec: Sequence[tuple[str, bool]] = METRICS + BRAIN) -> dict[str, pd.DataFrame]:
-    """{table1_<set>: long frame (method, item = 'subject/level', one column per metric)} for paired claims."""
-    keys = [k for k, _ in spec if k in metrics.columns]
-    out = {}
-    for dataset, part in metrics.groupby("dataset", sort=False):
-        item = part["subject"].astype(str) + "/" + part["level"].astype(str)
-        out[f"table1_{dataset}"] = pd.DataFrame({"method": part["method"].to_numpy(), "item": item.to_numpy(),
-                                                 **{k: part[k].to_numpy(float) for k in keys}})
-    return out
