@@ -70,6 +70,10 @@ def test_training_line_states_updates_paper_plateau_and_reference():
     assert line == ("Training, DCSRN L1: 480, 500 updates at batch 8 vs paper ~30,000 (10 epochs x 3000 batches); "
                     "plateau reached in 1 of 2 trainings; does NOT beat 'input'.")
     assert "plateau not checked" in training_line("x", [{"updates": 3, "batch_size": 1}], None, None, "LR")
+    kept = [{**recs[0], "kept_update": 400}, {**recs[1], "kept_update": 450}]  # early stopping kept a best check
+    assert ("plateau reached in 1 of 2 trainings; the generator of update 400, 450 kept (early stopping: the best "
+            "check); does NOT beat") in training_line("DCSRN L1", kept, None, False, "input")
+    assert "kept" not in training_line("x", [{**recs[0], "kept_update": 480}], None, True, "input")
 
 
 def test_paper_budgets_absent_is_empty():

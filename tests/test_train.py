@@ -19,7 +19,7 @@ import mrsr
 from mrsr.device import seed_everything
 from mrsr.nets import build, count_params
 from mrsr.train import TrainData, build_trainer, fit, load_model, predict_fn, save_model
-from mrsr.train.loop import Plateau, Stopping
+from mrsr.train.loop import Plateau, Stopping, validation_mse
 from mrsr.train.meta import ModelMeta
 
 SRC = str(Path(mrsr.__file__).resolve().parents[1])
@@ -318,3 +318,33 @@ def test_finished_training_can_drop_its_checkpoints(tmp_path):
     assert done.record["updates"] == 4 and not (tmp_path / "c").exists()
     assert (tmp_path / "l.json").is_file()
 
+
+
+def test_early_stopping_keeps_the_generator_of_the_best_check(tmp_path):
+    """Validation targets 0.3 x lr while training learns 0.5 x lr: the validation MSE falls, then rises as the
+    network passes 0.3 on its way to 0.5. With `stop` the generator of the best check is returned (its validation
+    MSE is the one logged at that check), also after a resume; without `stop` the last one is."""
+    v = make_data(8, seed=1)
+    val = TrainData(lr=v.lr, hr=0.6 * v.hr)  # = 0.3 x lr
+    rule = {"check_every": 10, "patience": 4, "min_improvement": 0.0, "smoothing": 0.0}
+    kw = dict(max_updates=300, batch_size=4, seed=0, device="cpu", progress=False)
+    fitted = fit(SUPERVISED, make_data(24), val, ckpt_dir=tmp_path / "a", log_csv=tmp_path / "a.csv",
+                 stopping=rule, **kw)
+    rec, rows = fitted.record, read_csv(tmp_path / "a.csv")
+    logged = {int(r["update"]): float(r["val_mse"]) for r in rows}
+    assert rec["plateau_reached"] and rec["kept_update"] == rec["plateau_update"] < rec["updates"]
+    best = min(logged, key=logged.get)
+    assert rec["kept_update"] == best and logged[rec["updates"]] > 1.2 * logged[best]
+    tensors = tuple(torch.from_numpy(a) for a in (val.lr, val.hr))
+    trainer = build_trainer(SUPERVISED, torch.device("cpu"), patch_size=16)
+    trainer.generator.load_state_dict(fitted.generator.state_dict())
+    assert validation_mse(trainer, *tensors, 4) == pytest.approx(logged[best], rel=1e-5)
+    assert rec["val_mse"] == pytest.approx(logged[best], rel=1e-9)  # smoothing 0: the kept check's value
+    fit(SUPERVISED, make_data(24), val, ckpt_dir=tmp_path / "b", log_csv=tmp_path / "b.csv", stopping=rule,
+        stop_after_checks=3, **kw)  # interrupted after the best check: the resumed run keeps the same one
+    resumed = fit(SUPERVISED, make_data(24), val, ckpt_dir=tmp_path / "b", log_csv=tmp_path / "b.csv",
+                  stopping=rule, **kw)
+    assert resumed.record["kept_update"] == best and same_weights(resumed.generator, fitted.generator)
+    last = fit(SUPERVISED, make_data(24), val, ckpt_dir=tmp_path / "c", log_csv=tmp_path / "c.csv",
+               stopping={**rule, "stop": False}, **{**kw, "max_updates": rec["updates"]})
+    assert last.record["kept_update"] == rec["updates"] and not same_weights(last.generator, fitted.generator)

@@ -178,7 +178,11 @@ def training_line(label: str, records: Sequence[Mapping[str, Any]], paper: Mappi
     paper_text = f"paper ~{paper['updates']:,} ({paper['how']})" if paper else "paper: not stated"
     verdict = {True: f"beats '{reference_label}'", False: f"does NOT beat '{reference_label}'",
                None: f"not compared with '{reference_label}'"}[beats]
-    return f"Training, {label}: {updates} updates at batch {batch} vs {paper_text}; {_plateau_text(records)}; {verdict}."
+    kept = [r.get("kept_update", r["updates"]) for r in records]
+    restored = "" if kept == [r["updates"] for r in records] else (
+        f"; the generator of update {', '.join(str(k) for k in kept)} kept (early stopping: the best check)")
+    return (f"Training, {label}: {updates} updates at batch {batch} vs {paper_text}; {_plateau_text(records)}"
+            f"{restored}; {verdict}.")
 
 
 def run_footer(experiment: str, cfg: Mapping[str, Any], footer: Mapping[str, Any], *,

@@ -273,8 +273,9 @@ class Stopping:
     """The shared plateau rule: the validation MSE (held-out samples) is computed every `check_every` updates
     (None: once per pass over the training data) and smoothed, s <- smoothing * s + (1 - smoothing) * value;
     the plateau is reached when s has not fallen below (1 - min_improvement) x its best for `patience` checks.
-    The plateau update is the update of that best. `stop`: end training there (else train to max_updates and
-    only record it)."""
+    The plateau update is the update of that best. `stop`: early stopping: end training there and keep the
+    generator of the best check (also when max_updates comes first); else train to max_updates, keep the last
+    generator and only record the plateau."""
 
     check_every: int | None = None
     patience: int = 5
@@ -348,16 +349,23 @@ class Fitted:
 
 
 def record(updates: int, max_updates: int, batch_size: int, n_train: int, plateau: Plateau | None,
-           reference_mse: float | None, final_smooth: float | None) -> dict[str, Any]:
-    """The training record every model carries: updates done and budget, plateau (None when not validated),
-    the smoothed validation MSE at the end and the no-model reference's validation MSE."""
+           reference_mse: float | None, final_smooth: float | None, kept_update: int | None = None) -> dict[str, Any]:
+    """The training record every model carries: updates done and budget, plateau (None when not validated), the
+    update whose generator was kept (early stopping: the best check's) and its smoothed validation MSE, and the
+    no-model reference's validation MSE."""
     checked = plateau is not None and plateau.smooth is not None
     return {"updates": updates, "max_updates": max_updates, "batch_size": batch_size, "n_train": n_train,
             "epochs_of_data": round(updates * batch_size / n_train, 3),
             "plateau_reached": plateau.reached if checked else None,
             "plateau_update": plateau.reached_at if checked else None,
+            "kept_update": updates if kept_update is None else kept_update,
             "val_mse": final_smooth if checked else None, "reference_val_mse": reference_mse,
             "beats_reference_val": (final_smooth < reference_mse) if checked and reference_mse is not None else None}
+
+
+def generator_copy(trainer: Trainer) -> dict[str, torch.Tensor]:
+    """The generator's weights, copied to the CPU (what early stopping restores)."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in trainer.generator.state_dict().items()}
 
 
 # ---------------------------------------------------------------- the loop
@@ -463,10 +471,12 @@ def fit(method: Mapping[str, Any], train: TrainData, val: TrainData | None, *, b
     plateau = Plateau(rule) if validated else None
     state = load_latest_checkpoint(ckpt_dir, expected, max_updates)
     check, updates, history = 0, 0, []
+    best: dict[str, torch.Tensor] | None = None  # the generator of the best smoothed check (early stopping)
     if state is not None:
         trainer.load_state_dict(state["trainer"])
         set_rng_state(state["rng"])
         check, updates, history = state["check"], state["updates"], list(state["history"])
+        best = state.get("best_generator")
         if plateau is not None and state.get("plateau"):
             plateau.load(state["plateau"])
     write_csv(log_csv, history)  # drops rows written after the checkpoint we resume from
@@ -507,15 +517,22 @@ def fit(method: Mapping[str, Any], train: TrainData, val: TrainData | None, *, b
                 val_means["mse"] = validation_mse(trainer, *val_tensors, batch_size, compute)
                 smooth = plateau.observe(val_means["mse"], updates)
                 val_means["mse_smooth"] = smooth
+                if rule.stop and plateau.best_update == updates:  # a new best check
+                    best = generator_copy(trainer)
             history.append(check_row(updates, stream.n_batches, train_means, val_means, time.perf_counter() - began))
             write_csv(log_csv, history)
             save_checkpoint(ckpt_dir, {"check": check, "updates": updates, "trainer": trainer.state_dict(),
                                        "rng": rng_state(), "history": history, "fingerprint": expected,
-                                       "plateau": plateau.state() if plateau is not None else None})
+                                       "plateau": plateau.state() if plateau is not None else None,
+                                       "best_generator": best})
             bar.set_postfix(loss=f"{train_means.get('total', math.nan):.4g}", refresh=False)
             checks_left -= 1
+    kept, kept_smooth = updates, smooth
+    if best is not None and plateau is not None and plateau.best_update != updates:  # early stopping: the best
+        trainer.generator.load_state_dict(best)
+        kept, kept_smooth = plateau.best_update, plateau.best
     result = record(updates, max_updates, batch_size, len(train), plateau, ref_mse,
-                    None if smooth is None or not math.isfinite(smooth) else float(smooth))
+                    None if kept_smooth is None or not math.isfinite(kept_smooth) else float(kept_smooth), kept)
     atomic_write_bytes(log_csv.with_suffix(".json"), json.dumps(result, indent=1).encode())
     finished = updates >= max_updates or (plateau is not None and plateau.reached and rule.stop)
     if finished and not keep_checkpoints:
