@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 
 from mrsr import tables as T
 from mrsr.experiments.field7to9 import figures as F
 from mrsr.figures import DPI
+from test_figures import _assert_written, _png_size
 
 
 def _slices(seed: int = 0, shape: tuple[int, int] = (32, 32)) -> dict[str, np.ndarray]:
@@ -18,18 +18,6 @@ def _slices(seed: int = 0, shape: tuple[int, int] = (32, 32)) -> dict[str, np.nd
     rng = np.random.default_rng(seed)
     hr = rng.normal(size=shape)
     return {"lr": hr + rng.normal(scale=0.5, size=shape), "gen": hr + rng.normal(scale=0.2, size=shape), "hr": hr}
-
-
-def _png_size(path) -> tuple[int, int]:
-    with Image.open(path) as im:
-        return im.size  # (width, height)
-
-
-def _assert_written(paths: dict) -> None:
-    assert sorted(paths) == ["pdf", "png"]
-    assert paths["png"].stem == paths["pdf"].stem
-    assert all(p.is_file() and p.stat().st_size > 0 for p in paths.values())
-    assert paths["pdf"].read_bytes()[:5] == b"%PDF-"
 
 
 def test_comparison_grid_writes_png_pdf_with_rows_by_4_panel_geometry(tmp_path):
