@@ -12,6 +12,8 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
 )
 
+from mrsr.experiments import experiment_keys
+
 min_version("9.0")
 
 
@@ -23,12 +25,21 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/cohort.smk"
-# One file per experiment (adding a paper adds one line here).
-include: "workflow/rules/field7to9.smk"
-include: "workflow/rules/deepasl.smk"
-include: "workflow/rules/ixi_sr.smk"
-include: "workflow/rules/dsgan.smk"
-include: "workflow/rules/asl_sr.smk"
+
+
+# One rules file per experiment package, src/mrsr/experiments/<key>/ -> workflow/rules/<key>.smk, all of them found
+# here: adding a paper adds no line to this file. (Not `rules` as the loop variable: that name is Snakemake's.)
+EXPERIMENT_RULES = {key: f"workflow/rules/{key}.smk" for key in experiment_keys()}
+for experiment_key, experiment_rules in EXPERIMENT_RULES.items():
+    if not os.path.isfile(os.path.join(workflow.basedir, experiment_rules)):
+        raise ValueError(
+            f"experiment package src/mrsr/experiments/{experiment_key}/ has no rules file "
+            f"{experiment_rules} (each package needs one; see docs/contributing.md)"
+        )
+
+    include: experiment_rules
+
+
 include: "workflow/rules/scorecard.smk"
 
 

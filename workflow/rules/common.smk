@@ -4,6 +4,7 @@
 from pathlib import Path
 
 import yaml
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from mrsr.footer import config_differences, deep_merge
@@ -24,12 +25,22 @@ USES_COHORT: dict = {}
 
 
 def register_experiment(key: str, final_outputs, uses_cohort=None) -> dict:
-    """Validate config[key] against workflow/schemas/<key>.schema.yaml, register its outputs (and, as a
-    function called after all includes, whether it uses the phantom cohort; default yes); return it.
+    """Validate config[key] against workflow/schemas/<key>.schema.yaml, its defaults filled in (a section absent
+    from the config is the schema's defaults), register its outputs (and, as a function called after all
+    includes, whether it uses the phantom cohort; default yes); return it.
     """
-    if key not in config:
-        raise ValueError(f"config: missing section {key!r} (see config/config.yaml)")
-    validate(config[key], schema=str(SCHEMAS / f"{key}.schema.yaml"))
+    absent = key not in config
+    section = config.setdefault(key, {})
+    try:
+        validate(section, schema=str(SCHEMAS / f"{key}.schema.yaml"))
+    except WorkflowError as error:
+        if not absent:
+            raise
+        raise ValueError(
+            f"config: no section {key!r}, and the defaults of workflow/schemas/{key}.schema.yaml do not make "
+            "a valid one (give every key a default and list none under `required`, or add the section to the "
+            f"config): {error}"
+        ) from error
     EXPERIMENTS[key] = final_outputs
     USES_COHORT[key] = uses_cohort or (lambda: True)
     return config[key]
@@ -50,12 +61,13 @@ def check_experiments() -> None:
 
 
 def paper_preset(section: str) -> dict:
-    """One section of config/config.yaml merged with config/paper.yaml, schema defaults applied."""
+    """One section of config/config.yaml merged with config/paper.yaml, schema defaults applied (a section in
+    neither file is its schema's defaults, as in register_experiment)."""
     root = Path(workflow.basedir) / "config"
     with open(root / "config.yaml") as default, open(root / "paper.yaml") as paper:
         merged = deep_merge(yaml.safe_load(default), yaml.safe_load(paper))
     schema = "config" if section == "cohort" else section
-    target = merged if section == "cohort" else merged[section]
+    target = merged if section == "cohort" else merged.get(section, {})
     validate(target, schema=str(SCHEMAS / f"{schema}.schema.yaml"))
     return target[section] if section == "cohort" else target
 

@@ -1,0 +1,1 @@
+"""A toy experiment (tests/test_new_experiment.py): moving-average denoising of noisy 1-D step signals (toy)."""
