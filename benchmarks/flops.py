@@ -1,12 +1,11 @@
 """FLOP utilisation of every network's training step, in fp32 and bf16, against this machine's convolution peak.
 
-For each distinct network of each experiment's methods (config/config.yaml; new experiments join through
-SHAPES below, or automatically when their section has `patch_size` and `batch_size`; an experiment whose networks
-are not in a `methods` mapping registers a case builder in EXPERIMENT_CASES, as dsgan does for its DSGAN (G + D,
-batch 1, 64 -> 26 crops), DSN proxy (64 -> 32 crops) and EDSR x2 from its kernelgan/dsn/edsr sections, with the
-method mappings and crop sizes of mrsr.experiments.dsgan.methods that the workflow's scripts train, and asl_sr for
-its 3-D pyramid's finest scale on the whole NR volume, through mrsr.train.multiscale's scale_method), one training
-step (mrsr.train.build_trainer + the loop's own train_step: forward, loss, backward, Adam; GANs: D and G steps) is
+For each distinct network of each configured experiment's methods (config/config.yaml; an experiment joins by
+itself when its section has `methods` with `patch_size` and `batch_size` keys; otherwise its package registers in
+its own `methods.py`: `batch_and_patch(section, method)`, as field7to9 does for its cnn/gan batch sizes, or
+`flop_cases(section)`, the steps themselves, as dsgan does for its DSGAN (G + D, batch 1, 64 -> 26 crops), DSN
+proxy (64 -> 32 crops) and EDSR x2, and asl_sr for its 3-D pyramid's finest scale on the whole NR volume), one
+training step (mrsr.train.build_trainer + the loop's own train_step: forward, loss, backward, Adam; GANs: D and G steps) is
 
 - counted with torch.utils.flop_counter.FlopCounterMode (convolutions and matrix products, forward and
   backward; element-wise ops, norms and the optimiser are free in that count),
@@ -41,12 +40,9 @@ import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
 from mrsr.device import Compute, seed_everything
-from mrsr.experiments.asl_sr.data import grids
-from mrsr.experiments.dsgan.methods import (DSN_CROPS, KERNELGAN_BATCH, KERNELGAN_CROPS, dsn_method, edsr_method,
-                                            kernelgan_method)
+from mrsr.experiments import experiment_module
 from mrsr.train import build_trainer
 from mrsr.train.loop import prepare, train_step
-from mrsr.train.multiscale import pyramid_shapes, scale_method
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS: dict[str, Compute] = {
@@ -88,53 +84,10 @@ class Case:
         return text if self.target_patch == self.patch else f"{text}->{self.target_patch}"
 
 
-def field7to9_shape(section: Mapping[str, Any], method: Mapping[str, Any]) -> tuple[int, int]:
-    """(batch, patch): the method's batch size, else the cnn/gan schedule's; the section's patch size."""
-    schedule = section["gan" if method["trainer"] == "gan" else "cnn"]
-    batch = method["batch_size"] if "batch_size" in method else schedule["batch_size"]
-    return int(batch), int(section["patch_size"])
-
-
 def generic_shape(section: Mapping[str, Any], method: Mapping[str, Any]) -> tuple[int, int]:
     """(batch, patch) from the section's own batch_size and patch_size keys."""
     batch = method["batch_size"] if "batch_size" in method else section["batch_size"]
     return int(batch), int(section["patch_size"])
-
-
-# Experiments whose section does not hold `batch_size` and `patch_size` at its top level register here.
-SHAPES: dict[str, Callable[[Mapping[str, Any], Mapping[str, Any]], tuple[int, int]]] = {
-    "field7to9": field7to9_shape,
-}
-
-
-def dsgan_cases(section: Mapping[str, Any]) -> list[Case]:
-    """dsgan's DSGAN (one per slice, batch 1), DSN proxy and EDSR x2 (one per training-set construction)."""
-    kg, dsn, edsr = section["kernelgan"], section["dsn"], section["edsr"]
-    patch = int(edsr["patch_size"])
-    return [Case("dsgan", "kernelgan", kernelgan_method(kg), KERNELGAN_BATCH, KERNELGAN_CROPS[0],
-                 target=KERNELGAN_CROPS[1]),
-            Case("dsgan", "dsn", dsn_method(dsn), int(dsn["batch_size"]), DSN_CROPS[0], target=DSN_CROPS[1]),
-            Case("dsgan", "edsr", edsr_method(edsr), int(edsr["batch_size"]), patch, target=2 * patch)]
-
-
-def asl_sr_cases(section: Mapping[str, Any]) -> list[Case]:
-    """asl_sr's proposed pyramid at its most expensive scale: the finest scale of Experiment 2, trained on the
-    whole NR volume (batch 1, ASL + T1 channels), with that scale's critic width; one step = one SinGAN epoch
-    (d_steps critic and g_steps generator steps)."""
-    model = section["model"]
-    nr = grids(section)["nr"][1]
-    spec = model["pyramid"]
-    n = len(pyramid_shapes(nr, float(spec["factor"]), int(spec["min_size"]), spec.get("max_scales"))) - 1
-    method = scale_method(model, n, int(section["max_updates"]), None)
-    return [Case("asl_sr", "proposed", method, 1, max(nr), grid=tuple(nr),
-                 channels=int(method["generator_kwargs"]["in_channels"]))]
-
-
-# Experiments whose networks are not in a `methods` mapping register their cases here.
-EXPERIMENT_CASES: dict[str, Callable[[Mapping[str, Any]], list[Case]]] = {
-    "dsgan": dsgan_cases,
-    "asl_sr": asl_sr_cases,
-}
 
 
 def network_key(method: Mapping[str, Any]) -> tuple:
@@ -148,10 +101,11 @@ def cases(config: Mapping[str, Any]) -> list[Case]:
     found: dict[tuple, Case] = {}
     for experiment in config["experiments"]:
         section = config[experiment]
-        if experiment in EXPERIMENT_CASES:
-            found.update({(experiment, c.method_key): c for c in EXPERIMENT_CASES[experiment](section)})
+        hooks = experiment_module(experiment, "methods")  # what the experiment registers for itself, if anything
+        if hasattr(hooks, "flop_cases"):
+            found.update({(experiment, c["method_key"]): Case(experiment, **c) for c in hooks.flop_cases(section)})
             continue
-        shape = SHAPES.get(experiment, generic_shape)
+        shape = getattr(hooks, "batch_and_patch", generic_shape)
         for key, method in section.get("methods", {}).items():
             if "generator" not in method or "trainer" not in method:
                 continue  # no network (averaging, interpolation, forests)

@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from mrsr.train.multiscale import pyramid_shapes
+
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("flops", ROOT / "benchmarks" / "flops.py")
 flops = importlib.util.module_from_spec(spec)
@@ -90,7 +92,7 @@ def test_asl_sr_case_is_the_finest_scale_on_the_nr_volume():
     nr = tuple(m // f for m, f in zip(section["grid"]["fine_matrix"], section["grid"]["nr_factor"]))
     assert case.grid == nr and case.batch == 1 and case.channels == 2
     assert case.shape == "1x2x" + "x".join(map(str, nr))
-    n_scales = len(flops.pyramid_shapes(nr, 0.75, 8, section["model"]["pyramid"]["max_scales"]))
+    n_scales = len(pyramid_shapes(nr, 0.75, 8, section["model"]["pyramid"]["max_scales"]))
     nfc = section["model"]["discriminator_kwargs"]["nfc"]
     assert case.method["discriminator_kwargs"]["nfc"] == min(nfc * 2 ** ((n_scales - 1) // 4), 128)
     assert case.method["residual"] is True and case.method["trainer"] == "pyramid"

@@ -3,6 +3,7 @@
 # Wildcards: field_subject, field_role, field_method, field_table, field_figure (and the shared seed).
 # Globals, wildcard constraints and input functions of workflow/rules/field7to9.smk.
 from mrsr.experiments.field7to9.data import method_entry as field_method_config
+from mrsr.experiments.field7to9.methods import batch_and_patch
 from mrsr.preprocess import split_subjects
 from mrsr.sheets import read_field_sheet
 
@@ -156,8 +157,7 @@ def field_max_updates(wildcards) -> int:
 
 def field_batch_size(wildcards) -> int:
     """Batch size of a method: its own value, else its family's default."""
-    method = FIELD["methods"][wildcards.field_method]
-    return int(method.get("batch_size", field_family(wildcards)["batch_size"]))
+    return batch_and_patch(FIELD, FIELD["methods"][wildcards.field_method])[0]
 
 
 def field_stopping(wildcards) -> dict:
