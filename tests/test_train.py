@@ -254,6 +254,19 @@ def test_plateau_rule_on_a_known_sequence():
     assert plateau.reached and plateau.reached_at == 30 and plateau.best == 0.4
 
 
+def test_the_kept_check_is_the_lowest_even_within_the_margin():
+    """Gains below the 1 % margin do not move the plateau's best (update 20) but they do move the check early
+    stopping keeps: the lowest smoothed value (update 40)."""
+    plateau = Plateau(Stopping(patience=3, min_improvement=0.01, smoothing=0.0))
+    for update, value in zip((10, 20, 30, 40, 50), (1.0, 0.5, 0.499, 0.498, 0.6)):
+        plateau.observe(value, update)
+    assert plateau.reached and plateau.reached_at == 20 and plateau.best_update == 20
+    assert plateau.lowest_update == 40 and plateau.lowest == 0.498
+    restored = Plateau(plateau.rule)
+    restored.load(plateau.state())
+    assert (restored.lowest, restored.lowest_update) == (0.498, 40)
+
+
 def test_plateau_smoothing_is_an_exponential_average():
     plateau = Plateau(Stopping(smoothing=0.5))
     assert plateau.observe(1.0, 1) == 1.0
@@ -332,7 +345,7 @@ def test_early_stopping_keeps_the_generator_of_the_best_check(tmp_path):
                  stopping=rule, **kw)
     rec, rows = fitted.record, read_csv(tmp_path / "a.csv")
     logged = {int(r["update"]): float(r["val_mse"]) for r in rows}
-    assert rec["plateau_reached"] and rec["kept_update"] == rec["plateau_update"] < rec["updates"]
+    assert rec["plateau_reached"] and rec["kept_update"] == rec["plateau_update"] < rec["updates"]  # no margin
     best = min(logged, key=logged.get)
     assert rec["kept_update"] == best and logged[rec["updates"]] > 1.2 * logged[best]
     tensors = tuple(torch.from_numpy(a) for a in (val.lr, val.hr))

@@ -274,8 +274,8 @@ class Stopping:
     (None: once per pass over the training data) and smoothed, s <- smoothing * s + (1 - smoothing) * value;
     the plateau is reached when s has not fallen below (1 - min_improvement) x its best for `patience` checks.
     The plateau update is the update of that best. `stop`: early stopping: end training there and keep the
-    generator of the best check (also when max_updates comes first); else train to max_updates, keep the last
-    generator and only record the plateau."""
+    generator of the best check, the one with the lowest smoothed value (no margin; also when max_updates comes
+    first); else train to max_updates, keep the last generator and only record the plateau."""
 
     check_every: int | None = None
     patience: int = 5
@@ -313,12 +313,16 @@ class Plateau:
         self.best_update = 0
         self.since = 0
         self.reached_at: int | None = None  # update of the best smoothed value, once the plateau is declared
+        self.lowest = math.inf  # the lowest smoothed value without the margin, and its update: the check early
+        self.lowest_update = 0  # stopping keeps
 
     def observe(self, value: float, update: int) -> float:
         """Add one check's value; returns the smoothed value."""
         a = self.rule.smoothing
         if math.isfinite(value):
             self.smooth = value if self.smooth is None else a * self.smooth + (1 - a) * value
+        if self.smooth is not None and self.smooth < self.lowest:
+            self.lowest, self.lowest_update = self.smooth, update
         if self.smooth is not None and self.smooth < self.best * (1 - self.rule.min_improvement):
             self.best, self.best_update, self.since = self.smooth, update, 0
         else:
@@ -333,11 +337,13 @@ class Plateau:
 
     def state(self) -> dict[str, Any]:
         return {"smooth": self.smooth, "best": self.best, "best_update": self.best_update, "since": self.since,
-                "reached_at": self.reached_at}
+                "reached_at": self.reached_at, "lowest": self.lowest, "lowest_update": self.lowest_update}
 
     def load(self, state: Mapping[str, Any]) -> None:
         self.smooth, self.best = state["smooth"], state["best"]
         self.best_update, self.since, self.reached_at = state["best_update"], state["since"], state["reached_at"]
+        self.lowest = state.get("lowest", state["best"])
+        self.lowest_update = state.get("lowest_update", state["best_update"])
 
 
 @dataclass
@@ -517,7 +523,7 @@ def fit(method: Mapping[str, Any], train: TrainData, val: TrainData | None, *, b
                 val_means["mse"] = validation_mse(trainer, *val_tensors, batch_size, compute)
                 smooth = plateau.observe(val_means["mse"], updates)
                 val_means["mse_smooth"] = smooth
-                if rule.stop and plateau.best_update == updates:  # a new best check
+                if rule.stop and plateau.lowest_update == updates:  # a new best check
                     best = generator_copy(trainer)
             history.append(check_row(updates, stream.n_batches, train_means, val_means, time.perf_counter() - began))
             write_csv(log_csv, history)
@@ -528,9 +534,9 @@ def fit(method: Mapping[str, Any], train: TrainData, val: TrainData | None, *, b
             bar.set_postfix(loss=f"{train_means.get('total', math.nan):.4g}", refresh=False)
             checks_left -= 1
     kept, kept_smooth = updates, smooth
-    if best is not None and plateau is not None and plateau.best_update != updates:  # early stopping: the best
+    if best is not None and plateau is not None and plateau.lowest_update != updates:  # early stopping: the best
         trainer.generator.load_state_dict(best)
-        kept, kept_smooth = plateau.best_update, plateau.best
+        kept, kept_smooth = plateau.lowest_update, plateau.lowest
     result = record(updates, max_updates, batch_size, len(train), plateau, ref_mse,
                     None if kept_smooth is None or not math.isfinite(kept_smooth) else float(kept_smooth), kept)
     atomic_write_bytes(log_csv.with_suffix(".json"), json.dumps(result, indent=1).encode())
