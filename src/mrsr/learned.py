@@ -13,6 +13,7 @@ import pandas as pd
 
 from mrsr.stats import paired_better
 
+
 def owner_of(path: str | Path, depth: int = 1, below: int = 1) -> str | tuple[str, ...]:
     """The method a training record belongs to. Records lie in .../<owner>/<training folders>/<file>, the last
     training folder 'seed-<n>'; `below`: how many training folders (1: seed; 2: fold and seed, or subject and

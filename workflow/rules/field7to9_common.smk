@@ -3,7 +3,7 @@
 # Wildcards: field_subject, field_role, field_method, field_table, field_figure (and the shared seed).
 # Globals, wildcard constraints and input functions of workflow/rules/field7to9.smk.
 from mrsr.experiments.field7to9.data import method_entry as field_method_config
-from mrsr.experiments.field7to9.methods import batch_and_patch
+from mrsr.experiments.field7to9.methods import batch_and_patch, family
 from mrsr.preprocess import split_subjects
 from mrsr.sheets import read_field_sheet
 
@@ -145,8 +145,7 @@ def field_compute(wildcards) -> dict:
 
 def field_family(wildcards) -> dict:
     """The budget block (cnn or gan) of a method's trainer."""
-    method = FIELD["methods"][wildcards.field_method]
-    return FIELD["cnn" if method["trainer"] == "supervised" else "gan"]
+    return family(FIELD, FIELD["methods"][wildcards.field_method])
 
 
 def field_max_updates(wildcards) -> int:

@@ -355,7 +355,7 @@ class Fitted:
 
 
 def record(updates: int, max_updates: int, batch_size: int, n_train: int, plateau: Plateau | None,
-           reference_mse: float | None, final_smooth: float | None, kept_update: int | None = None) -> dict[str, Any]:
+           reference_mse: float | None, kept_smooth: float | None, kept_update: int | None = None) -> dict[str, Any]:
     """The training record every model carries: updates done and budget, plateau (None when not validated), the
     update whose generator was kept (early stopping: the best check's) and its smoothed validation MSE, and the
     no-model reference's validation MSE."""
@@ -365,8 +365,8 @@ def record(updates: int, max_updates: int, batch_size: int, n_train: int, platea
             "plateau_reached": plateau.reached if checked else None,
             "plateau_update": plateau.reached_at if checked else None,
             "kept_update": updates if kept_update is None else kept_update,
-            "val_mse": final_smooth if checked else None, "reference_val_mse": reference_mse,
-            "beats_reference_val": (final_smooth < reference_mse) if checked and reference_mse is not None else None}
+            "val_mse": kept_smooth if checked else None, "reference_val_mse": reference_mse,
+            "beats_reference_val": (kept_smooth < reference_mse) if checked and reference_mse is not None else None}
 
 
 def generator_copy(trainer: Trainer) -> dict[str, torch.Tensor]:
